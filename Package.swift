@@ -1,0 +1,57 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// System libraries are linked by name per platform: Debian's packages call them
+// sqlite3/z/ssl/crypto, the Windows (vcpkg) builds call them sqlite3/zlib/libssl/libcrypto.
+let systemLibraries: [LinkerSetting] = [
+    .linkedLibrary("sqlite3"),
+    .linkedLibrary("z", .when(platforms: [.linux])),
+    .linkedLibrary("zlib", .when(platforms: [.windows])),
+    .linkedLibrary("ssl", .when(platforms: [.linux])),
+    .linkedLibrary("crypto", .when(platforms: [.linux])),
+    .linkedLibrary("libssl", .when(platforms: [.windows])),
+    .linkedLibrary("libcrypto", .when(platforms: [.windows])),
+]
+
+let package = Package(
+    name: "shipper",
+    products: [
+        .executable(name: "shipper", targets: ["Shipper"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    ],
+    targets: [
+        .systemLibrary(name: "CSQLite", path: "Sources/CSQLite"),
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
+        .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL"),
+        .target(
+            name: "Ingest",
+            dependencies: ["CZlib", .product(name: "Logging", package: "swift-log")],
+            linkerSettings: systemLibraries
+        ),
+        .target(
+            name: "Spool",
+            dependencies: ["CSQLite", .product(name: "Logging", package: "swift-log")],
+            linkerSettings: systemLibraries
+        ),
+        .executableTarget(
+            name: "Shipper",
+            dependencies: [
+                "Ingest", "Spool", "COpenSSL",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            linkerSettings: systemLibraries
+        ),
+        .testTarget(name: "IngestTests", dependencies: ["Ingest"]),
+        .testTarget(name: "SpoolTests", dependencies: ["Spool"]),
+        .testTarget(
+            name: "ShipperTests",
+            dependencies: ["Shipper", "Ingest", "Spool"],
+            resources: [.copy("Fixtures")]
+        ),
+    ],
+    swiftLanguageModes: [.v5]
+)

@@ -1,0 +1,112 @@
+/// Why a record-accessor or tag template is malformed.
+public struct RecordAccessorError: Error, Equatable, CustomStringConvertible {
+    public let text: String
+    public let reason: String
+
+    public var description: String { "invalid record accessor in \"\(text)\": \(reason)" }
+}
+
+/// Fluent Bit's record accessor syntax: `$key` or `$key['sub']['subsub']`.
+public struct RecordAccessor: Hashable, Sendable {
+    public let path: [String]
+
+    public init(path: [String]) {
+        self.path = path
+    }
+
+    /// Parses one accessor at the start of `text` (which begins with `$`);
+    /// returns it and how many characters it took.
+    static func parse(_ text: Substring) throws -> (RecordAccessor, Int) {
+        var index = text.index(after: text.startIndex)
+        let nameStart = index
+        // Key names are letters, digits and '_'; anything else (such as the '.' in
+        // "$cluster.$family") ends the key, as in Fluent Bit's templates.
+        while index < text.endIndex, text[index].isLetter || text[index].isNumber || text[index] == "_" {
+            index = text.index(after: index)
+        }
+        guard index > nameStart else {
+            throw RecordAccessorError(text: String(text), reason: "expected a key name after $")
+        }
+        var path = [String(text[nameStart..<index])]
+        while index < text.endIndex, text[index] == "[" {
+            let rest = text[index...]
+            guard rest.hasPrefix("['") || rest.hasPrefix("[\""),
+                  let close = rest.dropFirst(2).firstIndex(where: { $0 == "'" || $0 == "\"" }),
+                  text.index(after: close) < text.endIndex, text[text.index(after: close)] == "]" else {
+                throw RecordAccessorError(text: String(text), reason: "expected ['key'] after \(path.joined(separator: "."))")
+            }
+            path.append(String(text[text.index(index, offsetBy: 2)..<close]))
+            index = text.index(close, offsetBy: 2)
+        }
+        return (RecordAccessor(path: path), text.distance(from: text.startIndex, to: index))
+    }
+
+    public init(parsing text: String) throws {
+        let (accessor, length) = try Self.parse(Substring(text))
+        guard length == text.count else {
+            throw RecordAccessorError(text: text, reason: "unexpected text after the accessor")
+        }
+        self = accessor
+    }
+}
+
+/// A string with `$key` record accessors and, optionally, `$1..$9` capture references,
+/// such as rewrite_tag's new tag or cloudwatch_logs' `log_group_template`.
+public struct RecordTemplate: Hashable, Sendable {
+    public enum Part: Hashable, Sendable {
+        case literal(String)
+        case field(RecordAccessor)
+        case capture(Int)
+    }
+
+    public let parts: [Part]
+
+    public init(parsing text: String, allowCaptures: Bool) throws {
+        var parts: [Part] = []
+        var literal = ""
+        var rest = Substring(text)
+        while let first = rest.first {
+            if first == "$", let next = rest.dropFirst().first {
+                if allowCaptures, let digit = next.wholeNumberValue, next.isASCII {
+                    if !literal.isEmpty { parts.append(.literal(literal)); literal = "" }
+                    parts.append(.capture(digit))
+                    rest = rest.dropFirst(2)
+                    continue
+                }
+                if next.isLetter || next == "_" {
+                    if !literal.isEmpty { parts.append(.literal(literal)); literal = "" }
+                    let (accessor, length) = try RecordAccessor.parse(rest)
+                    parts.append(.field(accessor))
+                    rest = rest.dropFirst(length)
+                    continue
+                }
+            }
+            literal.append(first)
+            rest = rest.dropFirst()
+        }
+        if !literal.isEmpty { parts.append(.literal(literal)) }
+        self.parts = parts
+    }
+
+    /// The accessors this template reads.
+    public var fields: [RecordAccessor] {
+        parts.compactMap { if case .field(let accessor) = $0 { return accessor } else { return nil } }
+    }
+
+    /// Fills the template; `nil` when a field it names is missing from the record.
+    public func render(_ record: LogRecord, captures: [Substring] = []) -> String? {
+        var result = ""
+        for part in parts {
+            switch part {
+            case .literal(let text): result += text
+            case .field(let accessor):
+                guard let value = record.value(at: accessor.path)?.textValue else { return nil }
+                result += value
+            case .capture(let n):
+                guard n < captures.count else { return nil }
+                result += captures[n]
+            }
+        }
+        return result
+    }
+}

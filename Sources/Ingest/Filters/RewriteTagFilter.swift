@@ -1,0 +1,112 @@
+import Foundation
+
+/// Why a rewrite_tag `Rule` cannot be used.
+public struct RewriteTagRuleError: Error, Equatable, CustomStringConvertible {
+    public let rule: String
+    public let reason: String
+
+    public var description: String { "invalid rewrite_tag Rule \"\(rule)\": \(reason)" }
+}
+
+/// Fluent Bit's `rewrite_tag` filter: re-emits a record under a new tag built
+/// from regex captures and record fields, such as the tutorial's
+/// `$ecs_task_arn ^(...)/(...)/(...)$ out.$3.$ecs_container_name false`.
+///
+/// The same few values (one task ARN per container) match over and over, so
+/// each rule remembers its recent results and runs the regex once per value.
+public struct RewriteTagFilter: RecordFilter {
+    public struct Rule: Sendable {
+        public let key: RecordAccessor
+        public let regex: NSRegularExpression
+        public let newTag: RecordTemplate
+        public let keepOriginal: Bool
+        fileprivate let cache = MatchCache()
+
+        /// Parses `$KEY REGEX NEW_TAG KEEP`.
+        public init(parsing text: String) throws {
+            let words = text.split(whereSeparator: { $0 == " " || $0 == "\t" })
+            guard words.count == 4 else {
+                throw RewriteTagRuleError(rule: text, reason: "expected 4 space-separated parts ($KEY REGEX NEW_TAG KEEP), found \(words.count)")
+            }
+            guard words[0].hasPrefix("$") else {
+                throw RewriteTagRuleError(rule: text, reason: "the key must start with $")
+            }
+            do {
+                key = try RecordAccessor(parsing: String(words[0]))
+                regex = try NSRegularExpression(pattern: String(words[1]))
+                newTag = try RecordTemplate(parsing: String(words[2]), allowCaptures: true)
+            } catch let error as RecordAccessorError {
+                throw RewriteTagRuleError(rule: text, reason: error.description)
+            } catch {
+                throw RewriteTagRuleError(rule: text, reason: "the regex \(words[1]) does not compile")
+            }
+            switch words[3].lowercased() {
+            case "true", "on", "yes": keepOriginal = true
+            case "false", "off", "no": keepOriginal = false
+            default: throw RewriteTagRuleError(rule: text, reason: "KEEP must be true or false, not \(words[3])")
+            }
+        }
+
+        /// The regex captures (index 0 is the whole match) for `value`, or `nil` when it does not match.
+        func captures(of value: MessagePackValue) -> [Substring]? {
+            let bytes: [UInt8]
+            switch value {
+            case .string(let raw): bytes = raw
+            default:
+                guard let text = value.textValue else { return nil }
+                bytes = Array(text.utf8)
+            }
+            if let cached = cache.lookup(bytes) { return cached.map { $0.map { Substring($0) } } }
+            let text = String(decoding: bytes, as: UTF8.self)
+            var result: [String]? = nil
+            if let match = regex.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) {
+                result = (0..<match.numberOfRanges).map { index in
+                    Range(match.range(at: index), in: text).map { String(text[$0]) } ?? ""
+                }
+            }
+            cache.store(bytes, result)
+            return result.map { $0.map { Substring($0) } }
+        }
+    }
+
+    public let name = "rewrite_tag"
+    public let match: TagPattern
+    public let rules: [Rule]
+
+    public init(match: TagPattern, rules: [Rule]) {
+        self.match = match
+        self.rules = rules
+    }
+
+    /// The first rule whose key matches decides; a record no rule matches passes unchanged.
+    /// A rule whose new tag cannot be built (a field is missing) does not match.
+    public func apply(tag: String, record: inout LogRecord) -> FilterOutcome {
+        for rule in rules {
+            guard let value = record.value(at: rule.key.path),
+                  let captures = rule.captures(of: value),
+                  let newTag = rule.newTag.render(record, captures: captures) else { continue }
+            return .reemit(tag: newTag, keepOriginal: rule.keepOriginal)
+        }
+        return .pass
+    }
+}
+
+/// A small, thread-safe memo of regex results keyed by the matched bytes.
+final class MatchCache: @unchecked Sendable {
+    private let lock = NSLock()
+    private var entries: [[UInt8]: [String]?] = [:]
+    private let capacity = 4096
+
+    func lookup(_ key: [UInt8]) -> [String]?? {
+        lock.lock()
+        defer { lock.unlock() }
+        return entries[key]
+    }
+
+    func store(_ key: [UInt8], _ value: [String]?) {
+        lock.lock()
+        defer { lock.unlock() }
+        if entries.count >= capacity { entries.removeAll(keepingCapacity: true) }
+        entries[key] = .some(value)
+    }
+}

@@ -1,0 +1,265 @@
+#if os(Windows)
+import WinSDK
+#elseif canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A failed socket call, with the operation and the OS error code.
+public struct SocketError: Error, CustomStringConvertible {
+    public let operation: String
+    public let code: Int32
+
+    public var description: String {
+        #if os(Windows)
+        return "\(operation) failed (WSA error \(code))"
+        #else
+        return "\(operation) failed: \(String(cString: strerror(code))) (errno \(code))"
+        #endif
+    }
+}
+
+/// A blocking TCP socket: every socket call of the product lives in this file,
+/// with its Windows (Winsock) branch beside the POSIX one.
+public final class TCPSocket: @unchecked Sendable {
+    #if os(Windows)
+    public typealias Handle = SOCKET
+    private static let invalid = INVALID_SOCKET
+    #else
+    public typealias Handle = Int32
+    private static let invalid: Int32 = -1
+    #endif
+
+    private let handle: Handle
+    /// The remote address as `host:port` (`[v6]:port`), for log lines.
+    public let peer: String
+
+    private init(handle: Handle, peer: String) {
+        self.handle = handle
+        self.peer = peer
+    }
+
+    deinit {
+        closeHandle()
+    }
+
+    /// Binds and listens on `host:port`; port 0 lets the OS choose (see `localPort`).
+    public static func listen(host: String, port: UInt16, backlog: Int32 = 1024) throws -> TCPSocket {
+        startNetworking()
+        var info = try resolve(host: host, port: port, passive: true)
+        defer { freeaddrinfo(info) }
+        var lastError = SocketError(operation: "resolving \(host)", code: 0)
+        while let entry = info {
+            info = entry.pointee.ai_next
+            let fd = socket(entry.pointee.ai_family, entry.pointee.ai_socktype, entry.pointee.ai_protocol)
+            guard fd != invalid else { lastError = SocketError(operation: "socket", code: lastErrorCode()); continue }
+            var on: Int32 = 1
+            #if os(Windows)
+            _ = setsockopt(fd, SOL_SOCKET, SO_EXCLUSIVEADDRUSE, withUnsafeBytes(of: &on) { $0.baseAddress!.assumingMemoryBound(to: CChar.self) }, Int32(MemoryLayout<Int32>.size))
+            #else
+            _ = setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, socklen_t(MemoryLayout<Int32>.size))
+            #endif
+            guard bind(fd, entry.pointee.ai_addr, entry.pointee.ai_addrlen) == 0 else {
+                lastError = SocketError(operation: "bind \(host):\(port)", code: lastErrorCode())
+                closeRaw(fd)
+                continue
+            }
+            guard systemListen(fd, backlog) == 0 else {
+                lastError = SocketError(operation: "listen \(host):\(port)", code: lastErrorCode())
+                closeRaw(fd)
+                continue
+            }
+            return TCPSocket(handle: fd, peer: "\(host):\(port)")
+        }
+        throw lastError
+    }
+
+    /// Connects to `host:port` (used by `shipper cat` and tests).
+    public static func connect(host: String, port: UInt16) throws -> TCPSocket {
+        startNetworking()
+        var info = try resolve(host: host, port: port, passive: false)
+        defer { freeaddrinfo(info) }
+        var lastError = SocketError(operation: "resolving \(host)", code: 0)
+        while let entry = info {
+            info = entry.pointee.ai_next
+            let fd = socket(entry.pointee.ai_family, entry.pointee.ai_socktype, entry.pointee.ai_protocol)
+            guard fd != invalid else { lastError = SocketError(operation: "socket", code: lastErrorCode()); continue }
+            if systemConnect(fd, entry.pointee.ai_addr, entry.pointee.ai_addrlen) == 0 {
+                return TCPSocket(handle: fd, peer: "\(host):\(port)")
+            }
+            lastError = SocketError(operation: "connect \(host):\(port)", code: lastErrorCode())
+            closeRaw(fd)
+        }
+        throw lastError
+    }
+
+    /// The port this socket is bound to.
+    public var localPort: UInt16 {
+        var storage = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let status = withUnsafeMutablePointer(to: &storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(handle, $0, &length) }
+        }
+        guard status == 0 else { return 0 }
+        return Self.describe(&storage).port
+    }
+
+    /// Waits for the next connection.
+    public func accept() throws -> TCPSocket {
+        while true {
+            var storage = sockaddr_storage()
+            var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+            let fd = withUnsafeMutablePointer(to: &storage) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { systemAccept(handle, $0, &length) }
+            }
+            if fd == Self.invalid {
+                let code = Self.lastErrorCode()
+                if Self.isInterrupted(code) { continue }
+                throw SocketError(operation: "accept", code: code)
+            }
+            let address = Self.describe(&storage)
+            return TCPSocket(handle: fd, peer: address.host.contains(":") ? "[\(address.host)]:\(address.port)" : "\(address.host):\(address.port)")
+        }
+    }
+
+    /// Reads what is available into `buffer`; 0 means the peer closed the connection.
+    public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        while true {
+            #if os(Windows)
+            let n = Int(recv(handle, buffer.baseAddress?.assumingMemoryBound(to: CChar.self), Int32(min(buffer.count, Int(Int32.max))), 0))
+            #else
+            let n = recv(handle, buffer.baseAddress, buffer.count, 0)
+            #endif
+            if n >= 0 { return n }
+            let code = Self.lastErrorCode()
+            if Self.isInterrupted(code) { continue }
+            throw SocketError(operation: "recv from \(peer)", code: code)
+        }
+    }
+
+    /// Writes all of `bytes`.
+    public func write(_ bytes: [UInt8]) throws {
+        try bytes.withUnsafeBytes { raw in
+            var offset = 0
+            while offset < raw.count {
+                #if os(Windows)
+                let n = Int(send(handle, raw.baseAddress!.advanced(by: offset).assumingMemoryBound(to: CChar.self), Int32(raw.count - offset), 0))
+                #else
+                let n = send(handle, raw.baseAddress!.advanced(by: offset), raw.count - offset, Int32(MSG_NOSIGNAL))
+                #endif
+                if n < 0 {
+                    let code = Self.lastErrorCode()
+                    if Self.isInterrupted(code) { continue }
+                    throw SocketError(operation: "send to \(peer)", code: code)
+                }
+                offset += n
+            }
+        }
+    }
+
+    /// Stops both directions; a thread blocked in `read` or `accept` wakes up.
+    public func shutdown() {
+        #if os(Windows)
+        _ = WinSDK.shutdown(handle, SD_BOTH)
+        #else
+        _ = systemShutdown(handle, Int32(SHUT_RDWR))
+        #endif
+    }
+
+    private var closed = false
+    private func closeHandle() {
+        guard !closed else { return }
+        closed = true
+        Self.closeRaw(handle)
+    }
+
+    // MARK: - Platform helpers
+
+    private static func resolve(host: String, port: UInt16, passive: Bool) throws -> UnsafeMutablePointer<addrinfo>? {
+        var hints = addrinfo()
+        hints.ai_family = AF_UNSPEC
+        #if os(Windows)
+        hints.ai_socktype = SOCK_STREAM
+        hints.ai_protocol = Int32(IPPROTO_TCP.rawValue)
+        #elseif canImport(Glibc)
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        hints.ai_protocol = Int32(IPPROTO_TCP)
+        #else
+        hints.ai_socktype = SOCK_STREAM
+        hints.ai_protocol = Int32(IPPROTO_TCP)
+        #endif
+        hints.ai_flags = passive ? AI_PASSIVE : 0
+        var result: UnsafeMutablePointer<addrinfo>?
+        let status = getaddrinfo(host.isEmpty ? nil : host, String(port), &hints, &result)
+        guard status == 0 else {
+            throw SocketError(operation: "resolving \(host)", code: status)
+        }
+        return result
+    }
+
+    private static func describe(_ storage: inout sockaddr_storage) -> (host: String, port: UInt16) {
+        var hostBuffer = [CChar](repeating: 0, count: 64)
+        var portBuffer = [CChar](repeating: 0, count: 16)
+        let length = socklen_t(storage.ss_family == sa_family_t(AF_INET6) ? MemoryLayout<sockaddr_in6>.size : MemoryLayout<sockaddr_in>.size)
+        let status = withUnsafePointer(to: &storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                getnameinfo($0, length, &hostBuffer, socklen_t(hostBuffer.count), &portBuffer, socklen_t(portBuffer.count), NI_NUMERICHOST | NI_NUMERICSERV)
+            }
+        }
+        guard status == 0 else { return ("?", 0) }
+        return (String(cString: hostBuffer), UInt16(String(cString: portBuffer)) ?? 0)
+    }
+
+    private static func closeRaw(_ fd: Handle) {
+        #if os(Windows)
+        _ = closesocket(fd)
+        #else
+        _ = systemClose(fd)
+        #endif
+    }
+
+    private static func lastErrorCode() -> Int32 {
+        #if os(Windows)
+        return WSAGetLastError()
+        #else
+        return errno
+        #endif
+    }
+
+    private static func isInterrupted(_ code: Int32) -> Bool {
+        #if os(Windows)
+        return code == WSAEINTR
+        #else
+        return code == EINTR
+        #endif
+    }
+
+    /// Winsock must be started once per process; POSIX needs nothing.
+    private static func startNetworking() {
+        #if os(Windows)
+        _ = winsockStarted
+        #endif
+    }
+
+    #if os(Windows)
+    private static let winsockStarted: Bool = {
+        var data = WSADATA()
+        return WSAStartup(0x0202, &data) == 0
+    }()
+    #endif
+}
+
+#if os(Windows)
+private func systemListen(_ fd: SOCKET, _ backlog: Int32) -> Int32 { WinSDK.listen(fd, backlog) }
+private func systemAccept(_ fd: SOCKET, _ address: UnsafeMutablePointer<sockaddr>, _ length: UnsafeMutablePointer<socklen_t>) -> SOCKET { WinSDK.accept(fd, address, length) }
+private func systemConnect(_ fd: SOCKET, _ address: UnsafeMutablePointer<sockaddr>?, _ length: socklen_t) -> Int32 { WinSDK.connect(fd, address, length) }
+#else
+private func systemListen(_ fd: Int32, _ backlog: Int32) -> Int32 { listen(fd, backlog) }
+private func systemAccept(_ fd: Int32, _ address: UnsafeMutablePointer<sockaddr>, _ length: UnsafeMutablePointer<socklen_t>) -> Int32 { accept(fd, address, length) }
+private func systemConnect(_ fd: Int32, _ address: UnsafeMutablePointer<sockaddr>?, _ length: socklen_t) -> Int32 { connect(fd, address, length) }
+private func systemShutdown(_ fd: Int32, _ how: Int32) -> Int32 { shutdown(fd, how) }
+private func systemClose(_ fd: Int32) -> Int32 { close(fd) }
+#endif

@@ -1,0 +1,63 @@
+import Foundation
+
+/// AWS Signature Version 4 for JSON POST requests to the service root.
+///
+/// CloudWatch Logs requests are always `POST /` without a query string, which
+/// keeps canonicalisation to headers and body. Checked against AWS's published
+/// test vectors (Tests/ShipperTests/Fixtures/sigv4-test-vectors.json).
+struct SigV4Signer {
+    let region: String
+    let service: String
+
+    /// The `Authorization` header value for a `POST /` with `headers` (which must
+    /// include `Host` and `X-Amz-Date`, and `X-Amz-Security-Token` when there is one) and `body`.
+    func authorization(headers: [(name: String, value: String)], body: [UInt8], credentials: AWSCredentials, amzDate: String) -> String {
+        let canonical = headers
+            .map { (name: $0.name.lowercased(), value: $0.value.trimmingCharacters(in: .whitespaces)) }
+            .sorted { $0.name < $1.name }
+        let signedHeaders = canonical.map(\.name).joined(separator: ";")
+        let canonicalRequest = [
+            "POST",
+            "/",
+            "",
+            canonical.map { "\($0.name):\($0.value)\n" }.joined(),
+            signedHeaders,
+            Digest.hex(Digest.sha256(body)),
+        ].joined(separator: "\n")
+
+        let date = String(amzDate.prefix(8))
+        let scope = "\(date)/\(region)/\(service)/aws4_request"
+        let stringToSign = [
+            "AWS4-HMAC-SHA256",
+            amzDate,
+            scope,
+            Digest.hex(Digest.sha256(Array(canonicalRequest.utf8))),
+        ].joined(separator: "\n")
+
+        var key = Digest.hmacSHA256(key: Array("AWS4\(credentials.secretAccessKey)".utf8), data: Array(date.utf8))
+        for part in [region, service, "aws4_request"] {
+            key = Digest.hmacSHA256(key: key, data: Array(part.utf8))
+        }
+        let signature = Digest.hex(Digest.hmacSHA256(key: key, data: Array(stringToSign.utf8)))
+        return "AWS4-HMAC-SHA256 Credential=\(credentials.accessKeyID)/\(scope), SignedHeaders=\(signedHeaders), Signature=\(signature)"
+    }
+
+    /// `YYYYMMDD'T'HHMMSS'Z'` in UTC, computed directly from the epoch (no calendar or time zone lookups).
+    static func amzDate(_ date: Date) -> String {
+        let seconds = Int64(date.timeIntervalSince1970.rounded(.down))
+        let (days, secondOfDay) = seconds.quotientAndRemainder(dividingBy: 86_400)
+        // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+        let z = days + 719_468 - (secondOfDay < 0 ? 1 : 0)
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let dayOfEra = z - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1_460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let monthIndex = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * monthIndex + 2) / 5 + 1
+        let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
+        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
+        let second = (secondOfDay + 86_400) % 86_400
+        func two(_ n: Int64) -> String { n < 10 ? "0\(n)" : "\(n)" }
+        return "\(year)\(two(month))\(two(day))T\(two(second / 3600))\(two(second / 60 % 60))\(two(second % 60))Z"
+    }
+}

@@ -1,0 +1,69 @@
+import Foundation
+import Ingest
+
+/// `[OUTPUT] Name cloudwatch_logs`, with Fluent Bit's option names.
+public struct CloudWatchOutputSettings: Sendable {
+    public var match: TagPattern
+    public var region: String
+    /// `log_group_name`: the group, or the fallback when the template cannot be filled.
+    public var logGroupName: String
+    /// `log_group_template`: e.g. `/aws/ecs/$ecs_cluster.$ecs_task_definition_family`.
+    public var logGroupTemplate: RecordTemplate?
+    /// `log_stream_prefix`: the stream is this prefix plus the record's tag.
+    public var logStreamPrefix: String?
+    /// `log_stream_name`: one fixed stream.
+    public var logStreamName: String?
+    /// `log_stream_template`: the stream from record fields, falling back to the name or prefix.
+    public var logStreamTemplate: RecordTemplate?
+    public var autoCreateGroup: Bool
+    /// `log_key`: send only this field's value as the message instead of the whole record.
+    public var logKey: String?
+    /// `endpoint`, else `AWS_ENDPOINT_URL_CLOUDWATCH_LOGS`, else `AWS_ENDPOINT_URL`, else AWS's own.
+    public var endpoint: URL
+
+    init(_ reader: inout SectionReader, environment: [String: String], notices: inout [ConfigNotice]) throws {
+        match = TagPattern(reader.string("Match") ?? "*")
+        let regionEntry = reader.entry("region")
+        guard let region = regionEntry?.value ?? environment["AWS_REGION"] ?? environment["AWS_DEFAULT_REGION"], !region.isEmpty else {
+            throw ConfigError("cloudwatch_logs needs region (or AWS_REGION in the environment)", at: regionEntry?.location ?? reader.section.location)
+        }
+        self.region = region
+        logGroupName = try reader.required("log_group_name", what: "the log group, and the fallback when log_group_template cannot be filled")
+        logGroupTemplate = try Self.template(&reader, "log_group_template")
+        logStreamPrefix = reader.string("log_stream_prefix")
+        logStreamName = reader.string("log_stream_name")
+        logStreamTemplate = try Self.template(&reader, "log_stream_template")
+        autoCreateGroup = try reader.bool("auto_create_group", default: false)
+        logKey = reader.string("log_key")
+        guard logStreamName != nil || logStreamPrefix != nil else {
+            throw ConfigError("cloudwatch_logs needs log_stream_name or log_stream_prefix", at: reader.section.location)
+        }
+        if let resolver = reader.entry("net.dns.resolver") {
+            notices.append(ConfigNotice(level: .notice, location: resolver.location, message: "net.dns.resolver is a Fluent Bit networking option with no meaning here; ignored"))
+        }
+        let endpointEntry = reader.entry("endpoint")
+        let endpointText = endpointEntry?.value ?? environment["AWS_ENDPOINT_URL_CLOUDWATCH_LOGS"] ?? environment["AWS_ENDPOINT_URL"]
+        if let endpointText, !endpointText.isEmpty {
+            let withScheme = endpointText.contains("://") ? endpointText : "https://\(endpointText)"
+            guard let url = URL(string: withScheme), let scheme = url.scheme?.lowercased(), ["http", "https"].contains(scheme), url.host != nil else {
+                throw ConfigError("endpoint must be an http or https URL, not \"\(endpointText)\"", at: endpointEntry?.location ?? reader.section.location)
+            }
+            endpoint = url
+        } else {
+            let suffix = region.hasPrefix("cn-") ? "amazonaws.com.cn" : "amazonaws.com"
+            guard let url = URL(string: "https://logs.\(region).\(suffix)/") else {
+                throw ConfigError("region \"\(region)\" does not make a valid endpoint host", at: regionEntry?.location ?? reader.section.location)
+            }
+            endpoint = url
+        }
+    }
+
+    private static func template(_ reader: inout SectionReader, _ key: String) throws -> RecordTemplate? {
+        guard let entry = reader.entry(key) else { return nil }
+        do {
+            return try RecordTemplate(parsing: entry.value, allowCaptures: false)
+        } catch let error as RecordAccessorError {
+            throw ConfigError(error.description, at: entry.location)
+        }
+    }
+}

@@ -1,0 +1,42 @@
+import Foundation
+import Ingest
+import Logging
+import Spool
+
+/// The bridge from Ingest to Spool: routes each filtered record to its
+/// outputs and stores the result, so ingest can ack once this returns.
+final class SpoolSink: IngestSink, @unchecked Sendable {
+    private let router: Router
+    private let spool: Spool
+    private let logger: Logger
+    private let lock = NSLock()
+    private var unmatchedTags: Set<String> = []
+    private(set) var unmatchedCount = 0
+
+    init(router: Router, spool: Spool, logger: Logger) {
+        self.router = router
+        self.spool = spool
+        self.logger = logger
+    }
+
+    func accept(_ records: [TaggedRecord], durable: Bool) throws {
+        var routed: [SpoolRecord] = []
+        routed.reserveCapacity(records.count)
+        for record in records where !router.route(record, into: &routed) {
+            noteUnmatched(record.tag)
+        }
+        try spool.append(routed, durable: durable)
+    }
+
+    /// Counts a record no output matches and warns once per tag, so a
+    /// misrouting is visible without a log line per record.
+    private func noteUnmatched(_ tag: String) {
+        lock.lock()
+        unmatchedCount += 1
+        let first = unmatchedTags.count < 10_000 && unmatchedTags.insert(tag).inserted
+        lock.unlock()
+        if first {
+            logger.warning("record matches no output; it is not stored (check the OUTPUT Match and the rewrite_tag rules)", metadata: ["tag": "\(tag)"])
+        }
+    }
+}

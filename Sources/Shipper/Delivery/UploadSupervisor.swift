@@ -1,0 +1,70 @@
+import Foundation
+import Logging
+import Spool
+
+/// Starts one `GroupUploader` per log group that has undelivered records,
+/// every `Flush` seconds, and stops them on shutdown.
+actor UploadSupervisor {
+    private let spool: Spool
+    private let outputs: [CloudWatchOutputSettings]
+    private let clients: [CloudWatchLogsClient]
+    private let flush: Double
+    private let logger: Logger
+    private var running: [String: Task<Void, Never>] = [:]
+    private var loop: Task<Void, Never>?
+
+    init(spool: Spool, outputs: [CloudWatchOutputSettings], credentials: any CredentialsProvider, flush: Double, logger: Logger) {
+        self.spool = spool
+        self.outputs = outputs
+        self.clients = outputs.map { CloudWatchLogsClient(endpoint: $0.endpoint, region: $0.region, credentials: credentials) }
+        self.flush = flush
+        self.logger = logger
+    }
+
+    func start() {
+        loop = Task { [flush] in
+            while !Task.isCancelled {
+                self.startUploaders()
+                try? await Task.sleep(nanoseconds: UInt64(flush * 1e9))
+            }
+        }
+    }
+
+    /// Stops starting uploaders and gives the running ones `grace` seconds to finish.
+    /// Whatever they did not send stays in the spool for the next start.
+    func stop(grace: Double) async {
+        loop?.cancel()
+        let deadline = Date().addingTimeInterval(grace)
+        while !running.isEmpty && Date() < deadline {
+            try? await Task.sleep(nanoseconds: 50_000_000)
+        }
+        for task in running.values { task.cancel() }
+        for task in running.values { await task.value }
+        running.removeAll()
+    }
+
+    private func startUploaders() {
+        let streams: [SpoolStream]
+        do {
+            streams = try spool.streamsWithPendingRecords()
+        } catch {
+            logger.error("cannot list pending streams: \(error)")
+            return
+        }
+        let byGroup = Dictionary(grouping: streams, by: \.logGroup)
+        for (group, groupStreams) in byGroup where running[group] == nil {
+            // Each group belongs to the first output whose settings made it; with one output that is always it.
+            let index = outputs.firstIndex { $0.logGroupName == group || $0.logGroupTemplate != nil } ?? 0
+            let uploader = GroupUploader(logGroup: group, spool: spool, client: clients[index],
+                                         autoCreateGroup: outputs[index].autoCreateGroup, limits: BatchLimits(), logger: logger)
+            running[group] = Task {
+                await uploader.drain(groupStreams)
+                self.finished(group)
+            }
+        }
+    }
+
+    private func finished(_ group: String) {
+        running[group] = nil
+    }
+}

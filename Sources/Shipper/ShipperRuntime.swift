@@ -1,0 +1,54 @@
+import Foundation
+import Ingest
+import Logging
+import Spool
+
+/// The running shipper: spool, forward inputs and uploaders, started in that
+/// order and stopped in reverse, so nothing is accepted that cannot be stored
+/// and nothing stored is dropped at shutdown.
+final class ShipperRuntime {
+    let configuration: ShipperConfiguration
+    let storagePath: String
+    let logger: Logger
+
+    init(configuration: ShipperConfiguration, storagePath: String, logger: Logger) {
+        self.configuration = configuration
+        self.storagePath = storagePath
+        self.logger = logger
+    }
+
+    /// Runs until a shutdown signal arrives.
+    func run() async throws {
+        try FileManager.default.createDirectory(atPath: storagePath, withIntermediateDirectories: true)
+        let spoolPath = (storagePath as NSString).appendingPathComponent("shipper.sqlite")
+        let spool = try Spool(configuration: .init(path: spoolPath, sync: configuration.service.storageSync))
+        logger.info("spool open", metadata: ["path": "\(spoolPath)", "sync": "\(configuration.service.storageSync.rawValue)"])
+
+        let sink = SpoolSink(router: Router(outputs: configuration.outputs), spool: spool, logger: logger)
+        let pipeline = FilterPipeline(filters: configuration.filters)
+        var servers: [ForwardServer] = []
+        do {
+            for input in configuration.inputs {
+                let server = ForwardServer(configuration: input, pipeline: pipeline, sink: sink, logger: logger)
+                try server.start()
+                servers.append(server)
+            }
+        } catch {
+            for server in servers { server.stop() }
+            spool.close()
+            throw error
+        }
+
+        let credentials = EnvironmentCredentialsProvider(environment: ProcessInfo.processInfo.environment)
+        let supervisor = UploadSupervisor(spool: spool, outputs: configuration.outputs, credentials: credentials,
+                                          flush: configuration.service.flush, logger: logger)
+        await supervisor.start()
+
+        let signal = await ShutdownSignal.wait()
+        logger.info("shutting down", metadata: ["signal": "\(signal)", "grace_seconds": "\(configuration.service.grace)"])
+        for server in servers { server.stop() }
+        await supervisor.stop(grace: configuration.service.grace)
+        spool.close()
+        logger.info("stopped; undelivered records stay in the spool")
+    }
+}

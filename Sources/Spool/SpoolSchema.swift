@@ -1,0 +1,29 @@
+/// The spool's tables.
+///
+/// `AUTOINCREMENT` matters: with a plain rowid SQLite reuses ids once the
+/// table empties, and a cursor that reads `id > delivered_through` would skip
+/// the new rows for good.
+enum SpoolSchema {
+    static let version = 1
+
+    static let statements = [
+        """
+        CREATE TABLE IF NOT EXISTS streams(
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            log_group TEXT NOT NULL,
+            log_stream TEXT NOT NULL,
+            delivered_through INTEGER NOT NULL DEFAULT 0,
+            UNIQUE(log_group, log_stream))
+        """,
+        """
+        CREATE TABLE IF NOT EXISTS records(
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            stream_id INTEGER NOT NULL REFERENCES streams(id),
+            time_ns INTEGER NOT NULL,
+            tag TEXT NOT NULL,
+            message BLOB NOT NULL)
+        """,
+        "CREATE INDEX IF NOT EXISTS records_by_stream ON records(stream_id, id)",
+        "PRAGMA user_version = \(version)",
+    ]
+}

@@ -1,0 +1,45 @@
+/// A record on its way into the spool, already routed and rendered.
+///
+/// The spool stores what the uploader sends (destination and message), so
+/// draining never re-runs the filters, and the tag and time for replays.
+public struct SpoolRecord: Hashable, Sendable {
+    public var logGroup: String
+    public var logStream: String
+    public var tag: String
+    /// Nanoseconds since the Unix epoch.
+    public var timeNanoseconds: Int64
+    /// The event message (for CloudWatch, the record as JSON).
+    public var message: [UInt8]
+
+    public init(logGroup: String, logStream: String, tag: String, timeNanoseconds: Int64, message: [UInt8]) {
+        self.logGroup = logGroup
+        self.logStream = logStream
+        self.tag = tag
+        self.timeNanoseconds = timeNanoseconds
+        self.message = message
+    }
+}
+
+/// A record read back from the spool; `id` orders records of a stream by arrival and never repeats.
+public struct StoredRecord: Hashable, Sendable {
+    public var id: Int64
+    public var timeNanoseconds: Int64
+    public var message: [UInt8]
+}
+
+/// One destination (log group and stream) and how far it has been delivered.
+public struct SpoolStream: Hashable, Sendable {
+    public var id: Int64
+    public var logGroup: String
+    public var logStream: String
+    /// Records of this stream with an id up to this one have been delivered.
+    public var deliveredThrough: Int64
+}
+
+/// How much a commit survives. The README explains the trade-off to operators.
+public enum SpoolSyncMode: String, Sendable, CaseIterable {
+    /// fsync on every commit: acknowledged records survive power loss.
+    case full
+    /// fsync only at checkpoints: acknowledged records survive a crash of the process, not of the machine.
+    case normal
+}
