@@ -25,6 +25,12 @@ public struct StoredRecord: Hashable, Sendable {
     public var id: Int64
     public var timeNanoseconds: Int64
     public var message: [UInt8]
+
+    public init(id: Int64, timeNanoseconds: Int64, message: [UInt8]) {
+        self.id = id
+        self.timeNanoseconds = timeNanoseconds
+        self.message = message
+    }
 }
 
 /// One destination (log group and stream) and how far it has been delivered.

@@ -1,0 +1,100 @@
+import XCTest
+@testable import Ingest
+
+final class FilterTests: XCTestCase {
+    private func dockerRecord(taskARN: String = "arn:aws:ecs:us-east-1:012345678901:task/FluentBit-cluster/13f4d9e1a2b34c5d") -> LogRecord {
+        LogRecord([
+            "container_id": .string("61f5e6"), "container_name": .string("/c"), "source": .string("stdout"), "log": .string("10"),
+            "com.amazonaws.ecs.cluster": .string("FluentBit-cluster"),
+            "com.amazonaws.ecs.container-name": .string("sample-container"),
+            "com.amazonaws.ecs.task-arn": .string(taskARN),
+            "com.amazonaws.ecs.task-definition-family": .string("windows-app-task"),
+            "com.amazonaws.ecs.task-definition-version": .string("1"),
+        ])
+    }
+
+    private var tutorialPipeline: FilterPipeline {
+        get throws {
+            let modify = ModifyFilter(match: TagPattern("ecs.*"), rules: [
+                .rename(from: "com.amazonaws.ecs.cluster", to: "ecs_cluster"),
+                .rename(from: "com.amazonaws.ecs.container-name", to: "ecs_container_name"),
+                .rename(from: "com.amazonaws.ecs.task-arn", to: "ecs_task_arn"),
+                .rename(from: "com.amazonaws.ecs.task-definition-family", to: "ecs_task_definition_family"),
+                .rename(from: "com.amazonaws.ecs.task-definition-version", to: "ecs_task_definition_version"),
+            ])
+            let rule = try RewriteTagFilter.Rule(parsing: "$ecs_task_arn ^([a-z-:0-9]+)/([a-zA-Z0-9-_]+)/([a-z0-9]+)$  out.$3.$ecs_container_name false")
+            return FilterPipeline(filters: [modify, RewriteTagFilter(match: TagPattern("ecs.*"), rules: [rule])])
+        }
+    }
+
+    func testTagPatterns() {
+        XCTAssertTrue(TagPattern("ecs.*").matches("ecs.windows-app-task"))
+        XCTAssertFalse(TagPattern("ecs.*").matches("out.x"))
+        XCTAssertTrue(TagPattern("*").matches("anything"))
+        XCTAssertTrue(TagPattern("a.*.c").matches("a.b.c"))
+        XCTAssertFalse(TagPattern("a.*.c").matches("a.b.d"))
+        XCTAssertTrue(TagPattern("exact").matches("exact"))
+        XCTAssertFalse(TagPattern("exact").matches("exactly"))
+    }
+
+    func testTutorialFiltersRenameKeysInPlaceAndRewriteTheTag() throws {
+        var output: [TaggedRecord] = []
+        try tutorialPipeline.process(TaggedRecord(tag: "ecs.windows-app-task", time: EventTime(seconds: 1), record: dockerRecord()), into: &output)
+        XCTAssertEqual(output.count, 1, "keep=false drops the original")
+        XCTAssertEqual(output[0].tag, "out.13f4d9e1a2b34c5d.sample-container")
+        let keys = output[0].record.fields.compactMap { $0.key.textValue }
+        XCTAssertEqual(keys, ["container_id", "container_name", "source", "log", "ecs_cluster", "ecs_container_name",
+                              "ecs_task_arn", "ecs_task_definition_family", "ecs_task_definition_version"])
+    }
+
+    func testRecordTheRuleDoesNotMatchKeepsItsTag() throws {
+        var output: [TaggedRecord] = []
+        try tutorialPipeline.process(TaggedRecord(tag: "ecs.app", time: EventTime(seconds: 1), record: dockerRecord(taskARN: "UPPER/CASE/ARN")), into: &output)
+        XCTAssertEqual(output.map(\.tag), ["ecs.app"])
+    }
+
+    func testKeepTrueEmitsBothAndReemittedRecordsRunLaterFilters() throws {
+        let rule = try RewriteTagFilter.Rule(parsing: "$level ^(error)$ alerts.$1 true")
+        let tagger = ModifyFilter(match: TagPattern("alerts.*"), rules: [.add(key: "alert", value: "yes")])
+        let pipeline = FilterPipeline(filters: [RewriteTagFilter(match: TagPattern("*"), rules: [rule]), tagger])
+        var output: [TaggedRecord] = []
+        pipeline.process(TaggedRecord(tag: "app", time: EventTime(seconds: 1), record: LogRecord(["level": .string("error")])), into: &output)
+        XCTAssertEqual(output.map(\.tag), ["alerts.error", "app"])
+        XCTAssertEqual(output[0].record["alert"], .string("yes"))
+        XCTAssertNil(output[1].record["alert"])
+    }
+
+    func testModifyRules() {
+        var record = LogRecord(["a": .string("1"), "b": .string("2"), "c": .string("3")])
+        let filter = ModifyFilter(match: TagPattern("*"), rules: [
+            .rename(from: "a", to: "b"),
+            .hardRename(from: "c", to: "b"),
+            .copy(from: "b", to: "d"),
+            .add(key: "d", value: "ignored"),
+            .set(key: "e", value: "5"),
+            .remove(key: "a"),
+            .hardCopy(from: "e", to: "d"),
+        ])
+        _ = filter.apply(tag: "t", record: &record)
+        XCTAssertEqual(record, LogRecord(["b": .string("3"), "d": .string("5"), "e": .string("5")]))
+    }
+
+    func testRuleParsingErrors() {
+        XCTAssertThrowsError(try RewriteTagFilter.Rule(parsing: "$a ^x$ out")) { error in
+            XCTAssertTrue("\(error)".contains("expected 4 space-separated parts"), "\(error)")
+        }
+        XCTAssertThrowsError(try RewriteTagFilter.Rule(parsing: "$a ([ out false")) { error in
+            XCTAssertTrue("\(error)".contains("does not compile"), "\(error)")
+        }
+        XCTAssertThrowsError(try RewriteTagFilter.Rule(parsing: "$a ^x$ out maybe")) { error in
+            XCTAssertTrue("\(error)".contains("KEEP must be true or false"), "\(error)")
+        }
+    }
+
+    func testTemplatesWithNestedAccessorsAndMissingFields() throws {
+        let record = LogRecord(["k8s": .map([MessagePackPair(key: .string("ns"), value: .string("prod"))]), "cluster": .string("c1")])
+        XCTAssertEqual(try RecordTemplate(parsing: "/aws/$cluster.$k8s['ns']", allowCaptures: false).render(record), "/aws/c1.prod")
+        XCTAssertNil(try RecordTemplate(parsing: "/aws/$missing", allowCaptures: false).render(record))
+        XCTAssertEqual(try RecordTemplate(parsing: "price $5", allowCaptures: false).render(record), "price $5")
+    }
+}
