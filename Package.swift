@@ -17,6 +17,7 @@ let package = Package(
     name: "shipper",
     products: [
         .executable(name: "shipper", targets: ["Shipper"]),
+        .executable(name: "shipper-bench", targets: ["Benchmark"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -42,6 +43,14 @@ let package = Package(
                 "Ingest", "Spool", "COpenSSL",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+            ],
+            linkerSettings: systemLibraries
+        ),
+        .executableTarget(
+            name: "Benchmark",
+            dependencies: [
+                "Ingest", "Spool",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             linkerSettings: systemLibraries
         ),

@@ -1,0 +1,158 @@
+import ArgumentParser
+import Foundation
+import Ingest
+
+/// Drives the real `shipper` binary with Docker-shaped frames over loopback,
+/// on the tutorial's config with a durable spool, and reports records/s, ack
+/// latency and the shipper's peak RSS.
+///
+/// CloudWatch is pointed at a closed local port so that only ingest runs:
+/// every record ends in the spool.
+struct IngestBenchmark: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "ingest", abstract: "Forward ingest into the spool, through the tutorial's filters.")
+
+    @Option(help: "The shipper binary.") var shipper = ".build/release/shipper"
+    @Option(help: "The config to run (Listen and Port are replaced by 127.0.0.1 and 0).") var config = "ops/config/cloudwatch.conf"
+    @Option(help: "Client connections.") var connections = 8
+    @Option(help: "Records in all.") var records = 1_000_000
+    @Option(help: "Records per frame: 1 is Message mode as Docker sends, more is Forward mode.") var recordsPerFrame = 1
+    @Option(help: "Bytes of the log field.") var logBytes = 200
+    @Option(help: "storage.sync: full or normal.") var sync = "full"
+    @Flag(help: "Wait for an ack after every frame, as Docker's driver does with fluentd-request-ack.") var ack = false
+
+    func run() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("shipper-bench-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        var text = try String(contentsOfFile: config, encoding: .utf8)
+        text = text.replacingOccurrences(of: #"(?m)^(\s*Listen\s+).*$"#, with: "$1127.0.0.1", options: .regularExpression)
+        text = text.replacingOccurrences(of: #"(?m)^(\s*Port\s+).*$"#, with: "$10", options: .regularExpression)
+        text = text.replacingOccurrences(of: "[SERVICE]", with: "[SERVICE]\n    storage.sync \(sync)\n    storage.path \(folder.appendingPathComponent("spool").path)")
+        let configPath = folder.appendingPathComponent("bench.conf").path
+        try text.write(toFile: configPath, atomically: true, encoding: .utf8)
+
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: shipper)
+        process.arguments = ["-c", configPath]
+        var environment = ProcessInfo.processInfo.environment
+        environment["AWS_REGION"] = "us-east-1"
+        environment["AWS_ACCESS_KEY_ID"] = "bench"
+        environment["AWS_SECRET_ACCESS_KEY"] = "bench"
+        environment["AWS_ENDPOINT_URL"] = "http://127.0.0.1:9"
+        process.environment = environment
+        let pipe = Pipe()
+        process.standardError = pipe
+        try process.run()
+        defer { process.terminate(); process.waitUntilExit() }
+        let port = try waitForPort(pipe.fileHandleForReading)
+
+        let perConnection = records / connections
+        let time = Int64(Date().timeIntervalSince1970)
+        let latencies = LatencyRecorder()
+        let failures = FailureFlag()
+        let start = Date()
+        DispatchQueue.concurrentPerform(iterations: connections) { c in
+            do {
+                try drive(port: port, connection: c, count: perConnection, time: time, latencies: latencies)
+            } catch {
+                failures.set("connection \(c): \(error)")
+            }
+        }
+        let seconds = Date().timeIntervalSince(start)
+        if let failure = failures.message { throw ValidationError(failure) }
+        let peak = ProcessMemory.peakResident(pid: process.processIdentifier).map { String(format: "%.1f MiB", Double($0) / 1_048_576) } ?? "n/a"
+        let total = perConnection * connections
+        var line = String(format: "ingest: %d records (%d-byte log, %d per frame%@) over %d connections, sync %@: %.2f s, %.0f records/s, shipper peak RSS %@",
+                          total, logBytes, recordsPerFrame, ack ? ", ack per frame" : "", connections, sync, seconds, Double(total) / seconds, peak)
+        if ack, let p50 = latencies.percentile(0.5), let p99 = latencies.percentile(0.99) {
+            line += String(format: ", ack latency p50 %.2f ms p99 %.2f ms", p50 * 1000, p99 * 1000)
+        }
+        print(line)
+    }
+
+    /// Sends `count` records on one connection; the last frame always asks for an
+    /// ack, which the shipper sends only once everything before it is committed.
+    private func drive(port: UInt16, connection: Int, count: Int, time: Int64, latencies: LatencyRecorder) throws {
+        let socket = try TCPSocket.connect(host: "127.0.0.1", port: port)
+        defer { socket.shutdown() }
+        let frames = max(1, count / recordsPerFrame)
+        var ackBuffer = [UInt8](repeating: 0, count: 256)
+        if ack {
+            for f in 0..<frames {
+                let frame = DockerRecord.frame(records: recordsPerFrame, firstSequence: f * recordsPerFrame, logBytes: logBytes, time: time, chunk: "c\(connection)-\(f)")
+                let sent = Date()
+                try socket.write(frame)
+                try readAck(socket, into: &ackBuffer)
+                latencies.add(Date().timeIntervalSince(sent))
+            }
+            return
+        }
+        // Without acks a client streams: pre-encode once, write in 256 KiB slices.
+        let template = DockerRecord.frame(records: recordsPerFrame, firstSequence: 0, logBytes: logBytes, time: time)
+        let framesPerWrite = max(1, 256 * 1024 / template.count)
+        var buffer: [UInt8] = []
+        buffer.reserveCapacity(framesPerWrite * template.count)
+        var written = 0
+        while written < frames - 1 {
+            buffer.removeAll(keepingCapacity: true)
+            let n = min(framesPerWrite, frames - 1 - written)
+            for _ in 0..<n { buffer.append(contentsOf: template) }
+            try socket.write(buffer)
+            written += n
+        }
+        try socket.write(DockerRecord.frame(records: recordsPerFrame, firstSequence: 0, logBytes: logBytes, time: time, chunk: "last-\(connection)"))
+        try readAck(socket, into: &ackBuffer)
+    }
+
+    private func readAck(_ socket: TCPSocket, into buffer: inout [UInt8]) throws {
+        let n = try buffer.withUnsafeMutableBytes { try socket.read(into: $0) }
+        guard n > 0 else { throw ValidationError("the shipper closed the connection before acking") }
+    }
+
+    private func waitForPort(_ handle: FileHandle) throws -> UInt16 {
+        var seen = ""
+        let deadline = Date().addingTimeInterval(30)
+        while Date() < deadline {
+            let data = handle.availableData
+            if data.isEmpty { break }
+            seen += String(decoding: data, as: UTF8.self)
+            if let range = seen.range(of: #"port=(\d+)"#, options: .regularExpression),
+               let port = UInt16(seen[range].dropFirst(5)) {
+                return port
+            }
+        }
+        throw ValidationError("the shipper did not report its port: \(seen)")
+    }
+}
+
+/// Ack latencies from every connection.
+final class LatencyRecorder: @unchecked Sendable {
+    private let lock = NSLock()
+    private var samples: [Double] = []
+
+    func add(_ seconds: Double) {
+        lock.lock()
+        samples.append(seconds)
+        lock.unlock()
+    }
+
+    func percentile(_ p: Double) -> Double? {
+        lock.lock()
+        defer { lock.unlock() }
+        guard !samples.isEmpty else { return nil }
+        let sorted = samples.sorted()
+        return sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]
+    }
+}
+
+/// The first failure of any connection.
+final class FailureFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private(set) var message: String?
+
+    func set(_ text: String) {
+        lock.lock()
+        if message == nil { message = text }
+        lock.unlock()
+    }
+}
