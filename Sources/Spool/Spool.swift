@@ -11,13 +11,13 @@ public final class Spool: @unchecked Sendable {
     public struct Configuration: Sendable {
         public var path: String
         public var sync: SpoolSyncMode
-        /// How many records may wait for the writer before appends block.
-        public var maxQueuedRecords: Int
+        /// How many bytes of records may wait for the writer before appends block.
+        public var maxQueuedBytes: Int
 
-        public init(path: String, sync: SpoolSyncMode = .full, maxQueuedRecords: Int = 200_000) {
+        public init(path: String, sync: SpoolSyncMode = .full, maxQueuedBytes: Int = 8 << 20) {
             self.path = path
             self.sync = sync
-            self.maxQueuedRecords = maxQueuedRecords
+            self.maxQueuedBytes = maxQueuedBytes
         }
     }
 
@@ -38,7 +38,7 @@ public final class Spool: @unchecked Sendable {
             for statement in SpoolSchema.statements { try writerDatabase.execute(statement) }
             readerDatabase = try SQLiteDatabase(path: configuration.path)
             let observers = commitObservers
-            writer = try SpoolWriter(database: writerDatabase, maxQueuedRecords: configuration.maxQueuedRecords) {
+            writer = try SpoolWriter(database: writerDatabase, maxQueuedBytes: configuration.maxQueuedBytes) {
                 observers.notify()
             }
         } catch let error as SQLiteError {

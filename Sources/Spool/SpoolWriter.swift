@@ -10,17 +10,22 @@ final class SpoolWriter: @unchecked Sendable {
     /// One caller's records and, once the writer is done with them, the outcome.
     private final class Batch {
         let records: [SpoolRecord]
+        /// Roughly what the batch holds in memory, for the queue bound.
+        let bytes: Int
         var result: Result<Void, Error>?
-        init(records: [SpoolRecord]) { self.records = records }
+        init(records: [SpoolRecord]) {
+            self.records = records
+            self.bytes = records.reduce(0) { $0 + $1.message.count + 128 }
+        }
     }
 
     private let database: SQLiteDatabase
     private let condition = NSCondition()
     private var queue: [Batch] = []
-    private var queuedRecords = 0
+    private var queuedBytes = 0
     private var closing = false
     private var finished = false
-    private let maxQueuedRecords: Int
+    private let maxQueuedBytes: Int
     private var streamIDs: [StreamKey: Int64] = [:]
     private let insertRecord: SQLiteStatement
     private let insertStream: SQLiteStatement
@@ -32,9 +37,9 @@ final class SpoolWriter: @unchecked Sendable {
         let stream: String
     }
 
-    init(database: SQLiteDatabase, maxQueuedRecords: Int, onCommit: @escaping @Sendable () -> Void) throws {
+    init(database: SQLiteDatabase, maxQueuedBytes: Int, onCommit: @escaping @Sendable () -> Void) throws {
         self.database = database
-        self.maxQueuedRecords = maxQueuedRecords
+        self.maxQueuedBytes = maxQueuedBytes
         self.onCommit = onCommit
         insertRecord = try database.prepare("INSERT INTO records(stream_id, time_ns, tag, message) VALUES(?, ?, ?, ?)")
         insertStream = try database.prepare("INSERT INTO streams(log_group, log_stream) VALUES(?, ?) ON CONFLICT DO NOTHING")
@@ -50,10 +55,11 @@ final class SpoolWriter: @unchecked Sendable {
         let batch = Batch(records: records)
         condition.lock()
         defer { condition.unlock() }
-        while queuedRecords >= maxQueuedRecords && !closing { condition.wait() }
+        // Memory stays bounded: a full queue makes appenders (and so the sockets) wait.
+        while queuedBytes >= maxQueuedBytes && !closing { condition.wait() }
         guard !closing else { throw SpoolError.closed }
         queue.append(batch)
-        queuedRecords += records.count
+        queuedBytes += batch.bytes
         condition.broadcast()
         guard durable else { return }
         while batch.result == nil { condition.wait() }
@@ -85,7 +91,7 @@ final class SpoolWriter: @unchecked Sendable {
             condition.lock()
             for batch in batches {
                 batch.result = result
-                queuedRecords -= batch.records.count
+                queuedBytes -= batch.bytes
             }
             condition.broadcast()
             condition.unlock()

@@ -20,13 +20,19 @@ public struct LogRecord: Hashable, Sendable {
     }
 
     public subscript(key: String) -> MessagePackValue? {
-        get { index(of: Array(key.utf8)).map { fields[$0].value } }
+        get { self[bytes: Array(key.utf8)] }
+        set { self[bytes: Array(key.utf8)] = newValue }
+    }
+
+    /// The value of the key whose UTF-8 bytes are `key`; setting `nil` removes the field,
+    /// setting a new key appends it.
+    public subscript(bytes key: [UInt8]) -> MessagePackValue? {
+        get { index(of: key).map { fields[$0].value } }
         set {
-            let bytes = Array(key.utf8)
-            switch (index(of: bytes), newValue) {
+            switch (index(of: key), newValue) {
             case (let i?, let value?): fields[i].value = value
             case (let i?, nil): fields.remove(at: i)
-            case (nil, let value?): fields.append(MessagePackPair(key: .string(bytes), value: value))
+            case (nil, let value?): fields.append(MessagePackPair(key: .string(key), value: value))
             case (nil, nil): break
             }
         }
