@@ -1,12 +1,26 @@
+/// The filtered records of one client frame, with the frame's chunk id when
+/// the client asked for an ack.
+public struct IngestBatch: Sendable {
+    /// The `option.chunk` bytes: a frame resent with the same chunk is the same frame.
+    public var chunk: [UInt8]?
+    public var records: [TaggedRecord]
+
+    public init(chunk: [UInt8]?, records: [TaggedRecord]) {
+        self.chunk = chunk
+        self.records = records
+    }
+}
+
 /// Where ingest hands records over: the spool, behind the shipper's routing.
 ///
 /// A protocol so that Ingest never imports Spool: the shipper wires the two.
 public protocol IngestSink: Sendable {
-    /// Takes responsibility for `records`.
+    /// Takes responsibility for the frames' records.
     ///
     /// With `durable`, returns only once they are committed to stable storage,
     /// so the caller may acknowledge them; throws if they were not stored, and
-    /// then nothing may be acknowledged. Blocks while storage is over its limit:
-    /// that is how backpressure reaches the sockets.
-    func accept(_ records: [TaggedRecord], durable: Bool) throws
+    /// then nothing may be acknowledged. A batch whose chunk was stored before
+    /// is not stored again. Blocks while storage is over its limit: that is how
+    /// backpressure reaches the sockets.
+    func accept(_ batches: [IngestBatch], durable: Bool) throws
 }

@@ -21,8 +21,13 @@ final class ShipperRuntime {
     func run() async throws {
         try FileManager.default.createDirectory(atPath: storagePath, withIntermediateDirectories: true)
         let spoolPath = (storagePath as NSString).appendingPathComponent("shipper.sqlite")
-        let spool = try Spool(configuration: .init(path: spoolPath, sync: configuration.service.storageSync))
-        logger.info("spool open", metadata: ["path": "\(spoolPath)", "sync": "\(configuration.service.storageSync.rawValue)"])
+        let service = configuration.service
+        let spool = try Spool(configuration: .init(
+            path: spoolPath, sync: service.storageSync, totalLimitBytes: service.storageTotalLimit.map(Int64.init),
+            keepDelivered: service.storageKeepDelivered, onCorruption: service.storageOnCorruption), logger: logger)
+        logger.info("spool open", metadata: [
+            "path": "\(spoolPath)", "sync": "\(service.storageSync.rawValue)",
+            "total_limit_bytes": "\(service.storageTotalLimit.map(String.init) ?? "none")", "keep_delivered_seconds": "\(service.storageKeepDelivered)"])
 
         let sink = SpoolSink(router: Router(outputs: configuration.outputs), spool: spool, logger: logger)
         let pipeline = FilterPipeline(filters: configuration.filters)

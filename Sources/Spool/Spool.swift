@@ -1,61 +1,94 @@
 import Foundation
-import CSQLite
+import Logging
 
 /// The durable buffer between ingest and delivery: a SQLite database in WAL mode.
 ///
 /// Everything ingest hands over is committed here before a client is acked,
-/// and stays here until CloudWatch has accepted it. One writer thread does
-/// all inserts (group commit); delivery reads and advances per-stream cursors
-/// on a second connection, which WAL lets run beside the writer.
+/// and stays here until CloudWatch has accepted it (then for the replay
+/// window). One writer thread does all inserts (group commit); delivery reads
+/// and advances per-stream cursors on a second connection, and housekeeping
+/// runs on a third, which WAL lets run beside the writer.
 public final class Spool: @unchecked Sendable {
     public struct Configuration: Sendable {
         public var path: String
         public var sync: SpoolSyncMode
         /// How many bytes of records may wait for the writer before appends block.
         public var maxQueuedBytes: Int
+        /// `storage.total_limit_size`: intake pauses at this size (nil: only the disk limits it).
+        public var totalLimitBytes: Int64?
+        /// `storage.keep_delivered`: how long delivered records stay for `shipper replay`.
+        public var keepDelivered: TimeInterval
+        /// `storage.on_corruption`.
+        public var onCorruption: SpoolCorruptionPolicy
+        /// How many recent chunk ids are remembered to recognise resent frames.
+        public var recentChunkCapacity: Int
 
-        public init(path: String, sync: SpoolSyncMode = .full, maxQueuedBytes: Int = 8 << 20) {
+        public init(path: String, sync: SpoolSyncMode = .full, maxQueuedBytes: Int = 8 << 20, totalLimitBytes: Int64? = nil,
+                    keepDelivered: TimeInterval = 3600, onCorruption: SpoolCorruptionPolicy = .moveAside, recentChunkCapacity: Int = 100_000) {
             self.path = path
             self.sync = sync
             self.maxQueuedBytes = maxQueuedBytes
+            self.totalLimitBytes = totalLimitBytes
+            self.keepDelivered = keepDelivered
+            self.onCorruption = onCorruption
+            self.recentChunkCapacity = recentChunkCapacity
         }
     }
 
     public let configuration: Configuration
+    private let logger: Logger
+    private let pressure: SpoolPressure
     private let writer: SpoolWriter
+    private let maintenance: SpoolMaintenance
     private let writerDatabase: SQLiteDatabase
     private let readerDatabase: SQLiteDatabase
+    private let maintenanceDatabase: SQLiteDatabase
     private let readerLock = NSLock()
-    private let commitObservers = CommitObservers()
 
-    public init(configuration: Configuration) throws {
+    public init(configuration: Configuration, logger: Logger = Logger(label: "spool")) throws {
         self.configuration = configuration
+        self.logger = logger
         do {
-            try OwnerOnlyFile.create(at: configuration.path)
-            writerDatabase = try SQLiteDatabase(path: configuration.path)
-            try writerDatabase.execute("PRAGMA journal_mode = WAL")
-            try writerDatabase.execute("PRAGMA synchronous = \(configuration.sync == .full ? "FULL" : "NORMAL")")
-            for statement in SpoolSchema.statements { try writerDatabase.execute(statement) }
+            writerDatabase = try SpoolFile.open(path: configuration.path, sync: configuration.sync, onCorruption: configuration.onCorruption, logger: logger)
             readerDatabase = try SQLiteDatabase(path: configuration.path)
-            let observers = commitObservers
-            writer = try SpoolWriter(database: writerDatabase, maxQueuedBytes: configuration.maxQueuedBytes) {
-                observers.notify()
+            maintenanceDatabase = try SQLiteDatabase(path: configuration.path)
+            pressure = SpoolPressure { reason in
+                if let reason {
+                    logger.warning("backpressure on: ingest paused, clients keep their records until there is room", metadata: ["reason": "\(reason.rawValue)"])
+                } else {
+                    logger.info("backpressure off: ingest resumed")
+                }
             }
+            let maintenance = SpoolMaintenance(
+                database: maintenanceDatabase, pressure: pressure,
+                limits: .init(keepDelivered: configuration.keepDelivered, totalLimitBytes: configuration.totalLimitBytes), logger: logger)
+            self.maintenance = maintenance
+            writer = try SpoolWriter(
+                database: writerDatabase, pressure: pressure, maxQueuedBytes: configuration.maxQueuedBytes,
+                recentChunkCapacity: configuration.recentChunkCapacity,
+                afterCommit: { maintenance.observe(usedBytes: $0) },
+                onDiskFull: { error in
+                    logger.error("disk full: holding the records and retrying", metadata: ["error": "\(error)"])
+                    maintenance.wake()
+                })
         } catch let error as SQLiteError {
             throw SpoolError.database(error)
         }
     }
 
-    /// Stores `records`. With `durable`, returns only after they are committed,
-    /// so the caller may acknowledge them; throws if they could not be stored.
-    public func append(_ records: [SpoolRecord], durable: Bool) throws {
-        try writer.append(records, durable: durable)
+    /// Stores the frames' records. With `durable`, returns only after they are
+    /// committed, so the caller may acknowledge them; throws if they could not
+    /// be stored. A frame whose chunk id was committed before is not stored
+    /// again. Blocks while the spool is over its limit.
+    public func append(_ appends: [SpoolAppend], durable: Bool) throws {
+        try writer.append(appends, durable: durable)
     }
 
-    /// Calls `observer` after every commit (on the writer thread: keep it short).
-    public func onCommit(_ observer: @escaping @Sendable () -> Void) {
-        commitObservers.add(observer)
-    }
+    /// Why intake is paused, or nil when it is not.
+    public var backpressureReason: String? { pressure.current?.rawValue }
+
+    /// Frames that arrived again after being committed, and were acked without a second copy.
+    public var duplicateFrames: Int { writer.duplicateChunks }
 
     /// The streams that have records not yet delivered.
     public func streamsWithPendingRecords() throws -> [SpoolStream] {
@@ -92,38 +125,63 @@ public final class Spool: @unchecked Sendable {
         }
     }
 
-    /// Records that the service accepted every record of `stream` up to `id`,
-    /// and removes them, in one transaction.
-    public func markDelivered(stream: Int64, through id: Int64) throws {
+    /// Records, in one transaction, that the service accepted every record of
+    /// `stream` up to `id`, except `deadLetters`, which it refused for good and
+    /// which are copied to the dead-letter table with their reason. Delivered
+    /// records stay for the replay window.
+    public func markDelivered(stream: Int64, through id: Int64, deadLetters: [DeadLetter] = []) throws {
         try read { db in
             try db.transaction {
+                let now = Int64(Date().timeIntervalSince1970)
+                if !deadLetters.isEmpty {
+                    let copy = try db.prepare("""
+                        INSERT INTO dead_letters(stream_id, record_id, time_ns, tag, message, reason, created_at)
+                        SELECT stream_id, id, time_ns, tag, message, ?2, ?3 FROM records WHERE id = ?1
+                        """)
+                    for letter in deadLetters {
+                        copy.reset()
+                        try copy.bind(1, letter.recordID)
+                        try copy.bind(2, letter.reason)
+                        try copy.bind(3, now)
+                        try copy.step()
+                    }
+                }
                 let advance = try db.prepare("UPDATE streams SET delivered_through = max(delivered_through, ?2) WHERE id = ?1")
                 try advance.bind(1, stream)
                 try advance.bind(2, id)
                 try advance.step()
-                let remove = try db.prepare("DELETE FROM records WHERE stream_id = ?1 AND id <= ?2")
-                try remove.bind(1, stream)
-                try remove.bind(2, id)
-                try remove.step()
+                let delivery = try db.prepare("INSERT INTO deliveries(stream_id, through_id, delivered_at) VALUES(?, ?, ?)")
+                try delivery.bind(1, stream)
+                try delivery.bind(2, id)
+                try delivery.bind(3, now)
+                try delivery.step()
             }
         }
     }
 
     /// Counts every record still in the spool, delivered or not.
     public func recordCount() throws -> Int {
-        try read { db in
-            let statement = try db.prepare("SELECT count(*) FROM records")
-            try statement.step()
-            return Int(statement.int64(0))
-        }
+        try read { db in Int(try db.integer("SELECT count(*) FROM records")) }
+    }
+
+    /// Counts the dead letters.
+    public func deadLetterCount() throws -> Int {
+        try read { db in Int(try db.integer("SELECT count(*) FROM dead_letters")) }
+    }
+
+    /// Runs one housekeeping pass now (retention, limit, checkpoint); tests and tools use it.
+    public func runMaintenance() {
+        maintenance.pass()
     }
 
     /// Commits what is queued and closes the files. Nothing is deleted.
     public func close() {
         writer.close()
+        maintenance.stop()
         readerLock.lock()
         defer { readerLock.unlock() }
         readerDatabase.close()
+        maintenanceDatabase.close()
         writerDatabase.close()
     }
 
@@ -133,26 +191,12 @@ public final class Spool: @unchecked Sendable {
         do {
             return try body(readerDatabase)
         } catch let error as SQLiteError {
+            if error.isCorruption {
+                // Ask the next start for a full check (and a fresh spool if it fails).
+                FileManager.default.createFile(atPath: SpoolFile.markerPath(configuration.path), contents: Data(error.description.utf8))
+                logger.critical("spool read hit damaged data; the next start checks it in full", metadata: ["error": "\(error)"])
+            }
             throw SpoolError.database(error)
         }
-    }
-}
-
-/// The callbacks to run after each commit.
-private final class CommitObservers: @unchecked Sendable {
-    private let lock = NSLock()
-    private var observers: [@Sendable () -> Void] = []
-
-    func add(_ observer: @escaping @Sendable () -> Void) {
-        lock.lock()
-        observers.append(observer)
-        lock.unlock()
-    }
-
-    func notify() {
-        lock.lock()
-        let current = observers
-        lock.unlock()
-        for observer in current { observer() }
     }
 }

@@ -4,7 +4,7 @@
 /// table empties, and a cursor that reads `id > delivered_through` would skip
 /// the new rows for good.
 enum SpoolSchema {
-    static let version = 1
+    static let version: Int64 = 1
 
     static let statements = [
         """
@@ -18,12 +18,31 @@ enum SpoolSchema {
         """
         CREATE TABLE IF NOT EXISTS records(
             id INTEGER PRIMARY KEY AUTOINCREMENT,
-            stream_id INTEGER NOT NULL REFERENCES streams(id),
+            stream_id INTEGER NOT NULL,
             time_ns INTEGER NOT NULL,
             tag TEXT NOT NULL,
-            message BLOB NOT NULL)
+            message BLOB NOT NULL,
+            chunk BLOB)
         """,
         "CREATE INDEX IF NOT EXISTS records_by_stream ON records(stream_id, id)",
-        "PRAGMA user_version = \(version)",
+        // One row per delivered batch: what may be removed once the replay window has passed.
+        """
+        CREATE TABLE IF NOT EXISTS deliveries(
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            stream_id INTEGER NOT NULL,
+            through_id INTEGER NOT NULL,
+            delivered_at INTEGER NOT NULL)
+        """,
+        """
+        CREATE TABLE IF NOT EXISTS dead_letters(
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            stream_id INTEGER NOT NULL,
+            record_id INTEGER NOT NULL,
+            time_ns INTEGER NOT NULL,
+            tag TEXT NOT NULL,
+            message BLOB NOT NULL,
+            reason TEXT NOT NULL,
+            created_at INTEGER NOT NULL)
+        """,
     ]
 }

@@ -20,6 +20,19 @@ public struct SpoolRecord: Hashable, Sendable {
     }
 }
 
+/// The records of one client frame. A frame that carried a chunk id is
+/// stored once: a client that resends the same chunk (because it never saw
+/// the ack) gets its ack without a second copy.
+public struct SpoolAppend: Sendable {
+    public var chunk: [UInt8]?
+    public var records: [SpoolRecord]
+
+    public init(chunk: [UInt8]?, records: [SpoolRecord]) {
+        self.chunk = chunk
+        self.records = records
+    }
+}
+
 /// A record read back from the spool; `id` orders records of a stream by arrival and never repeats.
 public struct StoredRecord: Hashable, Sendable {
     public var id: Int64
@@ -40,6 +53,17 @@ public struct SpoolStream: Hashable, Sendable {
     public var logStream: String
     /// Records of this stream with an id up to this one have been delivered.
     public var deliveredThrough: Int64
+}
+
+/// A delivered record that CloudWatch refused for good, and why.
+public struct DeadLetter: Hashable, Sendable {
+    public var recordID: Int64
+    public var reason: String
+
+    public init(recordID: Int64, reason: String) {
+        self.recordID = recordID
+        self.reason = reason
+    }
 }
 
 /// How much a commit survives. The README explains the trade-off to operators.

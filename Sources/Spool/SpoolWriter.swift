@@ -5,21 +5,27 @@ import Foundation
 /// Appends from every connection accumulate while the previous transaction
 /// commits, then go in together as one transaction. A caller that asked for
 /// durability is released only once its records are committed, so an ack
-/// never runs ahead of the disk.
+/// never runs ahead of the disk. When the disk is full the writer keeps the
+/// queued records, pauses intake and retries until space is freed: nothing
+/// handed to it is dropped.
 final class SpoolWriter: @unchecked Sendable {
-    /// One caller's records and, once the writer is done with them, the outcome.
+    /// One caller's frames and, once the writer is done with them, the outcome.
     private final class Batch {
-        let records: [SpoolRecord]
+        let appends: [SpoolAppend]
         /// Roughly what the batch holds in memory, for the queue bound.
         let bytes: Int
         var result: Result<Void, Error>?
-        init(records: [SpoolRecord]) {
-            self.records = records
-            self.bytes = records.reduce(0) { $0 + $1.message.count + 128 }
+
+        init(appends: [SpoolAppend]) {
+            self.appends = appends
+            self.bytes = appends.reduce(0) { total, append in
+                append.records.reduce(total) { $0 + $1.message.count + 128 }
+            }
         }
     }
 
     private let database: SQLiteDatabase
+    private let pressure: SpoolPressure
     private let condition = NSCondition()
     private var queue: [Batch] = []
     private var queuedBytes = 0
@@ -27,32 +33,42 @@ final class SpoolWriter: @unchecked Sendable {
     private var finished = false
     private let maxQueuedBytes: Int
     private var streamIDs: [StreamKey: Int64] = [:]
+    private var recentChunks: RecentChunks
+    private(set) var duplicateChunks = 0
     private let insertRecord: SQLiteStatement
     private let insertStream: SQLiteStatement
     private let selectStream: SQLiteStatement
-    private let onCommit: @Sendable () -> Void
+    private let afterCommit: @Sendable (_ usedBytes: Int64) -> Void
+    private let onDiskFull: @Sendable (SQLiteError) -> Void
 
     private struct StreamKey: Hashable {
         let group: String
         let stream: String
     }
 
-    init(database: SQLiteDatabase, maxQueuedBytes: Int, onCommit: @escaping @Sendable () -> Void) throws {
+    init(database: SQLiteDatabase, pressure: SpoolPressure, maxQueuedBytes: Int, recentChunkCapacity: Int,
+         afterCommit: @escaping @Sendable (Int64) -> Void, onDiskFull: @escaping @Sendable (SQLiteError) -> Void) throws {
         self.database = database
+        self.pressure = pressure
         self.maxQueuedBytes = maxQueuedBytes
-        self.onCommit = onCommit
-        insertRecord = try database.prepare("INSERT INTO records(stream_id, time_ns, tag, message) VALUES(?, ?, ?, ?)")
+        self.afterCommit = afterCommit
+        self.onDiskFull = onDiskFull
+        recentChunks = RecentChunks(capacity: recentChunkCapacity)
+        insertRecord = try database.prepare("INSERT INTO records(stream_id, time_ns, tag, message, chunk) VALUES(?, ?, ?, ?, ?)")
         insertStream = try database.prepare("INSERT INTO streams(log_group, log_stream) VALUES(?, ?) ON CONFLICT DO NOTHING")
         selectStream = try database.prepare("SELECT id FROM streams WHERE log_group = ? AND log_stream = ?")
+        try loadRecentChunks(window: Int64(recentChunkCapacity))
         let thread = Thread { [unowned self] in self.run() }
         thread.name = "spool-writer"
         thread.start()
     }
 
-    /// Queues `records`; with `durable`, returns only after they are committed (or throws).
-    func append(_ records: [SpoolRecord], durable: Bool) throws {
-        guard !records.isEmpty else { return }
-        let batch = Batch(records: records)
+    /// Queues the frames; with `durable`, returns only after they are committed (or throws).
+    /// Blocks while the spool is over its limit.
+    func append(_ appends: [SpoolAppend], durable: Bool) throws {
+        guard appends.contains(where: { !$0.records.isEmpty || $0.chunk != nil }) else { return }
+        guard pressure.waitUntilAccepting(while: { isOpen }) else { throw SpoolError.closed }
+        let batch = Batch(appends: appends)
         condition.lock()
         defer { condition.unlock() }
         // Memory stays bounded: a full queue makes appenders (and so the sockets) wait.
@@ -66,11 +82,20 @@ final class SpoolWriter: @unchecked Sendable {
         try batch.result?.get()
     }
 
-    /// Commits what is queued, then stops the writer thread.
+    private var isOpen: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return !closing
+    }
+
+    /// Commits what is queued (unless the disk stays full), then stops the writer thread.
     func close() {
         condition.lock()
         closing = true
         condition.broadcast()
+        condition.unlock()
+        pressure.wakeAll()
+        condition.lock()
         while !finished { condition.wait() }
         condition.unlock()
     }
@@ -85,8 +110,7 @@ final class SpoolWriter: @unchecked Sendable {
             condition.unlock()
             if stop { break }
 
-            let result: Result<Void, Error> = Result { try commit(batches) }
-            if case .failure = result { streamIDs.removeAll() }
+            let result = commitRetryingWhileDiskFull(batches)
 
             condition.lock()
             for batch in batches {
@@ -95,7 +119,6 @@ final class SpoolWriter: @unchecked Sendable {
             }
             condition.broadcast()
             condition.unlock()
-            if case .success = result { onCommit() }
         }
         condition.lock()
         finished = true
@@ -103,24 +126,60 @@ final class SpoolWriter: @unchecked Sendable {
         condition.unlock()
     }
 
-    private func commit(_ batches: [Batch]) throws {
-        do {
-            try database.transaction {
-                for batch in batches {
-                    for record in batch.records {
+    /// Commits `batches`; a full disk pauses intake and is retried every second
+    /// until maintenance frees space or the spool closes.
+    private func commitRetryingWhileDiskFull(_ batches: [Batch]) -> Result<Void, Error> {
+        while true {
+            do {
+                let committedChunks = try commit(batches)
+                for chunk in committedChunks { recentChunks.insert(chunk) }
+                let used = (try? database.usedBytes()) ?? 0
+                afterCommit(used)
+                return .success(())
+            } catch let error as SQLiteError where error.isDiskFull {
+                streamIDs.removeAll()
+                pressure.pause(.diskFull)
+                onDiskFull(error)
+                guard isOpen else { return .failure(SpoolError.database(error)) }
+                Thread.sleep(forTimeInterval: 1)
+            } catch let error as SQLiteError {
+                streamIDs.removeAll()
+                return .failure(SpoolError.database(error))
+            } catch {
+                streamIDs.removeAll()
+                return .failure(error)
+            }
+        }
+    }
+
+    /// Inserts every frame not committed before; returns the chunk ids it stored.
+    private func commit(_ batches: [Batch]) throws -> [[UInt8]] {
+        var stored: [[UInt8]] = []
+        var seenInThisTransaction = Set<[UInt8]>()
+        try database.transaction {
+            for batch in batches {
+                for append in batch.appends {
+                    if let chunk = append.chunk {
+                        if recentChunks.contains(chunk) || !seenInThisTransaction.insert(chunk).inserted {
+                            duplicateChunks += 1
+                            continue
+                        }
+                        stored.append(chunk)
+                    }
+                    for (index, record) in append.records.enumerated() {
                         let streamID = try streamID(group: record.logGroup, stream: record.logStream)
                         defer { insertRecord.reset() }
                         try insertRecord.bind(1, streamID)
                         try insertRecord.bind(2, record.timeNanoseconds)
                         try insertRecord.bind(3, record.tag)
                         try insertRecord.bind(4, record.message)
+                        if index == 0, let chunk = append.chunk { try insertRecord.bind(5, chunk) } else { try insertRecord.bindNull(5) }
                         try insertRecord.step()
                     }
                 }
             }
-        } catch let error as SQLiteError {
-            throw SpoolError.database(error)
         }
+        return stored
     }
 
     private func streamID(group: String, stream: String) throws -> Int64 {
@@ -141,5 +200,15 @@ final class SpoolWriter: @unchecked Sendable {
         let id = selectStream.int64(0)
         streamIDs[key] = id
         return id
+    }
+
+
+    /// Refills the chunk memory from the newest rows: the frames a client may
+    /// still resend after a crash are among the last ones committed.
+    private func loadRecentChunks(window: Int64) throws {
+        let newest = try database.integer("SELECT coalesce(max(seq), 0) FROM sqlite_sequence WHERE name = 'records'")
+        let statement = try database.prepare("SELECT chunk FROM records WHERE id > ? AND chunk IS NOT NULL ORDER BY id")
+        try statement.bind(1, newest - window)
+        while try statement.step() { recentChunks.insert(statement.blob(0)) }
     }
 }

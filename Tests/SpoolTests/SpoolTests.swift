@@ -16,6 +16,10 @@ final class SpoolTests: XCTestCase {
 
     private var path: String { directory.appendingPathComponent("spool.sqlite").path }
 
+    private func store(_ spool: Spool, _ records: [SpoolRecord], chunk: String? = nil) throws {
+        try spool.append([SpoolAppend(chunk: chunk.map { Array($0.utf8) }, records: records)], durable: true)
+    }
+
     private func record(_ n: Int, stream: String = "s1", group: String = "g") -> SpoolRecord {
         SpoolRecord(logGroup: group, logStream: stream, tag: "t", timeNanoseconds: Int64(n) * 1_000_000, message: Array("m\(n)".utf8))
     }
@@ -23,8 +27,8 @@ final class SpoolTests: XCTestCase {
     func testDurableAppendIsReadableInOrderAndDeliveryAdvancesTheCursor() throws {
         let spool = try Spool(configuration: .init(path: path))
         defer { spool.close() }
-        try spool.append((0..<5).map { record($0) }, durable: true)
-        try spool.append([record(5, stream: "s2")], durable: true)
+        try store(spool, (0..<5).map { record($0) })
+        try store(spool, [record(5, stream: "s2")])
 
         let streams = try spool.streamsWithPendingRecords()
         XCTAssertEqual(Set(streams.map(\.logStream)), ["s1", "s2"])
@@ -37,18 +41,19 @@ final class SpoolTests: XCTestCase {
     }
 
     func testIDsAreNeverReusedAfterTheTableEmpties() throws {
-        let spool = try Spool(configuration: .init(path: path))
-        try spool.append((0..<100).map { record($0) }, durable: true)
+        let spool = try Spool(configuration: .init(path: path, keepDelivered: 0))
+        try store(spool, (0..<100).map { record($0) })
         let stream = try XCTUnwrap(try spool.streamsWithPendingRecords().first)
         let first = try spool.undelivered(stream: stream.id, limit: 1000)
         try spool.markDelivered(stream: stream.id, through: try XCTUnwrap(first.last).id)
+        spool.runMaintenance()
         XCTAssertEqual(try spool.recordCount(), 0, "delivered records are gone; the table is empty")
         spool.close()
 
         // Reopen (SQLite derives plain rowids from the current maximum, which is now gone) and append again.
         let reopened = try Spool(configuration: .init(path: path))
         defer { reopened.close() }
-        try reopened.append((100..<150).map { record($0) }, durable: true)
+        try store(reopened, (100..<150).map { record($0) })
         let again = try reopened.undelivered(stream: stream.id, limit: 1000)
         XCTAssertEqual(again.count, 50, "a cursor at \(first.last!.id) must still see every new record")
         XCTAssertGreaterThan(try XCTUnwrap(again.first).id, try XCTUnwrap(first.last).id)
@@ -56,7 +61,7 @@ final class SpoolTests: XCTestCase {
 
     func testCommittedRecordsSurviveReopening() throws {
         var spool: Spool? = try Spool(configuration: .init(path: path, sync: .normal))
-        try spool?.append((0..<1000).map { record($0) }, durable: true)
+        try spool.map { try store($0, (0..<1000).map { record($0) }) }
         spool?.close()
         spool = nil
         let reopened = try Spool(configuration: .init(path: path))
@@ -72,7 +77,7 @@ final class SpoolTests: XCTestCase {
         let failures = FailureCounter()
         DispatchQueue.concurrentPerform(iterations: threads) { t in
             for i in 0..<perThread {
-                do { try spool.append([record(t * perThread + i, stream: "s\(t % 4)")], durable: true) } catch { failures.add() }
+                do { try store(spool, [record(t * perThread + i, stream: "s\(t % 4)")]) } catch { failures.add() }
             }
         }
         XCTAssertEqual(failures.count, 0)
@@ -82,7 +87,7 @@ final class SpoolTests: XCTestCase {
 
     func testSpoolFileIsReadableByItsOwnerOnly() throws {
         let spool = try Spool(configuration: .init(path: path))
-        try spool.append([record(1)], durable: true)
+        try store(spool, [record(1)])
         defer { spool.close() }
         for file in [path, path + "-wal"] {
             let attributes = try FileManager.default.attributesOfItem(atPath: file)
@@ -94,9 +99,111 @@ final class SpoolTests: XCTestCase {
     func testAppendAfterCloseIsRefused() throws {
         let spool = try Spool(configuration: .init(path: path))
         spool.close()
-        XCTAssertThrowsError(try spool.append([record(1)], durable: true)) { error in
+        XCTAssertThrowsError(try store(spool, [record(1)])) { error in
             guard case SpoolError.closed = error else { return XCTFail("\(error)") }
         }
+    }
+}
+
+extension SpoolTests {
+    func testAResentChunkIsStoredOnceEvenAfterARestart() throws {
+        var spool = try Spool(configuration: .init(path: path))
+        try store(spool, [record(1)], chunk: "chunk-1")
+        try store(spool, [record(1)], chunk: "chunk-1")
+        try spool.append([SpoolAppend(chunk: Array("chunk-2".utf8), records: [record(2)]),
+                          SpoolAppend(chunk: Array("chunk-2".utf8), records: [record(2)])], durable: true)
+        XCTAssertEqual(try spool.recordCount(), 2)
+        XCTAssertEqual(spool.duplicateFrames, 2)
+        spool.close()
+
+        spool = try Spool(configuration: .init(path: path))
+        defer { spool.close() }
+        try store(spool, [record(1)], chunk: "chunk-1")
+        try store(spool, [record(3)], chunk: "chunk-3")
+        XCTAssertEqual(try spool.recordCount(), 3, "the chunk committed before the restart is recognised")
+    }
+
+    func testDeliveredRecordsStayForTheReplayWindowThenGo() throws {
+        let keeping = try Spool(configuration: .init(path: path, keepDelivered: 3600))
+        try store(keeping, (0..<10).map { record($0) })
+        let stream = try XCTUnwrap(try keeping.streamsWithPendingRecords().first)
+        try keeping.markDelivered(stream: stream.id, through: try XCTUnwrap(try keeping.undelivered(stream: stream.id, limit: 100).last).id)
+        keeping.runMaintenance()
+        XCTAssertEqual(try keeping.recordCount(), 10, "inside the window, delivered records stay for replays")
+        XCTAssertEqual(try keeping.streamsWithPendingRecords().count, 0)
+        keeping.close()
+
+        let expiring = try Spool(configuration: .init(path: path, keepDelivered: 0))
+        defer { expiring.close() }
+        expiring.runMaintenance()
+        XCTAssertEqual(try expiring.recordCount(), 0)
+    }
+
+    func testRefusedRecordsMoveToDeadLettersWithTheirReason() throws {
+        let spool = try Spool(configuration: .init(path: path))
+        defer { spool.close() }
+        try store(spool, (0..<3).map { record($0) })
+        let stream = try XCTUnwrap(try spool.streamsWithPendingRecords().first)
+        let records = try spool.undelivered(stream: stream.id, limit: 10)
+        try spool.markDelivered(stream: stream.id, through: records[2].id, deadLetters: [DeadLetter(recordID: records[0].id, reason: "tooOld")])
+        XCTAssertEqual(try spool.deadLetterCount(), 1)
+        XCTAssertEqual(try spool.streamsWithPendingRecords().count, 0)
+    }
+
+    func testOverTheLimitIntakePausesUntilDeliveredRecordsAreEvicted() throws {
+        let spool = try Spool(configuration: .init(path: path, totalLimitBytes: 256 * 1024, keepDelivered: 3600))
+        defer { spool.close() }
+        let big = (0..<200).map { n in
+            SpoolRecord(logGroup: "g", logStream: "s", tag: "t", timeNanoseconds: Int64(n), message: [UInt8](repeating: 0x62, count: 2_000))
+        }
+        try store(spool, big)
+        XCTAssertEqual(spool.backpressureReason, "storage.total_limit_size reached")
+
+        // A client's append now waits instead of failing or dropping.
+        let appended = DispatchSemaphore(value: 0)
+        DispatchQueue.global().async {
+            try? self.store(spool, [self.record(999)], chunk: "after-pause")
+            appended.signal()
+        }
+        XCTAssertEqual(appended.wait(timeout: .now() + 1.5), .timedOut, "the append must wait while over the limit")
+
+        // Delivering lets maintenance evict the delivered rows (despite the replay window) and resume intake.
+        let stream = try XCTUnwrap(try spool.streamsWithPendingRecords().first)
+        try spool.markDelivered(stream: stream.id, through: try XCTUnwrap(try spool.undelivered(stream: stream.id, limit: 1000).last).id)
+        spool.runMaintenance()
+        XCTAssertEqual(appended.wait(timeout: .now() + 10), .success, "intake resumes below the low watermark")
+        XCTAssertNil(spool.backpressureReason)
+        XCTAssertEqual(try spool.recordCount(), 1)
+    }
+
+    func testUndeliveredRecordsAreNeverEvictedToMakeRoom() throws {
+        let spool = try Spool(configuration: .init(path: path, totalLimitBytes: 128 * 1024))
+        defer { spool.close() }
+        let big = (0..<100).map { n in
+            SpoolRecord(logGroup: "g", logStream: "s", tag: "t", timeNanoseconds: Int64(n), message: [UInt8](repeating: 0x62, count: 2_000))
+        }
+        try store(spool, big)
+        spool.runMaintenance()
+        XCTAssertNotNil(spool.backpressureReason)
+        XCTAssertEqual(try spool.recordCount(), 100)
+    }
+
+    func testADamagedSpoolIsMovedAsideAndAFreshOneStarted() throws {
+        try Data(repeating: 0x5a, count: 8192).write(to: URL(fileURLWithPath: path))
+        let spool = try Spool(configuration: .init(path: path))
+        try store(spool, [record(1)])
+        XCTAssertEqual(try spool.recordCount(), 1)
+        spool.close()
+        let moved = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.contains(".corrupt-") }
+        XCTAssertEqual(moved.count, 1, "the damaged file is kept under a timestamped name")
+    }
+
+    func testADamagedSpoolStopsTheStartWhenConfiguredTo() throws {
+        try Data(repeating: 0x5a, count: 8192).write(to: URL(fileURLWithPath: path))
+        XCTAssertThrowsError(try Spool(configuration: .init(path: path, onCorruption: .stop))) { error in
+            guard case SpoolError.corrupt = error else { return XCTFail("\(error)") }
+        }
+        XCTAssertTrue(FileManager.default.fileExists(atPath: path), "the file is left where it was")
     }
 }
 

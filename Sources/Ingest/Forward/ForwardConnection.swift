@@ -136,21 +136,36 @@ final class ForwardConnection {
     /// Filters and stores the frames' records, then acks the chunks that asked for it.
     private func deliver(_ frames: [ForwardFrame]) throws {
         guard !frames.isEmpty else { return }
-        var records: [TaggedRecord] = []
+        var batches: [IngestBatch] = []
+        batches.reserveCapacity(frames.count)
         var chunks: [MessagePackValue] = []
         for frame in frames {
             let tag = configuration.tagPrefix + frame.tag
+            var records: [TaggedRecord] = []
+            records.reserveCapacity(frame.entries.count)
             for entry in frame.entries {
                 pipeline.process(TaggedRecord(tag: tag, time: entry.time, record: entry.record), into: &records)
             }
+            batches.append(IngestBatch(chunk: frame.chunk.map(Self.chunkKey), records: records))
             if let chunk = frame.chunk { chunks.append(chunk) }
         }
-        try sink.accept(records, durable: !chunks.isEmpty)
+        try sink.accept(batches, durable: !chunks.isEmpty)
         guard !chunks.isEmpty else { return }
         var encoder = MessagePackEncoder()
         for chunk in chunks {
             encoder.encode(.map([MessagePackPair(key: .string("ack"), value: chunk)]))
         }
         try socket.write(encoder.bytes)
+    }
+
+    /// The bytes that identify a chunk: the id itself for the usual string or binary.
+    static func chunkKey(_ chunk: MessagePackValue) -> [UInt8] {
+        switch chunk {
+        case .string(let bytes), .binary(let bytes): return bytes
+        default:
+            var encoder = MessagePackEncoder()
+            encoder.encode(chunk)
+            return encoder.bytes
+        }
     }
 }

@@ -9,7 +9,7 @@ struct PipelineDescription {
         var lines: [String] = []
         let service = configuration.service
         lines.append("service: flush \(service.flush)s, grace \(service.grace)s, log level \(service.logLevel)")
-        lines.append("spool: \(service.storagePath) (storage.sync \(service.storageSync.rawValue))")
+        lines.append("spool: \(service.storagePath) (storage.sync \(service.storageSync.rawValue), total limit \(service.storageTotalLimit.map { "\($0) bytes" } ?? "none but the disk"), keep delivered \(service.storageKeepDelivered)s, on corruption \(service.storageOnCorruption.rawValue))")
         for input in configuration.inputs {
             lines.append("input forward: listen \(input.listen):\(input.port), tag prefix \"\(input.tagPrefix)\", chunk \(input.bufferChunkSize) bytes, max frame \(input.bufferMaxSize) bytes")
         }

@@ -58,6 +58,22 @@ struct SectionReader {
         return value
     }
 
+    /// A duration such as `90`, `90s`, `30m`, `24h` or `7d`, in seconds.
+    mutating func duration(_ key: String, default fallback: Double) throws -> Double {
+        guard let entry = entry(key) else { return fallback }
+        var text = entry.value.trimmingCharacters(in: .whitespaces).lowercased()
+        let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600, "d": 86_400]
+        var multiplier = 1.0
+        if let last = text.last, let unit = units[last] {
+            multiplier = unit
+            text.removeLast()
+        }
+        guard let value = Double(text), value.isFinite, value >= 0 else {
+            throw ConfigError("\(entry.key) must be a duration such as 90s, 30m, 24h or 7d, not \"\(entry.value)\"", at: entry.location)
+        }
+        return value * multiplier
+    }
+
     /// A size such as `512k`, `1M`, `6MB`, `2G` or a plain byte count (units of 1024, as Fluent Bit).
     mutating func size(_ key: String, default fallback: Int) throws -> Int {
         guard let entry = entry(key) else { return fallback }

@@ -27,6 +27,7 @@ public struct ShipperConfiguration: Sendable {
         var inputs: [ForwardServerConfiguration] = []
         var filters: [any RecordFilter] = []
         var outputs: [CloudWatchOutputSettings] = []
+        var outputLimit: Int?
         for section in sections {
             var reader = SectionReader(section)
             switch section.name {
@@ -49,12 +50,19 @@ public struct ShipperConfiguration: Sendable {
                 guard name.lowercased() == "cloudwatch_logs" else {
                     throw ConfigError("output plugin \(name) is not supported; this shipper takes Name cloudwatch_logs", at: section.location)
                 }
+                if let limit = reader.entry("storage.total_limit_size") {
+                    // Fluent Bit sets this per output; here one spool serves every output.
+                    let bytes = try reader.size("storage.total_limit_size", default: 0)
+                    outputLimit = max(outputLimit ?? 0, bytes)
+                    notices.append(ConfigNotice(level: .notice, location: limit.location, message: "storage.total_limit_size in [OUTPUT] limits the whole spool here (the largest value of all outputs, unless [SERVICE] sets it)"))
+                }
                 outputs.append(try CloudWatchOutputSettings(&reader, environment: environment, notices: &notices))
                 notices += reader.unknownKeyNotices(plugin: "cloudwatch_logs")
             default:
                 throw ConfigError("unknown section [\(section.name)]", at: section.location)
             }
         }
+        if service.storageTotalLimit == nil { service.storageTotalLimit = outputLimit }
         guard !inputs.isEmpty else { throw ConfigError("the config has no [INPUT] with Name forward", at: nil) }
         guard !outputs.isEmpty else { throw ConfigError("the config has no [OUTPUT] with Name cloudwatch_logs", at: nil) }
         self.service = service
@@ -77,6 +85,12 @@ public struct ServiceSettings: Sendable {
     public var storagePath: String = ServiceSettings.defaultStoragePath
     /// `storage.sync`: full (fsync every commit) or normal.
     public var storageSync: SpoolSyncMode = .full
+    /// `storage.total_limit_size`: the spool's size at which ingest pauses; nil means only the disk limits it.
+    public var storageTotalLimit: Int?
+    /// `storage.keep_delivered`: how long delivered records stay for replays.
+    public var storageKeepDelivered: Double = 3600
+    /// `storage.on_corruption`: move_aside (default) or stop.
+    public var storageOnCorruption: SpoolCorruptionPolicy = .moveAside
 
     public static var defaultStoragePath: String {
         #if os(Windows)
@@ -108,6 +122,16 @@ public struct ServiceSettings: Sendable {
                 throw ConfigError("storage.sync must be full or normal, not \"\(entry.value)\"", at: entry.location)
             }
             storageSync = mode
+        }
+        if reader.entry("storage.total_limit_size") != nil {
+            storageTotalLimit = try reader.size("storage.total_limit_size", default: 0)
+        }
+        storageKeepDelivered = try reader.duration("storage.keep_delivered", default: storageKeepDelivered)
+        if let entry = reader.entry("storage.on_corruption") {
+            guard let policy = SpoolCorruptionPolicy(rawValue: entry.value.lowercased()) else {
+                throw ConfigError("storage.on_corruption must be move_aside or stop, not \"\(entry.value)\"", at: entry.location)
+            }
+            storageOnCorruption = policy
         }
     }
 }

@@ -16,10 +16,15 @@ public struct BatchLimits: Sendable {
 
 /// A batch ready to send, and the spool id through which it is delivered once accepted.
 struct PreparedBatch {
+    /// In chronological order, as PutLogEvents requires.
     var events: [InputLogEvent]
+    /// The spool id of each event, in the same order as `events`.
+    var recordIDs: [Int64]
     var throughID: Int64
     /// How many messages were cut to `maxEventBytes`.
     var truncated: Int
+    /// Records CloudWatch is known to refuse (too old or too far in the future), kept out of the call.
+    var refused: [DeadLetter] = []
 }
 
 /// Cuts the oldest undelivered records of a stream into one batch within every
@@ -31,6 +36,7 @@ enum BatchBuilder {
     static func build(_ records: [StoredRecord], limits: BatchLimits) -> PreparedBatch? {
         guard !records.isEmpty else { return nil }
         var events: [InputLogEvent] = []
+        var ids: [Int64] = []
         var bytes = 0
         var truncated = 0
         var earliest = Int64.max
@@ -52,14 +58,54 @@ enum BatchBuilder {
                 }
             }
             events.append(InputLogEvent(timestamp: timestamp, message: message))
+            ids.append(record.id)
             bytes += size
             earliest = newEarliest
             latest = newLatest
             throughID = record.id
         }
         // Stable: records with the same timestamp keep their arrival order.
-        let ordered = events.enumerated().sorted { ($0.element.timestamp, $0.offset) < ($1.element.timestamp, $1.offset) }.map(\.element)
-        return PreparedBatch(events: ordered, throughID: throughID, truncated: truncated)
+        let order = events.indices.sorted { (events[$0].timestamp, $0) < (events[$1].timestamp, $1) }
+        return PreparedBatch(events: order.map { events[$0] }, recordIDs: order.map { ids[$0] }, throughID: throughID, truncated: truncated)
+    }
+
+    /// Moves the events CloudWatch will refuse for their age (older than
+    /// `maxAge`, or more than `maxAhead` in the future, relative to `now`) from
+    /// the batch to its dead letters, so they are kept rather than resent forever.
+    static func setAsideRefused(_ batch: inout PreparedBatch, nowMilliseconds now: Int64,
+                                maxAgeMilliseconds maxAge: Int64 = 14 * 86_400_000, maxAheadMilliseconds maxAhead: Int64 = 2 * 3_600_000) {
+        var kept: [InputLogEvent] = []
+        var keptIDs: [Int64] = []
+        for (event, id) in zip(batch.events, batch.recordIDs) {
+            if event.timestamp < now - maxAge {
+                batch.refused.append(DeadLetter(recordID: id, reason: "tooOld: older than 14 days when sent"))
+            } else if event.timestamp > now + maxAhead {
+                batch.refused.append(DeadLetter(recordID: id, reason: "tooNew: more than 2 hours in the future when sent"))
+            } else {
+                kept.append(event)
+                keptIDs.append(id)
+            }
+        }
+        batch.events = kept
+        batch.recordIDs = keptIDs
+    }
+
+    /// The dead letters a PutLogEvents answer's `rejectedLogEventsInfo` names.
+    /// `tooOldLogEventEndIndex` and `expiredLogEventEndIndex` are exclusive ends,
+    /// `tooNewLogEventStartIndex` an inclusive start, as the API reference defines them.
+    static func rejected(_ info: [String: Int], in batch: PreparedBatch) -> [DeadLetter] {
+        var letters: [Int: String] = [:]
+        let count = batch.recordIDs.count
+        if let end = info["tooOldLogEventEndIndex"] {
+            for i in 0..<min(max(end, 0), count) { letters[i] = "tooOld: rejected by CloudWatch (older than 14 days or the retention)" }
+        }
+        if let end = info["expiredLogEventEndIndex"] {
+            for i in 0..<min(max(end, 0), count) { letters[i] = "expired: rejected by CloudWatch (older than the group's retention)" }
+        }
+        if let start = info["tooNewLogEventStartIndex"], start < count {
+            for i in max(start, 0)..<count { letters[i] = "tooNew: rejected by CloudWatch (more than 2 hours in the future)" }
+        }
+        return letters.keys.sorted().map { DeadLetter(recordID: batch.recordIDs[$0], reason: letters[$0, default: ""]) }
     }
 
     /// Cuts `bytes` to at most `limit` bytes without splitting a UTF-8 character.

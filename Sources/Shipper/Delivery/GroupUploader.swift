@@ -30,7 +30,20 @@ struct GroupUploader {
                     failures.failed("reading the spool: \(error)")
                     if await pause(backoff.next()) { continue } else { return }
                 }
-                guard let batch = BatchBuilder.build(records, limits: limits) else { break }
+                guard var batch = BatchBuilder.build(records, limits: limits) else { break }
+                BatchBuilder.setAsideRefused(&batch, nowMilliseconds: Int64(Date().timeIntervalSince1970 * 1000))
+                if !batch.refused.isEmpty {
+                    logger.warning("events CloudWatch would refuse for their age go to dead letters", metadata: [
+                        "log_group": "\(logGroup)", "log_stream": "\(stream.logStream)", "count": "\(batch.refused.count)"])
+                }
+                if batch.events.isEmpty {
+                    do {
+                        try markDelivered(stream, batch, deadLetters: batch.refused, failures: &failures)
+                    } catch {
+                        if await !pause(backoff.next()) { return }
+                    }
+                    continue
+                }
                 if batch.truncated > 0 {
                     logger.warning("messages longer than the event limit were truncated", metadata: [
                         "log_group": "\(logGroup)", "log_stream": "\(stream.logStream)", "count": "\(batch.truncated)", "limit_bytes": "\(limits.maxEventBytes)"])
@@ -38,11 +51,12 @@ struct GroupUploader {
                 do {
                     let result = try await client.putLogEvents(group: logGroup, stream: stream.logStream, events: batch.events, sequenceToken: sequenceTokens[stream.id])
                     sequenceTokens[stream.id] = result.nextSequenceToken
-                    if !result.rejectedInfo.isEmpty {
-                        logger.warning("CloudWatch rejected some events of a batch (too old, too new or expired)", metadata: [
-                            "log_group": "\(logGroup)", "log_stream": "\(stream.logStream)", "rejected": "\(result.rejectedInfo)"])
+                    let rejected = BatchBuilder.rejected(result.rejectedInfo, in: batch)
+                    if !rejected.isEmpty {
+                        logger.warning("CloudWatch rejected events of a batch; they go to dead letters", metadata: [
+                            "log_group": "\(logGroup)", "log_stream": "\(stream.logStream)", "rejected": "\(result.rejectedInfo)", "count": "\(rejected.count)"])
                     }
-                    try markDelivered(stream, batch, failures: &failures)
+                    try markDelivered(stream, batch, deadLetters: batch.refused + rejected, failures: &failures)
                     failures.recovered()
                     backoff.reset()
                 } catch let error as CloudWatchError {
@@ -50,7 +64,7 @@ struct GroupUploader {
                     case .retryNow?:
                         continue
                     case .delivered?:
-                        try? markDelivered(stream, batch, failures: &failures)
+                        try? markDelivered(stream, batch, deadLetters: batch.refused, failures: &failures)
                     case .backOff?, nil:
                         failures.failed("\(error)")
                         if await !pause(backoff.next()) { return }
@@ -89,9 +103,9 @@ struct GroupUploader {
         }
     }
 
-    private func markDelivered(_ stream: SpoolStream, _ batch: PreparedBatch, failures: inout FailureLog) throws {
+    private func markDelivered(_ stream: SpoolStream, _ batch: PreparedBatch, deadLetters: [DeadLetter], failures: inout FailureLog) throws {
         do {
-            try spool.markDelivered(stream: stream.id, through: batch.throughID)
+            try spool.markDelivered(stream: stream.id, through: batch.throughID, deadLetters: deadLetters)
         } catch {
             // The batch is in CloudWatch; if the cursor cannot move it will be sent once more.
             failures.failed("recording a delivered batch in the spool: \(error)")

@@ -19,13 +19,16 @@ final class SpoolSink: IngestSink, @unchecked Sendable {
         self.logger = logger
     }
 
-    func accept(_ records: [TaggedRecord], durable: Bool) throws {
-        var routed: [SpoolRecord] = []
-        routed.reserveCapacity(records.count)
-        for record in records where !router.route(record, into: &routed) {
-            noteUnmatched(record.tag)
+    func accept(_ batches: [IngestBatch], durable: Bool) throws {
+        let appends = batches.map { batch in
+            var routed: [SpoolRecord] = []
+            routed.reserveCapacity(batch.records.count)
+            for record in batch.records where !router.route(record, into: &routed) {
+                noteUnmatched(record.tag)
+            }
+            return SpoolAppend(chunk: batch.chunk, records: routed)
         }
-        try spool.append(routed, durable: durable)
+        try spool.append(appends, durable: durable)
     }
 
     /// Counts a record no output matches and warns once per tag, so a

@@ -60,5 +60,21 @@ final class SQLiteDatabase {
         }
     }
 
+    /// The first column of the first row of `sql`, as an integer (0 when there is no row).
+    func integer(_ sql: String) throws -> Int64 {
+        let statement = try prepare(sql)
+        return try statement.step() ? statement.int64(0) : 0
+    }
+
+    /// Bytes the database's live pages take; free pages left by deletions are
+    /// reused before the file grows, so they do not count.
+    func usedBytes() throws -> Int64 {
+        let pages = try integer("PRAGMA page_count") - integer("PRAGMA freelist_count")
+        return try pages * integer("PRAGMA page_size")
+    }
+
+    /// Rows changed by the last INSERT, UPDATE or DELETE.
+    var changes: Int { Int(sqlite3_changes(handle)) }
+
     var lastErrorMessage: String { handle.map { String(cString: sqlite3_errmsg($0)) } ?? "closed" }
 }

@@ -50,6 +50,14 @@ final class SQLiteStatement {
         sqlite3_clear_bindings(handle)
     }
 
+    func bindNull(_ index: Int32) throws {
+        try check(sqlite3_bind_null(handle, index), "binding parameter \(index)")
+    }
+
+    func isNull(_ column: Int32) -> Bool {
+        sqlite3_column_type(handle, column) == SQLITE_NULL
+    }
+
     func int64(_ column: Int32) -> Int64 {
         sqlite3_column_int64(handle, column)
     }
