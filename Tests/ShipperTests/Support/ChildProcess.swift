@@ -74,6 +74,20 @@ final class ChildProcess: @unchecked Sendable {
         }
     }
 
+    /// Waits until `condition` holds for the output so far.
+    func waitForOutput(timeout: TimeInterval = 30, _ what: String, file: StaticString = #filePath, line: UInt = #line, _ condition: (String) -> Bool) throws {
+        let deadline = Date().addingTimeInterval(timeout)
+        lock.lock()
+        defer { lock.unlock() }
+        while !condition(output) {
+            if Date() > deadline {
+                XCTFail("\(name): timed out after \(timeout)s waiting for \(what); output:\n\(output.suffix(2000))", file: file, line: line)
+                throw ChildProcessError.timedOut
+            }
+            _ = lock.wait(until: min(deadline, Date().addingTimeInterval(0.2)))
+        }
+    }
+
     /// Sends SIGTERM and waits for the exit status.
     func terminate(timeout: TimeInterval = 30) throws -> Int32 {
         process.terminate()

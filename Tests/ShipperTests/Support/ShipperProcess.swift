@@ -22,12 +22,12 @@ final class ShipperProcess {
 
     /// The tutorial's config, with only what a test must change: a loopback
     /// listener on an OS-chosen port, a short Flush, and a real region.
-    static func tutorialConfig(flush: String = "0.2") throws -> String {
+    static func tutorialConfig(flush: String = "0.2", port: Int = 0, service: String = "") throws -> String {
         let path = TestPaths.repository.appendingPathComponent("ops/config/cloudwatch.conf").path
         var text = try String(contentsOfFile: path, encoding: .utf8)
         let changes = [
             ("Listen            0.0.0.0", "Listen            127.0.0.1"),
-            ("Port              24224", "Port              0"),
+            ("Port              24224", "Port              \(port)"),
             ("Flush         5", "Flush         \(flush)"),
             ("region              ${AWS_REGION}", "region              us-east-1"),
         ]
@@ -35,7 +35,7 @@ final class ShipperProcess {
             guard text.contains(old) else { throw ChildProcessError.failed("ops/config/cloudwatch.conf no longer has \"\(old)\"") }
             text = text.replacingOccurrences(of: old, with: new)
         }
-        return text
+        return text.replacingOccurrences(of: "[SERVICE]\n", with: "[SERVICE]\n\(service)")
     }
 }
 

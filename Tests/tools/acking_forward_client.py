@@ -1,0 +1,92 @@
+#!/usr/bin/env python3
+"""A forward client that behaves like Docker's fluentd driver with fluentd-request-ack:
+one Message-mode frame at a time per connection, each with its own chunk id, waiting
+for {"ack": chunk}; after a broken connection it reconnects and resends the same frame
+with the same chunk id until it is acked.
+
+Several connections run side by side. Every acked record is printed as
+"ACK <connection> <sequence>" the moment its ack arrives. On SIGTERM each connection
+finishes (gets acked) the frame it is sending, then the client exits.
+"""
+import argparse
+import signal
+import socket
+import sys
+import threading
+import time
+import uuid
+
+import msgpack
+
+stop = threading.Event()
+print_lock = threading.Lock()
+
+
+def connect(host, port, deadline):
+    while time.time() < deadline:
+        try:
+            conn = socket.create_connection((host, port), timeout=5)
+            conn.settimeout(5)
+            return conn
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError("could not connect before the deadline")
+
+
+def run(index, args, deadline):
+    conn = None
+    seq = 0
+    while not stop.is_set() and time.time() < deadline:
+        chunk = uuid.uuid4().hex
+        record = {"container_id": "c%d" % index, "source": "stdout", "log": "c%d line %d" % (index, seq),
+                  "com.amazonaws.ecs.cluster": "crash", "com.amazonaws.ecs.container-name": "app%d" % index,
+                  "com.amazonaws.ecs.task-arn": "arn:aws:ecs:us-east-1:012345678901:task/crash/%08x" % index,
+                  "com.amazonaws.ecs.task-definition-family": "crash", "com.amazonaws.ecs.task-definition-version": "1"}
+        frame = msgpack.packb(["crash", int(time.time()), record, {"chunk": chunk}])
+        while time.time() < deadline:
+            try:
+                if conn is None:
+                    conn = connect(args.host, args.port, deadline)
+                conn.sendall(frame)
+                unpacker = msgpack.Unpacker(raw=False)
+                answer = None
+                while answer is None:
+                    data = conn.recv(4096)
+                    if not data:
+                        raise ConnectionError("closed before ack")
+                    unpacker.feed(data)
+                    for message in unpacker:
+                        answer = message
+                if answer != {"ack": chunk}:
+                    print("connection %d: unexpected answer %r" % (index, answer), file=sys.stderr, flush=True)
+                    sys.exit(1)
+                with print_lock:
+                    print("ACK %d %d" % (index, seq), flush=True)
+                break
+            except (OSError, ConnectionError, TimeoutError):
+                if conn is not None:
+                    conn.close()
+                conn = None
+        seq += 1
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--connections", type=int, default=4)
+    parser.add_argument("--max-seconds", type=float, default=120)
+    args = parser.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    deadline = time.time() + args.max_seconds
+    threads = [threading.Thread(target=run, args=(i, args, deadline)) for i in range(args.connections)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    print("DONE", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
