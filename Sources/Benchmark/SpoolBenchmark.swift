@@ -25,10 +25,11 @@ struct SpoolBenchmark: ParsableCommand {
         let start = Date()
         DispatchQueue.concurrentPerform(iterations: threads) { t in
             var sent = 0
+            let stream = "task-\(t)"
             while sent < perThread {
                 let n = min(batch, perThread - sent)
                 let rows = (0..<n).map { i in
-                    SpoolRecord(logGroup: "/aws/ecs/bench", logStream: "task-\(t)", tag: "out.bench", timeNanoseconds: Int64(sent + i), message: message)
+                    SpoolRecord(logGroup: "/aws/ecs/bench", logStream: stream, tag: "out.bench", timeNanoseconds: Int64(sent + i), message: message)
                 }
                 do { try spool.append([SpoolAppend(chunk: nil, records: rows)], durable: true) } catch { failures.set("append failed: \(error)"); return }
                 sent += n

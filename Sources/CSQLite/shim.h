@@ -5,4 +5,11 @@
 /* SQLITE_TRANSIENT is a cast macro Swift cannot import. */
 static inline sqlite3_destructor_type csqlite_transient(void) { return SQLITE_TRANSIENT; }
 
+/* sqlite3_config is variadic, which Swift cannot call. Turning off memory
+   statistics removes a global mutex from every SQLite allocation; it must run
+   before the first connection opens. */
+static inline int csqlite_disable_memory_statistics(void) {
+    return sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 #endif

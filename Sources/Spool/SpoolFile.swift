@@ -38,6 +38,10 @@ enum SpoolFile {
         try database.execute("PRAGMA journal_mode = WAL")
         try database.execute("PRAGMA synchronous = \(sync == .full ? "FULL" : "NORMAL")")
         try database.execute("PRAGMA journal_size_limit = \(64 << 20)")
+        // The writer checkpoints between its own transactions, so the WAL restarts and stays bounded
+        // under a continuous writer; 4096 pages (16 MiB) keeps checkpoints few and large.
+        try database.execute("PRAGMA wal_autocheckpoint = 4096")
+        try database.execute("PRAGMA cache_size = -16384")
         let version = try database.integer("PRAGMA user_version")
         guard version == 0 || version == SpoolSchema.version else {
             throw SpoolError.unsupportedVersion(path: path, version: version)

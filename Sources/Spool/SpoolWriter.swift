@@ -15,6 +15,8 @@ final class SpoolWriter: @unchecked Sendable {
         /// Roughly what the batch holds in memory, for the queue bound.
         let bytes: Int
         var result: Result<Void, Error>?
+        /// Signalled once `result` is set: each waiting client wakes alone, not all of them on every commit.
+        let done = DispatchSemaphore(value: 0)
 
         init(appends: [SpoolAppend]) {
             self.appends = appends
@@ -70,15 +72,18 @@ final class SpoolWriter: @unchecked Sendable {
         guard pressure.waitUntilAccepting(while: { isOpen }) else { throw SpoolError.closed }
         let batch = Batch(appends: appends)
         condition.lock()
-        defer { condition.unlock() }
         // Memory stays bounded: a full queue makes appenders (and so the sockets) wait.
         while queuedBytes >= maxQueuedBytes && !closing { condition.wait() }
-        guard !closing else { throw SpoolError.closed }
+        guard !closing else {
+            condition.unlock()
+            throw SpoolError.closed
+        }
         queue.append(batch)
         queuedBytes += batch.bytes
         condition.broadcast()
+        condition.unlock()
         guard durable else { return }
-        while batch.result == nil { condition.wait() }
+        batch.done.wait()
         try batch.result?.get()
     }
 
@@ -119,6 +124,7 @@ final class SpoolWriter: @unchecked Sendable {
             }
             condition.broadcast()
             condition.unlock()
+            for batch in batches { batch.done.signal() }
         }
         condition.lock()
         finished = true

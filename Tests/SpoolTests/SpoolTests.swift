@@ -188,6 +188,21 @@ extension SpoolTests {
         XCTAssertEqual(try spool.recordCount(), 100)
     }
 
+    func testTheWALStaysBoundedUnderAContinuousWriterWithReaders() throws {
+        let spool = try Spool(configuration: .init(path: path, sync: .normal))
+        defer { spool.close() }
+        let message = [UInt8](repeating: 0x63, count: 1_000)
+        for round in 0..<100 {
+            // 100 rounds of 1,000 records: 100 MB through the WAL, with a reader in between.
+            let rows = (0..<1_000).map { SpoolRecord(logGroup: "g", logStream: "s", tag: "t", timeNanoseconds: Int64(round * 1_000 + $0), message: message) }
+            try spool.append([SpoolAppend(chunk: nil, records: rows)], durable: false)
+            _ = try spool.streamsWithPendingRecords()
+        }
+        try store(spool, [record(0)])
+        let wal = try XCTUnwrap(try FileManager.default.attributesOfItem(atPath: path + "-wal")[.size] as? Int)
+        XCTAssertLessThan(wal, 80 << 20, "the WAL is checkpointed and restarted, not grown to the data's size")
+    }
+
     func testADamagedSpoolIsMovedAsideAndAFreshOneStarted() throws {
         try Data(repeating: 0x5a, count: 8192).write(to: URL(fileURLWithPath: path))
         let spool = try Spool(configuration: .init(path: path))

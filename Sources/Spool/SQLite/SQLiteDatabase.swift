@@ -8,7 +8,13 @@ final class SQLiteDatabase {
     private(set) var handle: OpaquePointer?
     let path: String
 
+    /// Process-wide SQLite settings, applied once before the first connection.
+    private static let configured: Bool = {
+        csqlite_disable_memory_statistics() == SQLITE_OK
+    }()
+
     init(path: String, readOnly: Bool = false) throws {
+        _ = Self.configured
         self.path = path
         let flags = readOnly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)
         var db: OpaquePointer?
