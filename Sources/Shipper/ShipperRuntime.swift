@@ -44,7 +44,8 @@ final class ShipperRuntime {
             throw error
         }
 
-        let credentials = EnvironmentCredentialsProvider(environment: ProcessInfo.processInfo.environment)
+        let credentials = CredentialsChain(environment: ProcessInfo.processInfo.environment, region: configuration.outputs[0].region, logger: logger)
+        logger.info("AWS credentials will come from \(credentials.firstSource)")
         let supervisor = UploadSupervisor(spool: spool, outputs: configuration.outputs, credentials: credentials,
                                           flush: configuration.service.flush, logger: logger)
         await supervisor.start()

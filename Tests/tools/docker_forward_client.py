@@ -26,14 +26,14 @@ ECS_LABELS = {
 }
 
 
-def record(seq, task, container):
+def record(seq, task, container, poison=None):
     labels = {k: v.format(task=task) for k, v in ECS_LABELS.items()}
     labels["com.amazonaws.ecs.container-name"] = container
     return {
         "container_id": "61f5e6" + "0" * 58,
         "container_name": "/ecs-windows-app-task-1-%s-c1" % container,
         "source": "stdout",
-        "log": "line %d" % seq,
+        "log": "line %d" % seq + (" POISON" if seq == poison else ""),
         **labels,
     }
 
@@ -49,13 +49,14 @@ def main():
     parser.add_argument("--tag", default="windows-app-task")
     parser.add_argument("--time", type=int, default=None, help="fixed event time (seconds)")
     parser.add_argument("--ack", action="store_true")
+    parser.add_argument("--poison", type=int, default=None, help="mark this record's log with POISON")
     args = parser.parse_args()
 
     if not args.ack:
         client = sender.FluentSender(args.tag, host=args.host, port=args.port)
         for seq in range(args.start, args.start + args.count):
             when = args.time if args.time is not None else int(time.time())
-            ok = client.emit_with_time(None, when, record(seq, args.task, args.container))
+            ok = client.emit_with_time(None, when, record(seq, args.task, args.container, args.poison))
             if not ok:
                 print("send failed: %s" % client.last_error, file=sys.stderr)
                 return 1
@@ -68,7 +69,7 @@ def main():
     for seq in range(args.start, args.start + args.count):
         when = args.time if args.time is not None else int(time.time())
         chunk = uuid.uuid4().hex
-        conn.sendall(msgpack.packb([args.tag, when, record(seq, args.task, args.container), {"chunk": chunk}]))
+        conn.sendall(msgpack.packb([args.tag, when, record(seq, args.task, args.container, args.poison), {"chunk": chunk}]))
         answer = None
         while answer is None:
             data = conn.recv(4096)

@@ -13,6 +13,14 @@ public struct CloudWatchError: Error, CustomStringConvertible {
 
     public var operation: String
     public var kind: Kind
+    /// `expectedSequenceToken` from an `InvalidSequenceTokenException`, when the service sent it.
+    public var expectedSequenceToken: String?
+
+    public init(operation: String, kind: Kind, expectedSequenceToken: String? = nil) {
+        self.operation = operation
+        self.kind = kind
+        self.expectedSequenceToken = expectedSequenceToken
+    }
 
     public var description: String {
         switch kind {
@@ -34,6 +42,22 @@ public struct CloudWatchError: Error, CustomStringConvertible {
 
     /// Someone else created the group or stream first: as good as success.
     public var isAlreadyExists: Bool { serviceType == "ResourceAlreadyExistsException" }
+
+    /// The request was signed with a clock too far from the service's.
+    public var isClockSkew: Bool {
+        guard case .service(let type, let message, _) = kind else { return false }
+        return type.contains("Skew") || message.contains("Signature expired") || message.contains("Signature not yet current")
+    }
+
+    /// The service does not accept the keys (expired, unknown or revoked): fetch fresh ones.
+    public var isCredentialsRejected: Bool {
+        ["ExpiredTokenException", "ExpiredToken", "UnrecognizedClientException", "InvalidClientTokenId", "IncompleteSignature"].contains(serviceType ?? "")
+    }
+
+    /// Access is denied or the keys are not accepted: retry slowly, it needs an operator.
+    public var isAuthorization: Bool {
+        isCredentialsRejected || serviceType == "AccessDeniedException" || { if case .credentials = kind { return true } else { return false } }()
+    }
 
     /// The request was bad as sent and will fail the same way again.
     public var isBadRequest: Bool {

@@ -28,8 +28,13 @@ public final class CloudWatchLogsClient: Sendable {
     let signer: SigV4Signer
     let credentials: any CredentialsProvider
     private let session: URLSession
+    /// The service's clock minus ours, learned from a clock-skew error, added to every signing time.
+    private let clockOffset = ClockOffset()
 
-    public init(endpoint: URL, region: String, credentials: any CredentialsProvider, timeout: TimeInterval = 30) {
+    /// `timeout` is URLSession's idle timeout: the longest wait for the next byte.
+    /// A dead connection (seen with resets on reused connections) fails after it
+    /// and the batch is retried; an upload that keeps moving is not cut off.
+    public init(endpoint: URL, region: String, credentials: any CredentialsProvider, timeout: TimeInterval = 10) {
         self.endpoint = endpoint
         self.signer = SigV4Signer(region: region, service: "logs")
         self.credentials = credentials
@@ -39,8 +44,17 @@ public final class CloudWatchLogsClient: Sendable {
         self.session = URLSession(configuration: configuration)
     }
 
-    public func createLogGroup(_ group: String) async throws {
-        _ = try await call("CreateLogGroup", body: Self.object(["logGroupName": group]))
+    public func createLogGroup(_ group: String, groupClass: String? = nil) async throws {
+        var fields = ["logGroupName": group]
+        if let groupClass { fields["logGroupClass"] = groupClass }
+        _ = try await call("CreateLogGroup", body: Self.object(fields))
+    }
+
+    public func putRetentionPolicy(group: String, days: Int) async throws {
+        var body = Self.object(["logGroupName": group])
+        body.removeLast()
+        body.append(contentsOf: #","retentionInDays":\#(days)}"#.utf8)
+        _ = try await call("PutRetentionPolicy", body: body)
     }
 
     public func createLogStream(group: String, stream: String) async throws {
@@ -77,6 +91,15 @@ public final class CloudWatchLogsClient: Sendable {
         return PutLogEventsResult(nextSequenceToken: answer["nextSequenceToken"] as? String, rejectedInfo: rejected)
     }
 
+    /// An HTTP `Date` header (RFC 7231: `Tue, 15 Nov 1994 08:12:31 GMT`).
+    static func parseHTTPDate(_ text: String) -> Date? {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(secondsFromGMT: 0)
+        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
+        return formatter.date(from: text)
+    }
+
     private static func object(_ fields: [String: String]) -> [UInt8] {
         var body: [UInt8] = [UInt8(ascii: "{")]
         for (i, key) in fields.keys.sorted().enumerated() {
@@ -97,7 +120,7 @@ public final class CloudWatchLogsClient: Sendable {
         } catch {
             throw CloudWatchError(operation: operation, kind: .credentials("\(error)"))
         }
-        let amzDate = SigV4Signer.amzDate(Date())
+        let amzDate = SigV4Signer.amzDate(Date().addingTimeInterval(clockOffset.seconds))
         let target = "Logs_20140328.\(operation)"
         let contentType = "application/x-amz-json-1.1"
         var host = endpoint.host ?? ""
@@ -129,8 +152,33 @@ public final class CloudWatchLogsClient: Sendable {
         if let json, let rawType = (json["__type"] as? String) ?? (json["code"] as? String) {
             let type = rawType.split(separator: "#").last.map(String.init) ?? rawType
             let message = (json["message"] as? String) ?? (json["Message"] as? String) ?? ""
-            throw CloudWatchError(operation: operation, kind: .service(type: type, message: message, status: status))
+            let error = CloudWatchError(operation: operation, kind: .service(type: type, message: message, status: status),
+                                        expectedSequenceToken: json["expectedSequenceToken"] as? String)
+            if error.isClockSkew, let serverDate = (response as? HTTPURLResponse)?.value(forHTTPHeaderField: "Date").flatMap(Self.parseHTTPDate) {
+                clockOffset.seconds = serverDate.timeIntervalSinceNow
+            }
+            if error.isCredentialsRejected { await credentials.invalidate() }
+            throw error
         }
         throw CloudWatchError(operation: operation, kind: .badResponse(status: status, body: String(decoding: data, as: UTF8.self)))
+    }
+}
+
+/// A clock correction shared by every call of one client.
+final class ClockOffset: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: TimeInterval = 0
+
+    var seconds: TimeInterval {
+        get {
+            lock.lock()
+            defer { lock.unlock() }
+            return value
+        }
+        set {
+            lock.lock()
+            value = newValue
+            lock.unlock()
+        }
     }
 }

@@ -16,6 +16,10 @@ public struct CloudWatchOutputSettings: Sendable {
     /// `log_stream_template`: the stream from record fields, falling back to the name or prefix.
     public var logStreamTemplate: RecordTemplate?
     public var autoCreateGroup: Bool
+    /// `log_retention_days`: retention set on groups the shipper creates.
+    public var logRetentionDays: Int?
+    /// `log_group_class`: STANDARD or INFREQUENT_ACCESS for groups the shipper creates.
+    public var logGroupClass: String?
     /// `log_key`: send only this field's value as the message instead of the whole record.
     public var logKey: String?
     /// `endpoint`, else `AWS_ENDPOINT_URL_CLOUDWATCH_LOGS`, else `AWS_ENDPOINT_URL`, else AWS's own.
@@ -34,6 +38,20 @@ public struct CloudWatchOutputSettings: Sendable {
         logStreamName = reader.string("log_stream_name")
         logStreamTemplate = try Self.template(&reader, "log_stream_template")
         autoCreateGroup = try reader.bool("auto_create_group", default: false)
+        if let entry = reader.entry("log_retention_days") {
+            let allowed = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653]
+            guard let days = Int(entry.value), allowed.contains(days) else {
+                throw ConfigError("log_retention_days must be one of CloudWatch's values (\(allowed.map(String.init).joined(separator: ", "))), not \"\(entry.value)\"", at: entry.location)
+            }
+            logRetentionDays = days
+        }
+        if let entry = reader.entry("log_group_class") {
+            let value = entry.value.uppercased()
+            guard ["STANDARD", "INFREQUENT_ACCESS"].contains(value) else {
+                throw ConfigError("log_group_class must be STANDARD or INFREQUENT_ACCESS, not \"\(entry.value)\"", at: entry.location)
+            }
+            logGroupClass = value
+        }
         logKey = reader.string("log_key")
         guard logStreamName != nil || logStreamPrefix != nil else {
             throw ConfigError("cloudwatch_logs needs log_stream_name or log_stream_prefix", at: reader.section.location)

@@ -31,31 +31,44 @@ struct PreparedBatch {
 /// PutLogEvents rule: byte and event counts, 24-hour span, chronological order.
 ///
 /// The batch is always a prefix of the records in spool order, so that
-/// delivering it can advance the stream's cursor to its last id.
+/// delivering it can advance the stream's cursor to its last id. Records
+/// CloudWatch is known to refuse for their age (older than 14 days, more than
+/// 2 hours ahead) go to the batch's dead letters instead of into the call, and
+/// do not count towards its limits.
 enum BatchBuilder {
-    static func build(_ records: [StoredRecord], limits: BatchLimits) -> PreparedBatch? {
+    static let maxAgeMilliseconds: Int64 = 14 * 86_400_000
+    static let maxAheadMilliseconds: Int64 = 2 * 3_600_000
+
+    static func build(_ records: [StoredRecord], limits: BatchLimits, nowMilliseconds now: Int64) -> PreparedBatch? {
         guard !records.isEmpty else { return nil }
         var events: [InputLogEvent] = []
         var ids: [Int64] = []
+        var refused: [DeadLetter] = []
         var bytes = 0
         var truncated = 0
         var earliest = Int64.max
         var latest = Int64.min
         var throughID: Int64 = 0
         for record in records {
-            var message = record.message
-            if message.count > limits.maxEventBytes {
-                message = truncateUTF8(message, to: limits.maxEventBytes)
-                truncated += 1
-            }
             let timestamp = floorDivide(record.timeNanoseconds, 1_000_000)
-            let size = message.count + limits.perEventOverhead
+            if timestamp < now - maxAgeMilliseconds || timestamp > now + maxAheadMilliseconds {
+                let reason = timestamp < now ? "tooOld: older than 14 days when sent" : "tooNew: more than 2 hours in the future when sent"
+                refused.append(DeadLetter(recordID: record.id, reason: reason))
+                throughID = record.id
+                continue
+            }
+            let size = min(record.message.count, limits.maxEventBytes) + limits.perEventOverhead
             let newEarliest = min(earliest, timestamp)
             let newLatest = max(latest, timestamp)
             if !events.isEmpty {
                 if events.count == limits.maxEvents || bytes + size > limits.maxBytes || newLatest - newEarliest > limits.maxSpanMilliseconds {
                     break
                 }
+            }
+            var message = record.message
+            if message.count > limits.maxEventBytes {
+                message = truncateUTF8(message, to: limits.maxEventBytes)
+                truncated += 1
             }
             events.append(InputLogEvent(timestamp: timestamp, message: message))
             ids.append(record.id)
@@ -66,28 +79,8 @@ enum BatchBuilder {
         }
         // Stable: records with the same timestamp keep their arrival order.
         let order = events.indices.sorted { (events[$0].timestamp, $0) < (events[$1].timestamp, $1) }
-        return PreparedBatch(events: order.map { events[$0] }, recordIDs: order.map { ids[$0] }, throughID: throughID, truncated: truncated)
-    }
-
-    /// Moves the events CloudWatch will refuse for their age (older than
-    /// `maxAge`, or more than `maxAhead` in the future, relative to `now`) from
-    /// the batch to its dead letters, so they are kept rather than resent forever.
-    static func setAsideRefused(_ batch: inout PreparedBatch, nowMilliseconds now: Int64,
-                                maxAgeMilliseconds maxAge: Int64 = 14 * 86_400_000, maxAheadMilliseconds maxAhead: Int64 = 2 * 3_600_000) {
-        var kept: [InputLogEvent] = []
-        var keptIDs: [Int64] = []
-        for (event, id) in zip(batch.events, batch.recordIDs) {
-            if event.timestamp < now - maxAge {
-                batch.refused.append(DeadLetter(recordID: id, reason: "tooOld: older than 14 days when sent"))
-            } else if event.timestamp > now + maxAhead {
-                batch.refused.append(DeadLetter(recordID: id, reason: "tooNew: more than 2 hours in the future when sent"))
-            } else {
-                kept.append(event)
-                keptIDs.append(id)
-            }
-        }
-        batch.events = kept
-        batch.recordIDs = keptIDs
+        return PreparedBatch(events: order.map { events[$0] }, recordIDs: order.map { ids[$0] }, throughID: throughID,
+                             truncated: truncated, refused: refused)
     }
 
     /// The dead letters a PutLogEvents answer's `rejectedLogEventsInfo` names.

@@ -2,6 +2,16 @@ import Foundation
 import Logging
 import Spool
 
+/// How an uploader creates what it writes to, from the output's options.
+struct LogGroupOptions: Sendable {
+    /// `auto_create_group`: create a missing log group (a missing stream is always created).
+    var autoCreate: Bool
+    /// `log_retention_days`: set on groups this shipper creates.
+    var retentionDays: Int?
+    /// `log_group_class`: STANDARD or INFREQUENT_ACCESS, for groups this shipper creates.
+    var groupClass: String?
+}
+
 /// Drains the undelivered records of one log group's streams to CloudWatch.
 ///
 /// One per log group, so a throttled or failing group never holds up
@@ -12,105 +22,148 @@ struct GroupUploader {
     let logGroup: String
     let spool: Spool
     let client: CloudWatchLogsClient
-    let autoCreateGroup: Bool
+    let options: LogGroupOptions
     let limits: BatchLimits
     let logger: Logger
 
     /// Sends everything pending in `streams`; returns when they are drained or the task is cancelled.
     func drain(_ streams: [SpoolStream]) async {
         var failures = FailureLog(logger: logger, logGroup: logGroup)
-        var sequenceTokens: [Int64: String] = [:]
         for stream in streams {
-            var backoff = RetryBackoff()
+            var state = StreamState(limit: limits.maxEvents)
             while !Task.isCancelled {
-                let records: [StoredRecord]
-                do {
-                    records = try spool.undelivered(stream: stream.id, limit: limits.maxEvents)
-                } catch {
-                    failures.failed("reading the spool: \(error)")
-                    if await pause(backoff.next()) { continue } else { return }
-                }
-                guard var batch = BatchBuilder.build(records, limits: limits) else { break }
-                BatchBuilder.setAsideRefused(&batch, nowMilliseconds: Int64(Date().timeIntervalSince1970 * 1000))
-                if !batch.refused.isEmpty {
-                    logger.warning("events CloudWatch would refuse for their age go to dead letters", metadata: [
-                        "log_group": "\(logGroup)", "log_stream": "\(stream.logStream)", "count": "\(batch.refused.count)"])
-                }
-                if batch.events.isEmpty {
-                    do {
-                        try markDelivered(stream, batch, deadLetters: batch.refused, failures: &failures)
-                    } catch {
-                        if await !pause(backoff.next()) { return }
-                    }
+                switch await sendNextBatch(of: stream, state: &state, failures: &failures) {
+                case .sent: continue
+                case .drained: break
+                case .retry(let delay):
+                    if await !pause(delay) { return }
                     continue
                 }
-                if batch.truncated > 0 {
-                    logger.warning("messages longer than the event limit were truncated", metadata: [
-                        "log_group": "\(logGroup)", "log_stream": "\(stream.logStream)", "count": "\(batch.truncated)", "limit_bytes": "\(limits.maxEventBytes)"])
-                }
-                do {
-                    let result = try await client.putLogEvents(group: logGroup, stream: stream.logStream, events: batch.events, sequenceToken: sequenceTokens[stream.id])
-                    sequenceTokens[stream.id] = result.nextSequenceToken
-                    let rejected = BatchBuilder.rejected(result.rejectedInfo, in: batch)
-                    if !rejected.isEmpty {
-                        logger.warning("CloudWatch rejected events of a batch; they go to dead letters", metadata: [
-                            "log_group": "\(logGroup)", "log_stream": "\(stream.logStream)", "rejected": "\(result.rejectedInfo)", "count": "\(rejected.count)"])
-                    }
-                    try markDelivered(stream, batch, deadLetters: batch.refused + rejected, failures: &failures)
-                    failures.recovered()
-                    backoff.reset()
-                } catch let error as CloudWatchError {
-                    switch try? await recover(from: error, stream: stream, tokens: &sequenceTokens) {
-                    case .retryNow?:
-                        continue
-                    case .delivered?:
-                        try? markDelivered(stream, batch, deadLetters: batch.refused, failures: &failures)
-                    case .backOff?, nil:
-                        failures.failed("\(error)")
-                        if await !pause(backoff.next()) { return }
-                    }
-                } catch {
-                    failures.failed("\(error)")
-                    if await !pause(backoff.next()) { return }
-                }
+                break
             }
         }
     }
 
-    private enum Recovery { case retryNow, delivered, backOff }
+    /// What one stream's delivery remembers between batches.
+    private struct StreamState {
+        /// How many records to read into the next batch; halved to isolate an event the service refuses.
+        var limit: Int
+        var sequenceToken: String?
+        var backoff = RetryBackoff()
+        var slowBackoff = RetryBackoff(base: 5, cap: 120)
+    }
+
+    private enum Step { case sent, drained, retry(Double) }
+
+    private func sendNextBatch(of stream: SpoolStream, state: inout StreamState, failures: inout FailureLog) async -> Step {
+        let records: [StoredRecord]
+        do {
+            records = try spool.undelivered(stream: stream.id, limit: state.limit)
+        } catch {
+            failures.failed("reading the spool: \(error)")
+            return .retry(state.backoff.next())
+        }
+        guard let batch = BatchBuilder.build(records, limits: limits, nowMilliseconds: Int64(Date().timeIntervalSince1970 * 1000)) else { return .drained }
+        if batch.truncated > 0 {
+            logger.warning("messages longer than the event limit were truncated", metadata: [
+                "log_group": "\(logGroup)", "log_stream": "\(stream.logStream)", "count": "\(batch.truncated)", "limit_bytes": "\(limits.maxEventBytes)"])
+        }
+        if !batch.refused.isEmpty {
+            logger.warning("events CloudWatch would refuse for their age go to dead letters", metadata: [
+                "log_group": "\(logGroup)", "log_stream": "\(stream.logStream)", "count": "\(batch.refused.count)"])
+        }
+        if batch.events.isEmpty {
+            return delivered(stream, batch, deadLetters: batch.refused, state: &state, failures: &failures)
+        }
+        do {
+            let result = try await client.putLogEvents(group: logGroup, stream: stream.logStream, events: batch.events, sequenceToken: state.sequenceToken)
+            state.sequenceToken = result.nextSequenceToken
+            let rejected = BatchBuilder.rejected(result.rejectedInfo, in: batch)
+            if !rejected.isEmpty {
+                logger.warning("CloudWatch rejected events of a batch; they go to dead letters", metadata: [
+                    "log_group": "\(logGroup)", "log_stream": "\(stream.logStream)", "rejected": "\(result.rejectedInfo)", "count": "\(rejected.count)"])
+            }
+            return delivered(stream, batch, deadLetters: batch.refused + rejected, state: &state, failures: &failures)
+        } catch let error as CloudWatchError {
+            return await recover(from: error, stream: stream, batch: batch, state: &state, failures: &failures)
+        } catch {
+            failures.failed("\(error)")
+            return .retry(state.backoff.next())
+        }
+    }
 
     /// Decides what an error means for the batch: fixable now, already delivered, or wait and retry.
-    private func recover(from error: CloudWatchError, stream: SpoolStream, tokens: inout [Int64: String]) async throws -> Recovery {
+    private func recover(from error: CloudWatchError, stream: SpoolStream, batch: PreparedBatch,
+                         state: inout StreamState, failures: inout FailureLog) async -> Step {
         switch error.serviceType {
         case "ResourceNotFoundException":
-            if autoCreateGroup {
-                do { try await client.createLogGroup(logGroup) } catch let create as CloudWatchError where create.isAlreadyExists {}
-            }
             do {
-                try await client.createLogStream(group: logGroup, stream: stream.logStream)
-                logger.info("created log stream", metadata: ["log_group": "\(logGroup)", "log_stream": "\(stream.logStream)"])
-            } catch let create as CloudWatchError where create.isAlreadyExists {}
-            return .retryNow
+                try await createDestination(stream)
+                return .sent
+            } catch {
+                failures.failed("creating \(logGroup)/\(stream.logStream): \(error)")
+                return .retry(state.backoff.next())
+            }
         case "DataAlreadyAcceptedException":
-            return .delivered
+            return delivered(stream, batch, deadLetters: batch.refused, state: &state, failures: &failures)
         case "InvalidSequenceTokenException":
-            guard case .service(_, let message, _) = error.kind,
-                  let token = message.split(separator: " ").last.map(String.init), token.allSatisfy(\.isNumber) else { return .backOff }
-            tokens[stream.id] = token
-            return .retryNow
+            let fromMessage: String? = {
+                guard case .service(_, let message, _) = error.kind, let last = message.split(separator: " ").last else { return nil }
+                return last == "null" ? "" : String(last)
+            }()
+            guard let token = error.expectedSequenceToken ?? fromMessage else {
+                failures.failed("\(error)")
+                return .retry(state.backoff.next())
+            }
+            state.sequenceToken = token.isEmpty ? nil : token
+            return .sent
+        case "InvalidParameterException":
+            if batch.recordIDs.count + batch.refused.count > 1 {
+                // Halve the batch until the event the service refuses stands alone.
+                state.limit = max(1, (batch.recordIDs.count + batch.refused.count) / 2)
+                return .sent
+            }
+            logger.error("CloudWatch refuses an event for good; it goes to dead letters", metadata: [
+                "log_group": "\(logGroup)", "log_stream": "\(stream.logStream)", "error": "\(error)"])
+            let letters = batch.recordIDs.map { DeadLetter(recordID: $0, reason: "invalid: \(error)") }
+            return delivered(stream, batch, deadLetters: batch.refused + letters, state: &state, failures: &failures)
         default:
-            return .backOff
+            failures.failed("\(error)")
+            return .retry(error.isAuthorization ? state.slowBackoff.next() : state.backoff.next())
         }
     }
 
-    private func markDelivered(_ stream: SpoolStream, _ batch: PreparedBatch, deadLetters: [DeadLetter], failures: inout FailureLog) throws {
+    /// Creates the stream, and the group first when allowed, tolerating others having done it.
+    private func createDestination(_ stream: SpoolStream) async throws {
+        if options.autoCreate {
+            do {
+                try await client.createLogGroup(logGroup, groupClass: options.groupClass)
+                logger.info("created log group", metadata: ["log_group": "\(logGroup)"])
+                if let days = options.retentionDays {
+                    try await client.putRetentionPolicy(group: logGroup, days: days)
+                }
+            } catch let create as CloudWatchError where create.isAlreadyExists {}
+        }
+        do {
+            try await client.createLogStream(group: logGroup, stream: stream.logStream)
+            logger.info("created log stream", metadata: ["log_group": "\(logGroup)", "log_stream": "\(stream.logStream)"])
+        } catch let create as CloudWatchError where create.isAlreadyExists {}
+    }
+
+    /// Advances the cursor past the batch; a cursor that cannot move means the batch goes out once more.
+    private func delivered(_ stream: SpoolStream, _ batch: PreparedBatch, deadLetters: [DeadLetter],
+                           state: inout StreamState, failures: inout FailureLog) -> Step {
         do {
             try spool.markDelivered(stream: stream.id, through: batch.throughID, deadLetters: deadLetters)
         } catch {
-            // The batch is in CloudWatch; if the cursor cannot move it will be sent once more.
             failures.failed("recording a delivered batch in the spool: \(error)")
-            throw error
+            return .retry(state.backoff.next())
         }
+        failures.recovered()
+        state.backoff.reset()
+        state.slowBackoff.reset()
+        state.limit = limits.maxEvents
+        return .sent
     }
 
     /// Sleeps `seconds`; `false` when the task was cancelled meanwhile.

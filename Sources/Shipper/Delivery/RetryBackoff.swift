@@ -6,6 +6,11 @@ struct RetryBackoff {
     var cap: Double = 30
     private(set) var attempt = 0
 
+    init(base: Double = 0.2, cap: Double = 30) {
+        self.base = base
+        self.cap = cap
+    }
+
     /// The next delay in seconds.
     mutating func next() -> Double {
         let ceiling = min(cap, base * Double(1 << min(attempt, 20)))

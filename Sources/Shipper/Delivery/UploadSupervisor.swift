@@ -55,8 +55,9 @@ actor UploadSupervisor {
         for (group, groupStreams) in byGroup where running[group] == nil {
             // Each group belongs to the first output whose settings made it; with one output that is always it.
             let index = outputs.firstIndex { $0.logGroupName == group || $0.logGroupTemplate != nil } ?? 0
-            let uploader = GroupUploader(logGroup: group, spool: spool, client: clients[index],
-                                         autoCreateGroup: outputs[index].autoCreateGroup, limits: BatchLimits(), logger: logger)
+            let output = outputs[index]
+            let options = LogGroupOptions(autoCreate: output.autoCreateGroup, retentionDays: output.logRetentionDays, groupClass: output.logGroupClass)
+            let uploader = GroupUploader(logGroup: group, spool: spool, client: clients[index], options: options, limits: BatchLimits(), logger: logger)
             running[group] = Task {
                 await uploader.drain(groupStreams)
                 self.finished(group)

@@ -6,15 +6,22 @@ final class ShipperProcess {
     let child: ChildProcess
     let port: Int
 
+    /// Test keys in the environment, the usual way to run the shipper in tests.
+    static let testKeys = ["AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"]
+
     /// Starts the shipper on `config` and waits until its forward input listens.
-    init(config: String, directory: URL, endpoint: String, extraEnvironment: [String: String] = [:]) throws {
+    ///
+    /// The shipper sees no AWS settings of the machine running the tests: only
+    /// `credentials`, the endpoint, a HOME of its own, and instance metadata off
+    /// (tests never reach beyond loopback).
+    init(config: String, directory: URL, endpoint: String, credentials: [String: String] = ShipperProcess.testKeys) throws {
         let configPath = directory.appendingPathComponent("shipper.conf").path
         try config.write(toFile: configPath, atomically: true, encoding: .utf8)
-        var environment = ProcessInfo.processInfo.environment
-        environment["AWS_ACCESS_KEY_ID"] = "test"
-        environment["AWS_SECRET_ACCESS_KEY"] = "test"
+        var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("AWS_") }
+        environment["HOME"] = directory.path
+        environment["AWS_EC2_METADATA_DISABLED"] = "true"
         environment["AWS_ENDPOINT_URL"] = endpoint
-        environment.merge(extraEnvironment) { $1 }
+        environment.merge(credentials) { $1 }
         child = try ChildProcess(TestPaths.shipperBinary, ["-c", configPath, "--storage-path", directory.appendingPathComponent("spool").path],
                                  environment: environment, name: "shipper")
         port = Int(try child.waitForLine(#"forward input listening .*port=(\d+)"#, timeout: 30)) ?? 0

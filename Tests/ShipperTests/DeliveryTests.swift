@@ -1,0 +1,203 @@
+import Foundation
+import XCTest
+
+/// Delivery against a CloudWatch that misbehaves: every acked record arrives,
+/// duplicates only where the service stored a batch and still answered an error.
+final class DeliveryTests: XCTestCase {
+    private var directory: URL!
+
+    override func setUpWithError() throws {
+        directory = try TestPaths.temporaryDirectory()
+    }
+
+    override func tearDownWithError() throws {
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    private func lines(_ sequences: [Int]) -> [String] {
+        sequences.map { "line \($0)" }
+    }
+
+    /// Sends 2 × 150 acked records through the tutorial config to a fake CloudWatch
+    /// injecting `fault`; returns the fake once every acked record is stored.
+    @discardableResult
+    private func deliverThrough(_ arguments: [String], allowDuplicates: Bool, file: StaticString = #filePath, line: UInt = #line) throws -> FakeCloudWatch {
+        let fake = try FakeCloudWatch(arguments)
+        let shipper = try ShipperProcess(config: try ShipperProcess.tutorialConfig(), directory: directory, endpoint: fake.endpoint)
+        let first = try sendDockerRecords(port: shipper.port, count: 150, ack: true, extra: ["--task", "aaaa1111"])
+        let second = try sendDockerRecords(port: shipper.port, count: 150, start: 150, ack: true, extra: ["--task", "bbbb2222"])
+        let acked = Set(lines(first + second))
+        XCTAssertEqual(acked.count, 300, file: file, line: line)
+        try eventually(timeout: 120, "all 300 acked records stored by the fake") {
+            acked.isSubset(of: Set(try fake.lines()))
+        }
+        let state = try fake.state()
+        let stored = try fake.lines()
+        let extra = stored.count - Set(stored).count
+        if allowDuplicates {
+            XCTAssertLessThanOrEqual(extra, state.accepted500_events, "duplicates only from batches stored but answered 500", file: file, line: line)
+        } else {
+            XCTAssertEqual(extra, 0, "no duplicates", file: file, line: line)
+        }
+        XCTAssertGreaterThan(state.faults.values.reduce(0, +), 0, "the fault was injected at least once", file: file, line: line)
+        XCTAssertEqual(try shipper.child.terminate(), 0, file: file, line: line)
+        return fake
+    }
+
+    func testThrottlingLosesNothing() throws {
+        try deliverThrough(["--fault", "throttle:0.4"], allowDuplicates: false)
+    }
+
+    func testServerErrorsLoseNothing() throws {
+        try deliverThrough(["--fault", "error500:0.25", "--fault", "error503:0.25"], allowDuplicates: false)
+    }
+
+    func testConnectionResetsLoseNothing() throws {
+        try deliverThrough(["--fault", "reset:0.4"], allowDuplicates: false)
+    }
+
+    func testSlowAnswersLoseNothing() throws {
+        try deliverThrough(["--fault", "slow:0.3"], allowDuplicates: false)
+    }
+
+    func testStoredButAnswered500DuplicatesAtMostThoseBatches() throws {
+        try deliverThrough(["--fault", "accepted500:0.4", "--seed", "7"], allowDuplicates: true)
+    }
+
+    func testSequenceTokensOfTheOldServiceAreFollowedAcrossARestart() throws {
+        let fake = try FakeCloudWatch(["--require-sequence-tokens"])
+        var shipper = try ShipperProcess(config: try ShipperProcess.tutorialConfig(), directory: directory, endpoint: fake.endpoint)
+        let port = shipper.port
+        let first = try sendDockerRecords(port: port, count: 50, ack: true)
+        try eventually(timeout: 60, "the first 50 stored") { try fake.lines().count == 50 }
+        XCTAssertEqual(try shipper.child.terminate(), 0)
+
+        // A new process does not know the stream's token: the service's answer tells it.
+        shipper = try ShipperProcess(config: try ShipperProcess.tutorialConfig(port: port), directory: directory, endpoint: fake.endpoint)
+        let second = try sendDockerRecords(port: port, count: 50, start: 50, ack: true)
+        try eventually(timeout: 60, "all 100 stored") { try fake.lines().count >= 100 }
+        let stored = try fake.lines()
+        XCTAssertEqual(Set(stored), Set(lines(first + second)))
+        XCTAssertEqual(stored.count, 100, "no duplicates")
+        XCTAssertGreaterThan(try fake.state().errors["InvalidSequenceTokenException", default: 0], 0, "the restart met the token check")
+        XCTAssertEqual(try shipper.child.terminate(), 0)
+    }
+
+    func testARefusedEventIsIsolatedIntoDeadLettersAndTheRestDelivered() throws {
+        let fake = try FakeCloudWatch(["--reject-message", "POISON"])
+        let shipper = try ShipperProcess(config: try ShipperProcess.tutorialConfig(flush: "1"), directory: directory, endpoint: fake.endpoint)
+        let acked = try sendDockerRecords(port: shipper.port, count: 100, ack: true, extra: ["--poison", "42"])
+        XCTAssertEqual(acked.count, 100)
+        try eventually(timeout: 60, "the 99 good records stored") { Set(try fake.lines()).count == 99 }
+        try shipper.child.waitForLine("CloudWatch refuses an event for good; it goes to dead letters")
+        XCTAssertFalse(try fake.lines().contains { $0.contains("POISON") })
+        XCTAssertEqual(try shipper.child.terminate(), 0)
+        let dead = try ChildProcess("python3", ["-c", "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('SELECT count(*), max(reason) FROM dead_letters').fetchone())",
+                                                directory.appendingPathComponent("spool/shipper.sqlite").path], name: "sqlite")
+        XCTAssertEqual(try dead.waitForExit(), 0)
+        XCTAssertTrue(dead.text.contains("(1, 'invalid: PutLogEvents: InvalidParameterException"), dead.text)
+    }
+
+    func testRetentionAndGroupCreationFollowTheOutputOptions() throws {
+        let fake = try FakeCloudWatch()
+        let config = try ShipperProcess.tutorialConfig().replacingOccurrences(of: "    auto_create_group   On", with: "    auto_create_group   On\n    log_retention_days  14")
+        let shipper = try ShipperProcess(config: config, directory: directory, endpoint: fake.endpoint)
+        try sendDockerRecords(port: shipper.port, count: 5, ack: true)
+        try eventually(timeout: 60, "5 records stored") { try fake.lines().count == 5 }
+        XCTAssertEqual(try fake.state().retention, ["/aws/ecs/FluentBit-cluster.windows-app-task": 14])
+        XCTAssertEqual(try shipper.child.terminate(), 0)
+    }
+
+    func testKillDuringABurstOfSlowUploadsResendsAtMostTheBatchesInFlight() throws {
+        let fake = try FakeCloudWatch(["--fault", "slow:1.0"])
+        var shipper = try ShipperProcess(config: try ShipperProcess.tutorialConfig(), directory: directory, endpoint: fake.endpoint)
+        let port = shipper.port
+        let acked = try sendDockerRecords(port: port, count: 400, ack: false) + sendDockerRecords(port: port, count: 100, start: 400, ack: true)
+        try eventually(timeout: 30, "an upload under way") { try fake.state().calls["PutLogEvents", default: 0] > 0 }
+        shipper.child.kill9()
+        shipper = try ShipperProcess(config: try ShipperProcess.tutorialConfig(port: port), directory: directory, endpoint: fake.endpoint)
+        let expected = Set(lines(acked.filter { $0 >= 400 }))
+        try eventually(timeout: 120, "every acked record stored") { expected.isSubset(of: Set(try fake.lines())) }
+        let stored = try fake.lines()
+        // One stream, one batch in flight at the kill: at most that batch (10,000 events) again.
+        XCTAssertLessThanOrEqual(stored.count - Set(stored).count, 10_000)
+        XCTAssertEqual(try shipper.child.terminate(), 0)
+    }
+
+    func testCredentialsFromTheECSContainerEndpoint() throws {
+        let fake = try FakeCloudWatch(["--creds-token", "task-token", "--creds-key", "AKIDTASKROLE"])
+        let shipper = try ShipperProcess(config: try ShipperProcess.tutorialConfig(), directory: directory, endpoint: fake.endpoint, credentials: [
+            "AWS_CONTAINER_CREDENTIALS_FULL_URI": fake.endpoint + "/creds",
+            "AWS_CONTAINER_AUTHORIZATION_TOKEN": "task-token",
+        ])
+        try sendDockerRecords(port: shipper.port, count: 3, ack: true)
+        try eventually(timeout: 60, "3 records stored") { try fake.lines().count == 3 }
+        XCTAssertEqual(try fake.state().access_keys, ["AKIDTASKROLE"])
+        try shipper.child.waitForLine("credentials from ECS container endpoint")
+        XCTAssertEqual(try shipper.child.terminate(), 0)
+    }
+
+    func testCredentialsFromTheContainerEndpointTokenFile() throws {
+        let fake = try FakeCloudWatch(["--creds-token", "file-token", "--creds-key", "AKIDFROMFILE"])
+        let tokenFile = directory.appendingPathComponent("token").path
+        try "file-token\n".write(toFile: tokenFile, atomically: true, encoding: .utf8)
+        let shipper = try ShipperProcess(config: try ShipperProcess.tutorialConfig(), directory: directory, endpoint: fake.endpoint, credentials: [
+            "AWS_CONTAINER_CREDENTIALS_FULL_URI": fake.endpoint + "/creds",
+            "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE": tokenFile,
+        ])
+        try sendDockerRecords(port: shipper.port, count: 3, ack: true)
+        try eventually(timeout: 60, "3 records stored") { try fake.lines().count == 3 }
+        XCTAssertEqual(try fake.state().access_keys, ["AKIDFROMFILE"])
+        XCTAssertEqual(try shipper.child.terminate(), 0)
+    }
+
+    func testCredentialsFromInstanceMetadataV2() throws {
+        let fake = try FakeCloudWatch(["--creds-key", "AKIDINSTANCE"])
+        let shipper = try ShipperProcess(config: try ShipperProcess.tutorialConfig(), directory: directory, endpoint: fake.endpoint, credentials: [
+            "AWS_EC2_METADATA_DISABLED": "false",
+            "AWS_EC2_METADATA_SERVICE_ENDPOINT": fake.endpoint,
+        ])
+        try sendDockerRecords(port: shipper.port, count: 3, ack: true)
+        try eventually(timeout: 60, "3 records stored") { try fake.lines().count == 3 }
+        XCTAssertEqual(try fake.state().access_keys, ["AKIDINSTANCE"])
+        XCTAssertEqual(try shipper.child.terminate(), 0)
+    }
+
+    func testCredentialsFromASharedProfile() throws {
+        let fake = try FakeCloudWatch()
+        let awsFolder = directory.appendingPathComponent(".aws")
+        try FileManager.default.createDirectory(at: awsFolder, withIntermediateDirectories: true)
+        try "[default]\naws_access_key_id = AKIDDEFAULT\naws_secret_access_key = x\n\n[logs]\naws_access_key_id = AKIDPROFILE\naws_secret_access_key = y\n"
+            .write(to: awsFolder.appendingPathComponent("credentials"), atomically: true, encoding: .utf8)
+        let shipper = try ShipperProcess(config: try ShipperProcess.tutorialConfig(), directory: directory, endpoint: fake.endpoint, credentials: ["AWS_PROFILE": "logs"])
+        try sendDockerRecords(port: shipper.port, count: 3, ack: true)
+        try eventually(timeout: 60, "3 records stored") { try fake.lines().count == 3 }
+        XCTAssertEqual(try fake.state().access_keys, ["AKIDPROFILE"])
+        XCTAssertEqual(try shipper.child.terminate(), 0)
+    }
+
+    func testCredentialsFromWebIdentityThroughSTS() throws {
+        let moto = try MotoServer()
+        let tokenFile = directory.appendingPathComponent("web-identity-token").path
+        try "eyJhbGciOiJSUzI1NiJ9.test.signature".write(toFile: tokenFile, atomically: true, encoding: .utf8)
+        let shipper = try ShipperProcess(config: try ShipperProcess.tutorialConfig(), directory: directory, endpoint: moto.endpoint, credentials: [
+            "AWS_WEB_IDENTITY_TOKEN_FILE": tokenFile,
+            "AWS_ROLE_ARN": "arn:aws:iam::123456789012:role/fluentTaskRole",
+        ])
+        try sendDockerRecords(port: shipper.port, count: 3, ack: true)
+        try eventually(timeout: 60, "3 records in moto") { try moto.events().count == 3 }
+        try shipper.child.waitForLine("credentials from web identity")
+        XCTAssertEqual(try shipper.child.terminate(), 0)
+    }
+
+    func testNoCredentialsIsLoggedOnceAndRecordsWait() throws {
+        let fake = try FakeCloudWatch()
+        let shipper = try ShipperProcess(config: try ShipperProcess.tutorialConfig(), directory: directory, endpoint: fake.endpoint, credentials: [:])
+        try sendDockerRecords(port: shipper.port, count: 3, ack: true)
+        try shipper.child.waitForLine("no AWS credentials")
+        try shipper.child.waitForOutput(timeout: 10, "a few retries") { $0.components(separatedBy: "\n").count > 3 }
+        XCTAssertEqual(shipper.child.text.components(separatedBy: "no AWS credentials").count - 1, 1, "logged once, not per retry")
+        XCTAssertEqual(try fake.lines().count, 0)
+        XCTAssertEqual(try shipper.child.terminate(), 0)
+    }
+}

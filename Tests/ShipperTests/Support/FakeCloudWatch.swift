@@ -1,0 +1,46 @@
+import Foundation
+
+/// Tests/tools/fake_cloudwatch.py on 127.0.0.1, on a port the OS picks:
+/// a CloudWatch Logs endpoint that enforces the batch rules and injects faults.
+final class FakeCloudWatch {
+    let child: ChildProcess
+    let endpoint: String
+
+    init(_ arguments: [String] = []) throws {
+        child = try ChildProcess("python3", [TestPaths.tool("fake_cloudwatch.py")] + arguments, name: "fake_cloudwatch")
+        endpoint = "http://127.0.0.1:\(try child.waitForLine(#"LISTENING (\d+)"#, timeout: 30))"
+    }
+
+    struct State: Decodable {
+        struct Event: Decodable, Hashable {
+            var group: String
+            var stream: String
+            var timestamp: Int64
+            var message: String
+        }
+        var events: [Event]
+        var faults: [String: Int]
+        var accepted500_events: Int
+        var access_keys: [String]
+        var calls: [String: Int]
+        var retention: [String: Int]
+        /// Error answers by `__type`, injected or earned.
+        var errors: [String: Int]
+    }
+
+    func state() throws -> State {
+        let url = URL(string: endpoint + "/_state")!
+        return try JSONDecoder().decode(State.self, from: Data(contentsOf: url))
+    }
+
+    /// The `log` field of every stored event, with repeats.
+    func lines() throws -> [String] {
+        try state().events.compactMap { event in
+            (try? JSONSerialization.jsonObject(with: Data(event.message.utf8)) as? [String: Any])?["log"] as? String
+        }
+    }
+
+    deinit {
+        child.kill9()
+    }
+}
