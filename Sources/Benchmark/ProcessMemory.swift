@@ -1,7 +1,7 @@
 import Foundation
 
-/// Reads a process's resident memory from `/proc` (Linux only; the benchmark
-/// reports "n/a" elsewhere).
+/// Reads a process's resident memory and CPU time from `/proc` (Linux only;
+/// the benchmark reports "n/a" elsewhere).
 enum ProcessMemory {
     /// Peak resident set size (VmHWM) in bytes.
     static func peakResident(pid: Int32) -> Int? {
@@ -12,6 +12,20 @@ enum ProcessMemory {
             return digits.map { $0 * 1024 }
         }
         return nil
+        #else
+        return nil
+        #endif
+    }
+
+    /// User plus system CPU seconds the process has used (Linux only).
+    static func cpuSeconds(pid: Int32) -> Double? {
+        #if os(Linux)
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = text.lastIndex(of: ")") else { return nil }
+        let fields = text[text.index(after: close)...].split(separator: " ")
+        // After the command name: state is field 3, utime field 14 and stime field 15 (1-based in proc(5)).
+        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
+        return (user + system) / 100
         #else
         return nil
         #endif

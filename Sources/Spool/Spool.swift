@@ -23,7 +23,7 @@ public final class Spool: @unchecked Sendable {
         /// How many recent chunk ids are remembered to recognise resent frames.
         public var recentChunkCapacity: Int
 
-        public init(path: String, sync: SpoolSyncMode = .full, maxQueuedBytes: Int = 8 << 20, totalLimitBytes: Int64? = nil,
+        public init(path: String, sync: SpoolSyncMode = .full, maxQueuedBytes: Int = 2 << 20, totalLimitBytes: Int64? = nil,
                     keepDelivered: TimeInterval = 3600, onCorruption: SpoolCorruptionPolicy = .moveAside, recentChunkCapacity: Int = 100_000) {
             self.path = path
             self.sync = sync

@@ -41,7 +41,6 @@ enum SpoolFile {
         // The writer checkpoints between its own transactions, so the WAL restarts and stays bounded
         // under a continuous writer; 4096 pages (16 MiB) keeps checkpoints few and large.
         try database.execute("PRAGMA wal_autocheckpoint = 4096")
-        try database.execute("PRAGMA cache_size = -16384")
         let version = try database.integer("PRAGMA user_version")
         guard version == 0 || version == SpoolSchema.version else {
             throw SpoolError.unsupportedVersion(path: path, version: version)

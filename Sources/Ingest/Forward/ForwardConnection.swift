@@ -30,6 +30,10 @@ final class ForwardConnection {
     private let logger: Logger
     private let limits: ForwardFrame.Limits
 
+    /// The most one read takes: what one read brings in is decoded and held
+    /// at once, so this bounds a connection's working memory.
+    static let maxRead = 256 * 1024
+
     /// Received bytes; `buffer[consumed..<filled]` is not decoded yet.
     private var buffer: [UInt8]
     private var consumed = 0
@@ -43,7 +47,7 @@ final class ForwardConnection {
         self.logger = logger
         let decoder = MessagePackDecoder(maxLength: configuration.bufferMaxSize, maxDepth: 64)
         self.limits = ForwardFrame.Limits(maxInflatedBytes: configuration.bufferMaxSize, decoder: decoder)
-        self.buffer = [UInt8](repeating: 0, count: min(configuration.bufferChunkSize, 64 * 1024))
+        self.buffer = [UInt8](repeating: 0, count: min(configuration.bufferChunkSize, 256 * 1024))
     }
 
     /// Serves the connection until the peer closes it, it misbehaves, or the server stops.
@@ -51,8 +55,9 @@ final class ForwardConnection {
         defer { socket.shutdown() }
         do {
             while try receive() {
-                let (frames, failure) = decodeAvailableFrames()
-                try deliver(frames)
+                var received = ReceivedFrames()
+                let failure = decodeAvailableFrames { frame in received.add(frame, pipeline: pipeline, tagPrefix: configuration.tagPrefix) }
+                try deliver(received)
                 if let failure { throw failure }
             }
             if filled > consumed {
@@ -66,96 +71,99 @@ final class ForwardConnection {
     }
 
     /// Reads more bytes; `false` at end of stream.
+    ///
+    /// The buffer starts small and grows (doubling, up to `Buffer_Max_Size` plus
+    /// one chunk) only when a single frame does not fit, so a connection that
+    /// streams small frames keeps a small buffer.
     private func receive() throws -> Bool {
-        if consumed > 0 && consumed == filled {
+        if consumed == filled {
             consumed = 0
             filled = 0
         }
-        if buffer.count - filled < configuration.bufferChunkSize / 4 || filled == buffer.count {
-            if consumed > 0 {
-                buffer.withUnsafeMutableBufferPointer { b in
-                    let pending = filled - consumed
-                    UnsafeMutableRawPointer(b.baseAddress!).copyMemory(from: b.baseAddress! + consumed, byteCount: pending)
-                }
-                filled -= consumed
-                consumed = 0
+        if buffer.count - filled < 4096 && consumed > 0 {
+            let pending = filled - consumed
+            buffer.withUnsafeMutableBufferPointer { b in
+                UnsafeMutableRawPointer(b.baseAddress!).copyMemory(from: b.baseAddress! + consumed, byteCount: pending)
             }
-            if buffer.count - filled < configuration.bufferChunkSize / 4 || filled == buffer.count {
-                let wanted = min(buffer.count * 2, configuration.bufferMaxSize + configuration.bufferChunkSize)
-                guard wanted > buffer.count else { throw ForwardConnectionError.frameTooLarge(limit: configuration.bufferMaxSize) }
-                buffer.append(contentsOf: repeatElement(0, count: wanted - buffer.count))
-            }
+            filled = pending
+            consumed = 0
+        }
+        if filled == buffer.count {
+            let wanted = min(buffer.count * 2, configuration.bufferMaxSize + configuration.bufferChunkSize)
+            guard wanted > buffer.count else { throw ForwardConnectionError.frameTooLarge(limit: configuration.bufferMaxSize) }
+            buffer.append(contentsOf: repeatElement(0, count: wanted - buffer.count))
         }
         let n = try buffer.withUnsafeMutableBytes { raw in
-            try socket.read(into: UnsafeMutableRawBufferPointer(rebasing: raw[filled..<min(raw.count, filled + configuration.bufferChunkSize)]))
+            try socket.read(into: UnsafeMutableRawBufferPointer(rebasing: raw[filled..<min(raw.count, filled + Self.maxRead)]))
         }
         filled += n
         return n > 0
     }
 
-    /// Decodes every complete frame in the buffer; stops at the first bad one.
-    private func decodeAvailableFrames() -> ([ForwardFrame], ForwardConnectionError?) {
-        var frames: [ForwardFrame] = []
+    /// Decodes every complete frame in the buffer and hands each to `handle` at
+    /// once, so a decoded frame is released before the next is decoded; stops at
+    /// the first bad frame and returns why.
+    private func decodeAvailableFrames(_ handle: (ForwardFrame) -> Void) -> ForwardConnectionError? {
         let decoder = limits.decoder
         return buffer.withUnsafeBufferPointer { whole in
             let bytes = UnsafeBufferPointer(rebasing: whole[0..<filled])
             while consumed < filled {
                 let first = bytes[consumed]
                 guard (0x90...0x9f).contains(first) || first == 0xdc || first == 0xdd else {
-                    return (frames, .notAFrame(first))
+                    return .notAFrame(first)
                 }
                 do {
                     _ = try decoder.measure(bytes, offset: consumed)
                 } catch MessagePackError.truncated {
-                    if filled - consumed > configuration.bufferMaxSize {
-                        return (frames, .frameTooLarge(limit: configuration.bufferMaxSize))
-                    }
-                    return (frames, nil)
+                    return filled - consumed > configuration.bufferMaxSize ? .frameTooLarge(limit: configuration.bufferMaxSize) : nil
                 } catch let error as MessagePackError {
-                    return (frames, .malformed(error))
+                    return .malformed(error)
                 } catch {
-                    return (frames, nil)
+                    return nil
                 }
                 var offset = consumed
                 do {
-                    let value = try decoder.decode(bytes, offset: &offset)
-                    frames.append(try ForwardFrame(value, limits: limits))
+                    handle(try ForwardFrame(try decoder.decode(bytes, offset: &offset), limits: limits))
                     consumed = offset
                 } catch let error as MessagePackError {
-                    return (frames, .malformed(error))
+                    return .malformed(error)
                 } catch let error as ForwardFrameError {
-                    return (frames, .invalidFrame(error))
+                    return .invalidFrame(error)
                 } catch {
-                    return (frames, nil)
+                    return nil
                 }
             }
-            return (frames, nil)
+            return nil
         }
     }
 
-    /// Filters and stores the frames' records, then acks the chunks that asked for it.
-    private func deliver(_ frames: [ForwardFrame]) throws {
-        guard !frames.isEmpty else { return }
-        var batches: [IngestBatch] = []
-        batches.reserveCapacity(frames.count)
-        var chunks: [MessagePackValue] = []
-        for frame in frames {
-            let tag = configuration.tagPrefix + frame.tag
-            var records: [TaggedRecord] = []
-            records.reserveCapacity(frame.entries.count)
-            for entry in frame.entries {
-                pipeline.process(TaggedRecord(tag: tag, time: entry.time, record: entry.record), into: &records)
-            }
-            batches.append(IngestBatch(chunk: frame.chunk.map(Self.chunkKey), records: records))
-            if let chunk = frame.chunk { chunks.append(chunk) }
-        }
-        try sink.accept(batches, durable: !chunks.isEmpty)
-        guard !chunks.isEmpty else { return }
+    /// Stores the frames' records, then acks the chunks that asked for it.
+    private func deliver(_ received: ReceivedFrames) throws {
+        guard !received.batches.isEmpty else { return }
+        try sink.accept(received.batches, durable: !received.chunks.isEmpty)
+        guard !received.chunks.isEmpty else { return }
         var encoder = MessagePackEncoder()
-        for chunk in chunks {
+        for chunk in received.chunks {
             encoder.encode(.map([MessagePackPair(key: .string("ack"), value: chunk)]))
         }
         try socket.write(encoder.bytes)
+    }
+}
+
+/// The filtered records of the frames one read brought in, and the chunks to ack once they are stored.
+struct ReceivedFrames {
+    var batches: [IngestBatch] = []
+    var chunks: [MessagePackValue] = []
+
+    mutating func add(_ frame: ForwardFrame, pipeline: FilterPipeline, tagPrefix: String) {
+        let tag = tagPrefix + frame.tag
+        var records: [TaggedRecord] = []
+        records.reserveCapacity(frame.entries.count)
+        for entry in frame.entries {
+            pipeline.process(TaggedRecord(tag: tag, time: entry.time, record: entry.record), into: &records)
+        }
+        batches.append(IngestBatch(chunk: frame.chunk.map(Self.chunkKey), records: records))
+        if let chunk = frame.chunk { chunks.append(chunk) }
     }
 
     /// The bytes that identify a chunk: the id itself for the usual string or binary.

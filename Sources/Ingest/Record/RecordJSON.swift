@@ -52,32 +52,70 @@ public enum RecordJSON {
     private static let hex: [UInt8] = Array("0123456789abcdef".utf8)
 
     /// Appends `bytes` as a JSON string literal.
-    public static func appendString<C: Collection>(_ bytes: C, to out: inout [UInt8]) where C.Element == UInt8 {
+    public static func appendString(_ bytes: [UInt8], to out: inout [UInt8]) {
+        bytes.withUnsafeBufferPointer { appendString($0, to: &out) }
+    }
+
+    /// Appends `bytes` as a JSON string literal. Text that needs no escaping
+    /// and is valid UTF-8 (nearly every log line) is copied in one go.
+    public static func appendString(_ bytes: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
-        var clean = true
-        for b in bytes where b < 0x20 || b == 0x22 || b == 0x5c || b >= 0x80 {
-            clean = false
-            break
+        var needsEscape = false
+        var hasNonASCII = false
+        for b in bytes {
+            if b < 0x20 || b == 0x22 || b == 0x5c { needsEscape = true } else if b >= 0x80 { hasNonASCII = true }
         }
-        if clean {
+        if !needsEscape && (!hasNonASCII || isValidUTF8(bytes)) {
             out.append(contentsOf: bytes)
         } else {
-            for scalar in String(decoding: bytes, as: UTF8.self).unicodeScalars {
-                switch scalar {
-                case "\"": out.append(contentsOf: "\\\"".utf8)
-                case "\\": out.append(contentsOf: "\\\\".utf8)
-                case "\n": out.append(contentsOf: "\\n".utf8)
-                case "\r": out.append(contentsOf: "\\r".utf8)
-                case "\t": out.append(contentsOf: "\\t".utf8)
-                case _ where scalar.value < 0x20:
-                    out.append(contentsOf: "\\u00".utf8)
-                    out.append(hex[Int(scalar.value >> 4)])
-                    out.append(hex[Int(scalar.value & 0xf)])
-                default:
-                    out.append(contentsOf: scalar.utf8)
-                }
-            }
+            appendEscaped(bytes, to: &out)
         }
         out.append(UInt8(ascii: "\""))
+    }
+
+    /// The slow path: escapes, and U+FFFD for bytes that are not UTF-8.
+    private static func appendEscaped(_ bytes: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {
+        for scalar in String(decoding: bytes, as: UTF8.self).unicodeScalars {
+            switch scalar {
+            case "\"": out.append(contentsOf: "\\\"".utf8)
+            case "\\": out.append(contentsOf: "\\\\".utf8)
+            case "\n": out.append(contentsOf: "\\n".utf8)
+            case "\r": out.append(contentsOf: "\\r".utf8)
+            case "\t": out.append(contentsOf: "\\t".utf8)
+            case _ where scalar.value < 0x20:
+                out.append(contentsOf: "\\u00".utf8)
+                out.append(hex[Int(scalar.value >> 4)])
+                out.append(hex[Int(scalar.value & 0xf)])
+            default:
+                out.append(contentsOf: scalar.utf8)
+            }
+        }
+    }
+
+    /// Whether `bytes` is well-formed UTF-8 (no overlongs, surrogates or values past U+10FFFF).
+    static func isValidUTF8(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        var i = 0
+        let n = bytes.count
+        while i < n {
+            let b = bytes[i]
+            if b < 0x80 { i += 1; continue }
+            let length: Int
+            var low: UInt8 = 0x80
+            var high: UInt8 = 0xbf
+            switch b {
+            case 0xc2...0xdf: length = 2
+            case 0xe0: length = 3; low = 0xa0
+            case 0xe1...0xec, 0xee...0xef: length = 3
+            case 0xed: length = 3; high = 0x9f
+            case 0xf0: length = 4; low = 0x90
+            case 0xf1...0xf3: length = 4
+            case 0xf4: length = 4; high = 0x8f
+            default: return false
+            }
+            guard i + length <= n, (low...high).contains(bytes[i + 1]) else { return false }
+            for k in 2..<max(2, length) where !(0x80...0xbf).contains(bytes[i + k]) { return false }
+            i += length
+        }
+        return true
     }
 }

@@ -46,7 +46,9 @@ struct GroupUploader {
 
     /// What one stream's delivery remembers between batches.
     private struct StreamState {
-        /// How many records to read into the next batch; halved to isolate an event the service refuses.
+        /// How many records to read for the next batch: about what the last batch held
+        /// (a 1 MiB batch of 300-byte events holds 3,200, not 10,000), halved to
+        /// isolate an event the service refuses.
         var limit: Int
         var sequenceToken: String?
         var backoff = RetryBackoff()
@@ -64,6 +66,8 @@ struct GroupUploader {
             return .retry(state.backoff.next())
         }
         guard let batch = BatchBuilder.build(records, limits: limits, nowMilliseconds: Int64(Date().timeIntervalSince1970 * 1000)) else { return .drained }
+        let used = batch.recordIDs.count + batch.refused.count
+        let nextLimit = used < records.count ? used + used / 8 + 1 : min(limits.maxEvents, records.count * 2)
         if batch.truncated > 0 {
             logger.warning("messages longer than the event limit were truncated", metadata: [
                 "log_group": "\(logGroup)", "log_stream": "\(stream.logStream)", "count": "\(batch.truncated)", "limit_bytes": "\(limits.maxEventBytes)"])
@@ -73,7 +77,7 @@ struct GroupUploader {
                 "log_group": "\(logGroup)", "log_stream": "\(stream.logStream)", "count": "\(batch.refused.count)"])
         }
         if batch.events.isEmpty {
-            return delivered(stream, batch, deadLetters: batch.refused, state: &state, failures: &failures)
+            return delivered(stream, batch, deadLetters: batch.refused, nextLimit: nextLimit, state: &state, failures: &failures)
         }
         do {
             let result = try await client.putLogEvents(group: logGroup, stream: stream.logStream, events: batch.events, sequenceToken: state.sequenceToken)
@@ -83,7 +87,7 @@ struct GroupUploader {
                 logger.warning("CloudWatch rejected events of a batch; they go to dead letters", metadata: [
                     "log_group": "\(logGroup)", "log_stream": "\(stream.logStream)", "rejected": "\(result.rejectedInfo)", "count": "\(rejected.count)"])
             }
-            return delivered(stream, batch, deadLetters: batch.refused + rejected, state: &state, failures: &failures)
+            return delivered(stream, batch, deadLetters: batch.refused + rejected, nextLimit: nextLimit, state: &state, failures: &failures)
         } catch let error as CloudWatchError {
             return await recover(from: error, stream: stream, batch: batch, state: &state, failures: &failures)
         } catch {
@@ -105,7 +109,7 @@ struct GroupUploader {
                 return .retry(state.backoff.next())
             }
         case "DataAlreadyAcceptedException":
-            return delivered(stream, batch, deadLetters: batch.refused, state: &state, failures: &failures)
+            return delivered(stream, batch, deadLetters: batch.refused, nextLimit: limits.maxEvents, state: &state, failures: &failures)
         case "InvalidSequenceTokenException":
             let fromMessage: String? = {
                 guard case .service(_, let message, _) = error.kind, let last = message.split(separator: " ").last else { return nil }
@@ -126,7 +130,7 @@ struct GroupUploader {
             logger.error("CloudWatch refuses an event for good; it goes to dead letters", metadata: [
                 "log_group": "\(logGroup)", "log_stream": "\(stream.logStream)", "error": "\(error)"])
             let letters = batch.recordIDs.map { DeadLetter(recordID: $0, reason: "invalid: \(error)") }
-            return delivered(stream, batch, deadLetters: batch.refused + letters, state: &state, failures: &failures)
+            return delivered(stream, batch, deadLetters: batch.refused + letters, nextLimit: limits.maxEvents, state: &state, failures: &failures)
         default:
             failures.failed("\(error)")
             return .retry(error.isAuthorization ? state.slowBackoff.next() : state.backoff.next())
@@ -151,7 +155,7 @@ struct GroupUploader {
     }
 
     /// Advances the cursor past the batch; a cursor that cannot move means the batch goes out once more.
-    private func delivered(_ stream: SpoolStream, _ batch: PreparedBatch, deadLetters: [DeadLetter],
+    private func delivered(_ stream: SpoolStream, _ batch: PreparedBatch, deadLetters: [DeadLetter], nextLimit: Int,
                            state: inout StreamState, failures: inout FailureLog) -> Step {
         do {
             try spool.markDelivered(stream: stream.id, through: batch.throughID, deadLetters: deadLetters)
@@ -162,7 +166,7 @@ struct GroupUploader {
         failures.recovered()
         state.backoff.reset()
         state.slowBackoff.reset()
-        state.limit = limits.maxEvents
+        state.limit = max(1, nextLimit)
         return .sent
     }
 

@@ -1,0 +1,72 @@
+import ArgumentParser
+import Foundation
+import Spool
+
+/// Fills a spool, then times the real shipper draining it to an endpoint that
+/// answers at once: events/s, MB/s and the shipper's CPU time per million events.
+struct DrainBenchmark: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "drain", abstract: "Delivery throughput from a full spool.")
+
+    @Option(help: "The shipper binary.") var shipper = ".build/release/shipper"
+    @Option(help: "The config to run (Listen and Port are replaced by 127.0.0.1 and 0).") var config = "ops/config/cloudwatch.conf"
+    @Option(help: "Events to drain.") var records = 1_000_000
+    @Option(help: "Message bytes per event.") var size = 300
+    @Option(help: "Log streams (spread over the log groups).") var streams = 8
+    @Option(help: "Log groups.") var groups = 2
+
+    func run() throws {
+        let base = FileManager.default.temporaryDirectory.appendingPathComponent("shipper-bench-\(UUID().uuidString)")
+        let spoolFolder = base.appendingPathComponent("spool")
+        try FileManager.default.createDirectory(at: spoolFolder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: base) }
+
+        let spool = try Spool(configuration: .init(path: spoolFolder.appendingPathComponent("shipper.sqlite").path, sync: .normal))
+        let message = [UInt8](repeating: 0x61, count: size)
+        let now = Int64(Date().timeIntervalSince1970 * 1e9)
+        var written = 0
+        while written < records {
+            let n = min(10_000, records - written)
+            let rows = (0..<n).map { i -> SpoolRecord in
+                let k = written + i
+                return SpoolRecord(logGroup: "/aws/ecs/bench-\(k % streams % groups)", logStream: "task-\(k % streams)", tag: "out.bench",
+                                   timeNanoseconds: now + Int64(k), message: message)
+            }
+            try spool.append([SpoolAppend(chunk: nil, records: rows)], durable: false)
+            written += n
+        }
+        spool.close()
+
+        let endpoint = try InstantCloudWatch()
+        defer { endpoint.stop() }
+        var text = try String(contentsOfFile: config, encoding: .utf8)
+        text = text.replacingOccurrences(of: #"(?m)^(\s*Listen\s+).*$"#, with: "$1127.0.0.1", options: .regularExpression)
+        text = text.replacingOccurrences(of: #"(?m)^(\s*Port\s+).*$"#, with: "$10", options: .regularExpression)
+        text = text.replacingOccurrences(of: #"(?m)^(\s*Flush\s+).*$"#, with: "$10.2", options: .regularExpression)
+        let configPath = base.appendingPathComponent("bench.conf").path
+        try text.write(toFile: configPath, atomically: true, encoding: .utf8)
+
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: shipper)
+        process.arguments = ["-c", configPath, "--storage-path", spoolFolder.path]
+        var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("AWS_") }
+        environment["AWS_REGION"] = "us-east-1"
+        environment["AWS_ACCESS_KEY_ID"] = "bench"
+        environment["AWS_SECRET_ACCESS_KEY"] = "bench"
+        environment["AWS_EC2_METADATA_DISABLED"] = "true"
+        environment["AWS_ENDPOINT_URL"] = "http://127.0.0.1:\(endpoint.port)"
+        process.environment = environment
+        process.standardError = FileHandle.nullDevice
+        let start = Date()
+        try process.run()
+        defer { process.terminate(); process.waitUntilExit() }
+        let deadline = start.addingTimeInterval(600)
+        while endpoint.eventCount < records {
+            guard Date() < deadline, process.isRunning else { throw ValidationError("drained \(endpoint.eventCount) of \(records) events") }
+            Thread.sleep(forTimeInterval: 0.01)
+        }
+        let seconds = Date().timeIntervalSince(start)
+        let cpu = ProcessMemory.cpuSeconds(pid: process.processIdentifier).map { String(format: "%.2f s CPU per million events", $0 / Double(records) * 1e6) } ?? "CPU n/a"
+        print(String(format: "drain: %d events of %d bytes over %d streams in %d groups, %d calls: %.2f s, %.0f events/s, %.1f MB/s, %@",
+                     records, size, streams, groups, endpoint.callCount, seconds, Double(records) / seconds, Double(records * size) / seconds / 1e6, cpu))
+    }
+}
