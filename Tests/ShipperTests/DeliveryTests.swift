@@ -100,11 +100,15 @@ final class DeliveryTests: XCTestCase {
 
     func testRetentionAndGroupCreationFollowTheOutputOptions() throws {
         let fake = try FakeCloudWatch()
-        let config = try ShipperProcess.tutorialConfig().replacingOccurrences(of: "    auto_create_group   On", with: "    auto_create_group   On\n    log_retention_days  14")
+        let config = try ShipperProcess.tutorialConfig().replacingOccurrences(
+            of: "    auto_create_group   On",
+            with: "    auto_create_group   On\n    log_retention_days  14\n    log_group_class     INFREQUENT_ACCESS\n    log_group_tags      team=ops, cost=logs")
         let shipper = try ShipperProcess(config: config, directory: directory, endpoint: fake.endpoint)
         try sendDockerRecords(port: shipper.port, count: 5, ack: true)
         try eventually(timeout: 60, "5 records stored") { try fake.lines().count == 5 }
         XCTAssertEqual(try fake.state().retention, ["/aws/ecs/FluentBit-cluster.windows-app-task": 14])
+        XCTAssertEqual(try fake.state().group_options["/aws/ecs/FluentBit-cluster.windows-app-task"],
+                       .init(tags: ["team": "ops", "cost": "logs"], class: "INFREQUENT_ACCESS"))
         XCTAssertEqual(try shipper.child.terminate(), 0)
     }
 
@@ -121,6 +125,22 @@ final class DeliveryTests: XCTestCase {
         let stored = try fake.lines()
         // One stream, one batch in flight at the kill: at most that batch (10,000 events) again.
         XCTAssertLessThanOrEqual(stored.count - Set(stored).count, 10_000)
+        XCTAssertEqual(try shipper.child.terminate(), 0)
+    }
+
+    func testShutdownDuringAnOutageKeepsEveryRecordForTheNextStart() throws {
+        var shipper = try ShipperProcess(config: try ShipperProcess.tutorialConfig(), directory: directory, endpoint: "http://127.0.0.1:9")
+        let port = shipper.port
+        let acked = try sendDockerRecords(port: port, count: 40, ack: true)
+        let started = Date()
+        XCTAssertEqual(try shipper.child.terminate(timeout: 30), 0)
+        XCTAssertLessThan(Date().timeIntervalSince(started), 15, "Grace (5 s) bounds the shutdown")
+        try shipper.child.waitForLine("stopped; undelivered records stay in the spool")
+
+        let fake = try FakeCloudWatch()
+        shipper = try ShipperProcess(config: try ShipperProcess.tutorialConfig(port: port), directory: directory, endpoint: fake.endpoint)
+        try eventually(timeout: 60, "the 40 records after the restart") { Set(try fake.lines()) == Set(lines(acked)) }
+        XCTAssertEqual(try fake.lines().count, 40)
         XCTAssertEqual(try shipper.child.terminate(), 0)
     }
 

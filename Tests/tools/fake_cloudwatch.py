@@ -30,7 +30,8 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 lock = threading.Lock()
-state = {"groups": {}, "events": [], "faults": {}, "accepted500_events": 0, "access_keys": [], "calls": {}, "retention": {}, "errors": {}}
+state = {"groups": {}, "events": [], "faults": {}, "accepted500_events": 0, "access_keys": [], "calls": {}, "retention": {}, "errors": {},
+         "group_options": {}}
 args = None
 
 
@@ -88,6 +89,7 @@ def handle(operation, request):
         if request["logGroupName"] in groups:
             return error("ResourceAlreadyExistsException", "The specified log group already exists")
         groups[request["logGroupName"]] = {}
+        state["group_options"][request["logGroupName"]] = {"tags": request.get("tags", {}), "class": request.get("logGroupClass", "STANDARD")}
         return 200, {}
     if operation == "CreateLogStream":
         group = groups.get(request["logGroupName"])

@@ -44,10 +44,25 @@ public final class CloudWatchLogsClient: Sendable {
         self.session = URLSession(configuration: configuration)
     }
 
-    public func createLogGroup(_ group: String, groupClass: String? = nil) async throws {
+    public func createLogGroup(_ group: String, groupClass: String? = nil, tags: [String: String] = [:]) async throws {
         var fields = ["logGroupName": group]
         if let groupClass { fields["logGroupClass"] = groupClass }
-        _ = try await call("CreateLogGroup", body: Self.object(fields))
+        var body = Self.object(fields)
+        if !tags.isEmpty {
+            body.removeLast()
+            body.append(contentsOf: #","tags":"#.utf8)
+            body.append(contentsOf: Self.object(tags))
+            body.append(UInt8(ascii: "}"))
+        }
+        _ = try await call("CreateLogGroup", body: body)
+    }
+
+    /// The upload sequence token of one stream, for services that still require tokens
+    /// and answered `InvalidSequenceTokenException` without saying which one they expect.
+    public func uploadSequenceToken(group: String, stream: String) async throws -> String? {
+        let answer = try await call("DescribeLogStreams", body: Self.object(["logGroupName": group, "logStreamNamePrefix": stream]))
+        let streams = answer["logStreams"] as? [[String: Any]] ?? []
+        return streams.first { $0["logStreamName"] as? String == stream }?["uploadSequenceToken"] as? String
     }
 
     public func putRetentionPolicy(group: String, days: Int) async throws {

@@ -20,6 +20,8 @@ public struct CloudWatchOutputSettings: Sendable {
     public var logRetentionDays: Int?
     /// `log_group_class`: STANDARD or INFREQUENT_ACCESS for groups the shipper creates.
     public var logGroupClass: String?
+    /// `log_group_tags`: `key=value,key=value` tags for groups the shipper creates.
+    public var logGroupTags: [String: String] = [:]
     /// `log_key`: send only this field's value as the message instead of the whole record.
     public var logKey: String?
     /// `endpoint`, else `AWS_ENDPOINT_URL_CLOUDWATCH_LOGS`, else `AWS_ENDPOINT_URL`, else AWS's own.
@@ -44,6 +46,15 @@ public struct CloudWatchOutputSettings: Sendable {
                 throw ConfigError("log_retention_days must be one of CloudWatch's values (\(allowed.map(String.init).joined(separator: ", "))), not \"\(entry.value)\"", at: entry.location)
             }
             logRetentionDays = days
+        }
+        if let entry = reader.entry("log_group_tags") {
+            for pair in entry.value.split(separator: ",") {
+                let parts = pair.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+                guard parts.count == 2, !parts[0].isEmpty else {
+                    throw ConfigError("log_group_tags must be key=value pairs separated by commas, not \"\(entry.value)\"", at: entry.location)
+                }
+                logGroupTags[parts[0]] = parts[1]
+            }
         }
         if let entry = reader.entry("log_group_class") {
             let value = entry.value.uppercased()

@@ -10,6 +10,8 @@ struct LogGroupOptions: Sendable {
     var retentionDays: Int?
     /// `log_group_class`: STANDARD or INFREQUENT_ACCESS, for groups this shipper creates.
     var groupClass: String?
+    /// `log_group_tags`: tags for groups this shipper creates.
+    var tags: [String: String] = [:]
 }
 
 /// Drains the undelivered records of one log group's streams to CloudWatch.
@@ -115,7 +117,11 @@ struct GroupUploader {
                 guard case .service(_, let message, _) = error.kind, let last = message.split(separator: " ").last else { return nil }
                 return last == "null" ? "" : String(last)
             }()
-            guard let token = error.expectedSequenceToken ?? fromMessage else {
+            var expected = error.expectedSequenceToken ?? fromMessage
+            if expected == nil {
+                expected = try? await client.uploadSequenceToken(group: logGroup, stream: stream.logStream) ?? ""
+            }
+            guard let token = expected else {
                 failures.failed("\(error)")
                 return .retry(state.backoff.next())
             }
@@ -141,7 +147,7 @@ struct GroupUploader {
     private func createDestination(_ stream: SpoolStream) async throws {
         if options.autoCreate {
             do {
-                try await client.createLogGroup(logGroup, groupClass: options.groupClass)
+                try await client.createLogGroup(logGroup, groupClass: options.groupClass, tags: options.tags)
                 logger.info("created log group", metadata: ["log_group": "\(logGroup)"])
                 if let days = options.retentionDays {
                     try await client.putRetentionPolicy(group: logGroup, days: days)

@@ -56,7 +56,8 @@ actor UploadSupervisor {
             // Each group belongs to the first output whose settings made it; with one output that is always it.
             let index = outputs.firstIndex { $0.logGroupName == group || $0.logGroupTemplate != nil } ?? 0
             let output = outputs[index]
-            let options = LogGroupOptions(autoCreate: output.autoCreateGroup, retentionDays: output.logRetentionDays, groupClass: output.logGroupClass)
+            let options = LogGroupOptions(autoCreate: output.autoCreateGroup, retentionDays: output.logRetentionDays,
+                                          groupClass: output.logGroupClass, tags: output.logGroupTags)
             let uploader = GroupUploader(logGroup: group, spool: spool, client: clients[index], options: options, limits: BatchLimits(), logger: logger)
             running[group] = Task {
                 await uploader.drain(groupStreams)

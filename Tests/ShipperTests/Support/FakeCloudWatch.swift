@@ -26,6 +26,11 @@ final class FakeCloudWatch {
         var retention: [String: Int]
         /// Error answers by `__type`, injected or earned.
         var errors: [String: Int]
+        struct GroupOptions: Decodable, Equatable {
+            var tags: [String: String]
+            var `class`: String
+        }
+        var group_options: [String: GroupOptions]
     }
 
     func state() throws -> State {
