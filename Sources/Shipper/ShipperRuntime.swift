@@ -7,6 +7,9 @@ import Spool
 /// order and stopped in reverse, so nothing is accepted that cannot be stored
 /// and nothing stored is dropped at shutdown.
 final class ShipperRuntime {
+    /// The spool's file name inside `storage.path`.
+    static let spoolFileName = "shipper.sqlite"
+
     let configuration: ShipperConfiguration
     let storagePath: String
     let logger: Logger
@@ -20,7 +23,7 @@ final class ShipperRuntime {
     /// Runs until a shutdown signal arrives.
     func run() async throws {
         try FileManager.default.createDirectory(atPath: storagePath, withIntermediateDirectories: true)
-        let spoolPath = (storagePath as NSString).appendingPathComponent("shipper.sqlite")
+        let spoolPath = (storagePath as NSString).appendingPathComponent(Self.spoolFileName)
         let service = configuration.service
         let spool = try Spool(configuration: .init(
             path: spoolPath, sync: service.storageSync, totalLimitBytes: service.storageTotalLimit.map(Int64.init),
@@ -44,16 +47,24 @@ final class ShipperRuntime {
             throw error
         }
 
+        let deliveryMetrics = DeliveryMetrics()
+        var monitoring: MonitoringServer?
+        if service.httpServer {
+            let monitor = ShipperMonitor(servers: servers, sink: sink, spool: spool, inspector: try SpoolInspector(path: spoolPath), delivery: deliveryMetrics)
+            monitoring = try MonitoringServer(listen: service.httpListen, port: service.httpPort, logger: logger) { monitor.respond($0) }
+        }
+
         let credentials = CredentialsChain(environment: ProcessInfo.processInfo.environment, region: configuration.outputs[0].region, logger: logger)
         logger.info("AWS credentials will come from \(credentials.firstSource)")
         let supervisor = UploadSupervisor(spool: spool, outputs: configuration.outputs, credentials: credentials,
-                                          flush: configuration.service.flush, logger: logger)
+                                          flush: configuration.service.flush, logger: logger, metrics: deliveryMetrics)
         await supervisor.start()
 
         let signal = await ShutdownSignal.wait()
         logger.info("shutting down", metadata: ["signal": "\(signal)", "grace_seconds": "\(configuration.service.grace)"])
         for server in servers { server.stop() }
         await supervisor.stop(grace: configuration.service.grace)
+        monitoring?.stop()
         spool.close()
         logger.info("stopped; undelivered records stay in the spool")
     }

@@ -29,6 +29,7 @@ final class ForwardConnection {
     private let sink: IngestSink
     private let logger: Logger
     private let limits: ForwardFrame.Limits
+    private let statistics: ForwardServerStatistics
 
     /// The most one read takes: what one read brings in is decoded and held
     /// at once, so this bounds a connection's working memory.
@@ -39,8 +40,10 @@ final class ForwardConnection {
     private var consumed = 0
     private var filled = 0
 
-    init(socket: TCPSocket, configuration: ForwardServerConfiguration, pipeline: FilterPipeline, sink: IngestSink, logger: Logger) {
+    init(socket: TCPSocket, configuration: ForwardServerConfiguration, pipeline: FilterPipeline, sink: IngestSink, logger: Logger,
+         statistics: ForwardServerStatistics) {
         self.socket = socket
+        self.statistics = statistics
         self.configuration = configuration
         self.pipeline = pipeline
         self.sink = sink
@@ -64,6 +67,7 @@ final class ForwardConnection {
                 logger.warning("connection closed inside a frame; its partial frame was not acknowledged", metadata: ["peer": "\(socket.peer)", "bytes": "\(filled - consumed)"])
             }
         } catch let error as ForwardConnectionError {
+            statistics.refused()
             logger.error("closing connection: \(error)", metadata: ["peer": "\(socket.peer)"])
         } catch {
             logger.error("closing connection: \(error)", metadata: ["peer": "\(socket.peer)"])
@@ -97,6 +101,7 @@ final class ForwardConnection {
             try socket.read(into: UnsafeMutableRawBufferPointer(rebasing: raw[filled..<min(raw.count, filled + Self.maxRead)]))
         }
         filled += n
+        statistics.received(n)
         return n > 0
     }
 

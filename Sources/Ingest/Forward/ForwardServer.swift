@@ -17,6 +17,8 @@ public final class ForwardServer: @unchecked Sendable {
     private var connections: [ObjectIdentifier: TCPSocket] = [:]
     private var stopping = false
     private let acceptorDone = DispatchSemaphore(value: 0)
+    /// Connections, bytes and refused clients, for the metrics endpoint.
+    public let statistics = ForwardServerStatistics()
     private let connectionsDone = DispatchGroup()
 
     public init(configuration: ForwardServerConfiguration, pipeline: FilterPipeline, sink: IngestSink, logger: Logger) {
@@ -81,9 +83,11 @@ public final class ForwardServer: @unchecked Sendable {
             connections[key] = client
             connectionsDone.enter()
             lock.unlock()
-            let connection = ForwardConnection(socket: client, configuration: configuration, pipeline: pipeline, sink: sink, logger: logger)
+            let connection = ForwardConnection(socket: client, configuration: configuration, pipeline: pipeline, sink: sink, logger: logger, statistics: statistics)
+            statistics.opened()
             let thread = Thread { [self] in
                 connection.serve()
+                statistics.closed()
                 lock.lock()
                 connections[key] = nil
                 lock.unlock()

@@ -10,9 +10,9 @@ struct ShipperCommand: AsyncParsableCommand {
         abstract: "A durable, disk-buffered log shipper: Fluentd Forward protocol in, CloudWatch Logs out.",
         discussion: """
             Exit codes: 0 after a clean shutdown or a valid config, 1 when the config is invalid, \
-            2 for a usage error, 3 when the shipper could not start (port in use, spool unreadable).
+            64 for a usage error, 3 when the shipper could not start (port in use, spool unreadable).
             """,
-        subcommands: [RunCommand.self, CheckConfigCommand.self],
+        subcommands: [RunCommand.self, CheckConfigCommand.self, StatusCommand.self, ReplayCommand.self, SpoolCommand.self, CatCommand.self],
         defaultSubcommand: RunCommand.self
     )
 }

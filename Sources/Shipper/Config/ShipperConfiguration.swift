@@ -91,6 +91,12 @@ public struct ServiceSettings: Sendable {
     public var storageKeepDelivered: Double = 3600
     /// `storage.on_corruption`: move_aside (default) or stop.
     public var storageOnCorruption: SpoolCorruptionPolicy = .moveAside
+    /// `HTTP_Server`: serve health, metrics and status over HTTP.
+    public var httpServer = false
+    /// `HTTP_Listen`: 127.0.0.1 unless set (the endpoint tells about every log group).
+    public var httpListen = "127.0.0.1"
+    /// `HTTP_Port`: 2020, as Fluent Bit.
+    public var httpPort: UInt16 = 2020
 
     public static var defaultStoragePath: String {
         #if os(Windows)
@@ -127,6 +133,9 @@ public struct ServiceSettings: Sendable {
             storageTotalLimit = try reader.size("storage.total_limit_size", default: 0)
         }
         storageKeepDelivered = try reader.duration("storage.keep_delivered", default: storageKeepDelivered)
+        httpServer = try reader.bool("HTTP_Server", default: false)
+        if let listen = reader.string("HTTP_Listen") { httpListen = listen }
+        httpPort = UInt16(try reader.integer("HTTP_Port", default: Int(httpPort), range: 0...65535))
         if let entry = reader.entry("storage.on_corruption") {
             guard let policy = SpoolCorruptionPolicy(rawValue: entry.value.lowercased()) else {
                 throw ConfigError("storage.on_corruption must be move_aside or stop, not \"\(entry.value)\"", at: entry.location)

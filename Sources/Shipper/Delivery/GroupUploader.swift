@@ -27,6 +27,7 @@ struct GroupUploader {
     let options: LogGroupOptions
     let limits: BatchLimits
     let logger: Logger
+    let metrics: DeliveryMetrics
 
     /// Sends everything pending in `streams`; returns when they are drained or the task is cancelled.
     func drain(_ streams: [SpoolStream]) async {
@@ -85,14 +86,19 @@ struct GroupUploader {
             let result = try await client.putLogEvents(group: logGroup, stream: stream.logStream, events: batch.events, sequenceToken: state.sequenceToken)
             state.sequenceToken = result.nextSequenceToken
             let rejected = BatchBuilder.rejected(result.rejectedInfo, in: batch)
+            metrics.delivered(group: logGroup, stream: stream.logStream, events: batch.events.count - rejected.count,
+                              bytes: batch.events.reduce(0) { $0 + $1.message.count }, rejected: rejected.count + batch.refused.count,
+                              truncated: batch.truncated)
             if !rejected.isEmpty {
                 logger.warning("CloudWatch rejected events of a batch; they go to dead letters", metadata: [
                     "log_group": "\(logGroup)", "log_stream": "\(stream.logStream)", "rejected": "\(result.rejectedInfo)", "count": "\(rejected.count)"])
             }
             return delivered(stream, batch, deadLetters: batch.refused + rejected, nextLimit: nextLimit, state: &state, failures: &failures)
         } catch let error as CloudWatchError {
+            metrics.failed(group: logGroup, stream: stream.logStream, error: error, description: "\(error)")
             return await recover(from: error, stream: stream, batch: batch, state: &state, failures: &failures)
         } catch {
+            metrics.failed(group: logGroup, stream: stream.logStream, error: nil, description: "\(error)")
             failures.failed("\(error)")
             return .retry(state.backoff.next())
         }

@@ -11,7 +11,15 @@ final class SpoolSink: IngestSink, @unchecked Sendable {
     private let logger: Logger
     private let lock = NSLock()
     private var unmatchedTags: Set<String> = []
-    private(set) var unmatchedCount = 0
+    private var unmatched = 0
+    private var accepted = 0
+
+    /// Records taken in (after filters) and records no output matched.
+    var counts: (accepted: Int, unmatched: Int) {
+        lock.lock()
+        defer { lock.unlock() }
+        return (accepted, unmatched)
+    }
 
     init(router: Router, spool: Spool, logger: Logger) {
         self.router = router
@@ -29,13 +37,17 @@ final class SpoolSink: IngestSink, @unchecked Sendable {
             return SpoolAppend(chunk: batch.chunk, records: routed)
         }
         try spool.append(appends, durable: durable)
+        let count = batches.reduce(0) { $0 + $1.records.count }
+        lock.lock()
+        accepted += count
+        lock.unlock()
     }
 
     /// Counts a record no output matches and warns once per tag, so a
     /// misrouting is visible without a log line per record.
     private func noteUnmatched(_ tag: String) {
         lock.lock()
-        unmatchedCount += 1
+        unmatched += 1
         let first = unmatchedTags.count < 10_000 && unmatchedTags.insert(tag).inserted
         lock.unlock()
         if first {

@@ -10,11 +10,13 @@ actor UploadSupervisor {
     private let clients: [CloudWatchLogsClient]
     private let flush: Double
     private let logger: Logger
+    private let metrics: DeliveryMetrics
     private var running: [String: Task<Void, Never>] = [:]
     private var loop: Task<Void, Never>?
 
-    init(spool: Spool, outputs: [CloudWatchOutputSettings], credentials: any CredentialsProvider, flush: Double, logger: Logger) {
+    init(spool: Spool, outputs: [CloudWatchOutputSettings], credentials: any CredentialsProvider, flush: Double, logger: Logger, metrics: DeliveryMetrics) {
         self.spool = spool
+        self.metrics = metrics
         self.outputs = outputs
         self.clients = outputs.map { CloudWatchLogsClient(endpoint: $0.endpoint, region: $0.region, credentials: credentials) }
         self.flush = flush
@@ -58,7 +60,7 @@ actor UploadSupervisor {
             let output = outputs[index]
             let options = LogGroupOptions(autoCreate: output.autoCreateGroup, retentionDays: output.logRetentionDays,
                                           groupClass: output.logGroupClass, tags: output.logGroupTags)
-            let uploader = GroupUploader(logGroup: group, spool: spool, client: clients[index], options: options, limits: BatchLimits(), logger: logger)
+            let uploader = GroupUploader(logGroup: group, spool: spool, client: clients[index], options: options, limits: BatchLimits(), logger: logger, metrics: metrics)
             running[group] = Task {
                 await uploader.drain(groupStreams)
                 self.finished(group)

@@ -13,10 +13,10 @@ final class SQLiteDatabase {
         csqlite_disable_memory_statistics() == SQLITE_OK
     }()
 
-    init(path: String, readOnly: Bool = false) throws {
+    init(path: String, create: Bool = true) throws {
         _ = Self.configured
         self.path = path
-        let flags = readOnly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)
+        let flags = create ? (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) : SQLITE_OPEN_READWRITE
         var db: OpaquePointer?
         let status = sqlite3_open_v2(path, &db, flags | SQLITE_OPEN_NOMUTEX, nil)
         handle = db

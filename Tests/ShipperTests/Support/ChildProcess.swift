@@ -9,7 +9,7 @@ final class ChildProcess: @unchecked Sendable {
     private var output = ""
     let name: String
 
-    init(_ executable: String, _ arguments: [String], environment: [String: String]? = nil, name: String? = nil) throws {
+    init(_ executable: String, _ arguments: [String], environment: [String: String]? = nil, name: String? = nil, input: Data? = nil) throws {
         self.name = name ?? (executable as NSString).lastPathComponent
         if executable.hasPrefix("/") {
             process.executableURL = URL(fileURLWithPath: executable)
@@ -22,7 +22,8 @@ final class ChildProcess: @unchecked Sendable {
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe
-        process.standardInput = FileHandle.nullDevice
+        let stdin = Pipe()
+        process.standardInput = input == nil ? FileHandle.nullDevice : stdin
         pipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
             let data = handle.availableData
             guard let self, !data.isEmpty else { return }
@@ -32,6 +33,10 @@ final class ChildProcess: @unchecked Sendable {
             self.lock.unlock()
         }
         try process.run()
+        if let input {
+            stdin.fileHandleForWriting.write(input)
+            try stdin.fileHandleForWriting.close()
+        }
     }
 
     deinit {

@@ -1,0 +1,208 @@
+import Foundation
+
+/// Size and counts of a spool, for `shipper spool stats` and the metrics.
+public struct SpoolStatistics: Codable, Sendable {
+    public var fileBytes: Int64
+    public var walBytes: Int64
+    /// Bytes of live pages: what counts against `storage.total_limit_size`.
+    public var usedBytes: Int64
+    public var records: Int
+    public var undeliveredRecords: Int
+    public var deadLetters: Int
+    public var streams: Int
+}
+
+/// One stream's backlog, for `shipper status`.
+public struct StreamStatus: Codable, Sendable {
+    public var logGroup: String
+    public var logStream: String
+    public var undeliveredRecords: Int
+    public var undeliveredBytes: Int
+    /// The time of the oldest undelivered record (nanoseconds since the epoch).
+    public var oldestUndeliveredNanoseconds: Int64?
+    /// When a batch of this stream was last delivered (Unix seconds), while the delivery is remembered.
+    public var lastDeliveredAt: Int64?
+    public var deadLetters: Int
+}
+
+/// Which spooled records a replay or an export takes.
+public struct RecordSelection: Sendable {
+    public enum Source: String, Sendable, CaseIterable {
+        case undelivered, delivered, all
+        case deadLetters = "dead-letters"
+    }
+
+    public var source: Source
+    /// Glob patterns (`*` wildcards) on the log group, log stream and tag.
+    public var group: String?
+    public var stream: String?
+    public var tag: String?
+    /// Record time bounds, nanoseconds since the epoch, inclusive.
+    public var since: Int64?
+    public var until: Int64?
+
+    public init(source: Source = .all, group: String? = nil, stream: String? = nil, tag: String? = nil, since: Int64? = nil, until: Int64? = nil) {
+        self.source = source
+        self.group = group
+        self.stream = stream
+        self.tag = tag
+        self.since = since
+        self.until = until
+    }
+}
+
+/// A record as a replay or an export sees it.
+public struct SelectedRecord: Sendable {
+    public var id: Int64
+    public var logGroup: String
+    public var logStream: String
+    public var tag: String
+    public var timeNanoseconds: Int64
+    public var message: [UInt8]
+    /// Why CloudWatch refused it, for dead letters.
+    public var deadLetterReason: String?
+}
+
+/// Reads a spool without taking part in ingest or delivery: the operator
+/// tools use it while the shipper runs (WAL lets readers beside the writer) or
+/// while it is stopped. It writes nothing but what `vacuum` asks for.
+public final class SpoolInspector {
+    private let database: SQLiteDatabase
+    public let path: String
+
+    public init(path: String) throws {
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw SpoolError.database(SQLiteError(code: 14, message: "no spool at \(path)", context: "opening \(path)"))
+        }
+        self.path = path
+        do {
+            database = try SQLiteDatabase(path: path, create: false)
+        } catch let error as SQLiteError {
+            throw SpoolError.database(error)
+        }
+    }
+
+    public func statistics() throws -> SpoolStatistics {
+        try run {
+            let size = { (file: String) -> Int64 in
+                ((try? FileManager.default.attributesOfItem(atPath: file)[.size]) as? NSNumber)?.int64Value ?? 0
+            }
+            return SpoolStatistics(
+                fileBytes: size(path), walBytes: size(path + "-wal"), usedBytes: try database.usedBytes(),
+                records: Int(try database.integer("SELECT count(*) FROM records")),
+                undeliveredRecords: Int(try database.integer("SELECT count(*) FROM records r JOIN streams s ON s.id = r.stream_id WHERE r.id > s.delivered_through")),
+                deadLetters: Int(try database.integer("SELECT count(*) FROM dead_letters")),
+                streams: Int(try database.integer("SELECT count(*) FROM streams")))
+        }
+    }
+
+    /// Every stream with a backlog, dead letters or a remembered delivery.
+    public func streamStatus() throws -> [StreamStatus] {
+        try run {
+            let statement = try database.prepare("""
+                SELECT s.log_group, s.log_stream,
+                       (SELECT count(*) FROM records r WHERE r.stream_id = s.id AND r.id > s.delivered_through),
+                       (SELECT coalesce(sum(length(r.message)), 0) FROM records r WHERE r.stream_id = s.id AND r.id > s.delivered_through),
+                       (SELECT min(r.time_ns) FROM records r WHERE r.stream_id = s.id AND r.id > s.delivered_through),
+                       (SELECT max(d.delivered_at) FROM deliveries d WHERE d.stream_id = s.id),
+                       (SELECT count(*) FROM dead_letters l WHERE l.stream_id = s.id)
+                FROM streams s ORDER BY s.log_group, s.log_stream
+                """)
+            var result: [StreamStatus] = []
+            while try statement.step() {
+                let status = StreamStatus(
+                    logGroup: statement.text(0), logStream: statement.text(1),
+                    undeliveredRecords: Int(statement.int64(2)), undeliveredBytes: Int(statement.int64(3)),
+                    oldestUndeliveredNanoseconds: statement.isNull(4) ? nil : statement.int64(4),
+                    lastDeliveredAt: statement.isNull(5) ? nil : statement.int64(5),
+                    deadLetters: Int(statement.int64(6)))
+                if status.undeliveredRecords > 0 || status.deadLetters > 0 || status.lastDeliveredAt != nil { result.append(status) }
+            }
+            return result
+        }
+    }
+
+    /// Up to `limit` selected records with an id above `after`, in id order (call again with the last id to page).
+    public func select(_ selection: RecordSelection, after: Int64 = 0, limit: Int = 5_000) throws -> [SelectedRecord] {
+        try run {
+            let (sql, bindings) = query(selection, columns: true)
+            let statement = try database.prepare(sql + " AND id > ? ORDER BY id LIMIT ?")
+            var index: Int32 = 1
+            for binding in bindings {
+                switch binding {
+                case .text(let text): try statement.bind(index, text)
+                case .integer(let value): try statement.bind(index, value)
+                }
+                index += 1
+            }
+            try statement.bind(index, after)
+            try statement.bind(index + 1, Int64(limit))
+            var records: [SelectedRecord] = []
+            while try statement.step() {
+                records.append(SelectedRecord(id: statement.int64(0), logGroup: statement.text(1), logStream: statement.text(2),
+                                              tag: statement.text(3), timeNanoseconds: statement.int64(4), message: statement.blob(5),
+                                              deadLetterReason: statement.isNull(6) ? nil : statement.text(6)))
+            }
+            return records
+        }
+    }
+
+    /// How many records `selection` takes.
+    public func count(_ selection: RecordSelection) throws -> Int {
+        try run {
+            let (sql, bindings) = query(selection, columns: false)
+            let statement = try database.prepare(sql)
+            var index: Int32 = 1
+            for binding in bindings {
+                switch binding {
+                case .text(let text): try statement.bind(index, text)
+                case .integer(let value): try statement.bind(index, value)
+                }
+                index += 1
+            }
+            return try statement.step() ? Int(statement.int64(0)) : 0
+        }
+    }
+
+    /// Rebuilds the file to give freed pages back to the disk. Needs the shipper stopped
+    /// (or waits for it); it fails with a busy error rather than blocking ingest for long.
+    public func vacuum() throws {
+        try run { try database.execute("VACUUM") }
+    }
+
+    private enum Binding {
+        case text(String)
+        case integer(Int64)
+    }
+
+    /// The selection as one query over records (or dead letters) with their stream.
+    private func query(_ selection: RecordSelection, columns: Bool) -> (String, [Binding]) {
+        var conditions: [String] = []
+        var bindings: [Binding] = []
+        let source: String
+        switch selection.source {
+        case .deadLetters:
+            source = "SELECT d.id AS id, s.log_group AS log_group, s.log_stream AS log_stream, d.tag AS tag, d.time_ns AS time_ns, d.message AS message, d.reason AS reason FROM dead_letters d JOIN streams s ON s.id = d.stream_id"
+        case .undelivered, .delivered, .all:
+            source = "SELECT r.id AS id, s.log_group AS log_group, s.log_stream AS log_stream, r.tag AS tag, r.time_ns AS time_ns, r.message AS message, NULL AS reason, r.id > s.delivered_through AS pending FROM records r JOIN streams s ON s.id = r.stream_id"
+            if selection.source == .undelivered { conditions.append("pending") }
+            if selection.source == .delivered { conditions.append("NOT pending") }
+        }
+        if let group = selection.group { conditions.append("log_group GLOB ?"); bindings.append(.text(group)) }
+        if let stream = selection.stream { conditions.append("log_stream GLOB ?"); bindings.append(.text(stream)) }
+        if let tag = selection.tag { conditions.append("tag GLOB ?"); bindings.append(.text(tag)) }
+        if let since = selection.since { conditions.append("time_ns >= ?"); bindings.append(.integer(since)) }
+        if let until = selection.until { conditions.append("time_ns <= ?"); bindings.append(.integer(until)) }
+        let select = columns ? "SELECT id, log_group, log_stream, tag, time_ns, message, reason" : "SELECT count(*)"
+        let filter = conditions.isEmpty ? "1" : conditions.joined(separator: " AND ")
+        return ("\(select) FROM (\(source)) WHERE \(filter)", bindings)
+    }
+
+    private func run<T>(_ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error as SQLiteError {
+            throw SpoolError.database(error)
+        }
+    }
+}
