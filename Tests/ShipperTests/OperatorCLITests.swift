@@ -149,6 +149,10 @@ final class OperatorCLITests: XCTestCase {
         XCTAssertEqual(try String(contentsOf: URL(string: url + "/api/v1/health")!, encoding: .utf8), "ok\n")
         let status = try shipper(["status", "--url", url, "--storage-path", directory.appendingPathComponent("spool").path, "--json"])
         XCTAssertTrue(status.contains(#""logStream" : "task-ecs.smoke""#), status)
+        // A replay reads the spool beside the running shipper.
+        let replayed = try shipper(["replay", "--storage-path", directory.appendingPathComponent("spool").path, "--source", "delivered", "--stdout"])
+        XCTAssertEqual(messages(replayed).count, 25)
+        XCTAssertEqual(messages(replayed).first, #"{"log":"cat line 1"}"#)
         XCTAssertEqual(try running.child.terminate(), 0)
     }
 }

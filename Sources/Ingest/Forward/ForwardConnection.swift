@@ -56,6 +56,7 @@ final class ForwardConnection {
     /// Serves the connection until the peer closes it, it misbehaves, or the server stops.
     func serve() {
         defer { socket.shutdown() }
+        if configuration.idleTimeout > 0 { socket.setReceiveTimeout(configuration.idleTimeout) }
         do {
             while try receive() {
                 var received = ReceivedFrames()
@@ -69,6 +70,8 @@ final class ForwardConnection {
         } catch let error as ForwardConnectionError {
             statistics.refused()
             logger.error("closing connection: \(error)", metadata: ["peer": "\(socket.peer)"])
+        } catch let error as SocketError where error.isTimeout {
+            logger.warning("closing connection idle for Idle_Timeout (\(configuration.idleTimeout) s)", metadata: ["peer": "\(socket.peer)"])
         } catch {
             logger.error("closing connection: \(error)", metadata: ["peer": "\(socket.peer)"])
         }

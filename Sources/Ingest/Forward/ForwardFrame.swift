@@ -20,7 +20,7 @@ public enum ForwardFrameError: Error, Equatable, CustomStringConvertible {
         case .tagNotAString: return "the tag must be a UTF-8 string"
         case .invalidTime(let what): return "invalid event time: \(what)"
         case .recordNotAMap(let i): return "entry \(i): the record must be a map"
-        case .recordKeyNotAString(let i): return "entry \(i): record keys must be strings"
+        case .recordKeyNotAString(let i): return "entry \(i): record keys must be UTF-8 strings"
         case .entryNotATimeRecordPair(let i): return "entry \(i) must be a [time, record] array"
         case .optionNotAMap: return "the option element must be a map"
         case .sizeMismatch(let declared, let actual): return "option.size says \(declared) events, the frame has \(actual)"
@@ -186,7 +186,9 @@ public struct ForwardFrame: Sendable {
     private static func record(_ value: MessagePackValue, index: Int) throws -> LogRecord {
         guard case .map(let pairs) = value else { throw ForwardFrameError.recordNotAMap(entry: index) }
         for pair in pairs {
-            guard case .string = pair.key else { throw ForwardFrameError.recordKeyNotAString(entry: index) }
+            guard case .string(let key) = pair.key, key.withUnsafeBufferPointer(RecordJSON.isValidUTF8) else {
+                throw ForwardFrameError.recordKeyNotAString(entry: index)
+            }
         }
         return LogRecord(fields: pairs)
     }

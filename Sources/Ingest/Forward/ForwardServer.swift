@@ -79,6 +79,13 @@ public final class ForwardServer: @unchecked Sendable {
                 client.shutdown()
                 return
             }
+            if connections.count >= configuration.maxConnections {
+                lock.unlock()
+                statistics.refused()
+                logger.error("closing connection: Max_Connections (\(configuration.maxConnections)) reached", metadata: ["peer": "\(client.peer)"])
+                client.shutdown()
+                continue
+            }
             let key = ObjectIdentifier(client)
             connections[key] = client
             connectionsDone.enter()

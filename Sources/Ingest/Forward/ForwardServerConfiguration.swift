@@ -10,13 +10,21 @@ public struct ForwardServerConfiguration: Sendable {
     public var bufferChunkSize: Int
     /// `Buffer_Max_Size`: the largest frame one connection may send; a larger one closes that connection.
     public var bufferMaxSize: Int
+    /// `Max_Connections`: connections beyond this are closed at once, with a log line.
+    public var maxConnections: Int
+    /// `Idle_Timeout`: seconds a connection may send nothing before it is closed; 0 is never.
+    /// Off by default: Docker keeps one connection per container open however rarely it logs,
+    /// and without acks a write into a connection the server closed is lost.
+    public var idleTimeout: Double
 
     public init(listen: String = "0.0.0.0", port: UInt16 = 24224, tagPrefix: String = "",
-                bufferChunkSize: Int = 1 << 20, bufferMaxSize: Int = 6 << 20) {
+                bufferChunkSize: Int = 1 << 20, bufferMaxSize: Int = 6 << 20, maxConnections: Int = 1024, idleTimeout: Double = 0) {
         self.listen = listen
         self.port = port
         self.tagPrefix = tagPrefix
         self.bufferChunkSize = bufferChunkSize
         self.bufferMaxSize = bufferMaxSize
+        self.maxConnections = maxConnections
+        self.idleTimeout = idleTimeout
     }
 }

@@ -13,6 +13,15 @@ public struct SocketError: Error, CustomStringConvertible {
     public let operation: String
     public let code: Int32
 
+    /// A receive timeout (`setReceiveTimeout`) ran out.
+    public var isTimeout: Bool {
+        #if os(Windows)
+        return code == WSAETIMEDOUT
+        #else
+        return code == EAGAIN || code == EWOULDBLOCK
+        #endif
+    }
+
     public var description: String {
         #if os(Windows)
         return "\(operation) failed (WSA error \(code))"
@@ -158,6 +167,21 @@ public final class TCPSocket: @unchecked Sendable {
                 offset += n
             }
         }
+    }
+
+    /// Makes `read` fail with `SocketError.isTimeout` after `seconds` without data (0: wait forever).
+    public func setReceiveTimeout(_ seconds: Double) {
+        #if os(Windows)
+        var milliseconds = DWORD(seconds * 1000)
+        _ = withUnsafeBytes(of: &milliseconds) {
+            setsockopt(handle, SOL_SOCKET, SO_RCVTIMEO, $0.baseAddress!.assumingMemoryBound(to: CChar.self), Int32(MemoryLayout<DWORD>.size))
+        }
+        #else
+        var value = timeval()
+        value.tv_sec = .init(seconds.rounded(.down))
+        value.tv_usec = .init((seconds - seconds.rounded(.down)) * 1_000_000)
+        _ = setsockopt(handle, SOL_SOCKET, SO_RCVTIMEO, &value, socklen_t(MemoryLayout<timeval>.size))
+        #endif
     }
 
     /// Stops both directions; a thread blocked in `read` or `accept` wakes up.

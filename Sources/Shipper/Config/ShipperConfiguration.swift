@@ -154,6 +154,8 @@ enum ForwardInputSettings {
         settings.tagPrefix = reader.string("Tag_Prefix") ?? ""
         settings.bufferChunkSize = try reader.size("Buffer_Chunk_Size", default: settings.bufferChunkSize)
         settings.bufferMaxSize = try reader.size("Buffer_Max_Size", default: settings.bufferMaxSize)
+        settings.maxConnections = try reader.integer("Max_Connections", default: settings.maxConnections, range: 1...1_000_000)
+        settings.idleTimeout = try reader.seconds("Idle_Timeout", default: settings.idleTimeout)
         if settings.bufferMaxSize < settings.bufferChunkSize {
             throw ConfigError("Buffer_Max_Size (\(settings.bufferMaxSize) bytes) must not be smaller than Buffer_Chunk_Size (\(settings.bufferChunkSize) bytes)", at: reader.entry("Buffer_Max_Size")?.location)
         }

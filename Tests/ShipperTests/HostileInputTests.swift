@@ -1,0 +1,79 @@
+import Foundation
+import XCTest
+
+/// Bad input against the real binary: each case gets a logged error naming the
+/// peer and a closed connection, nothing from the broken frame is stored, and
+/// a well-behaved client sending at the same time loses nothing.
+final class HostileInputTests: XCTestCase {
+    private var directory: URL!
+
+    override func setUpWithError() throws {
+        directory = try TestPaths.temporaryDirectory()
+    }
+
+    override func tearDownWithError() throws {
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    private let cases: [(name: String, logged: String)] = [
+        ("truncated", "connection closed inside a frame"),
+        ("not-a-frame", "data does not start a Forward frame"),
+        ("malformed", "invalid msgpack type byte 0xc1"),
+        ("huge-length", "exceeds the limit"),
+        ("wrong-types", "the tag must be a UTF-8 string"),
+        ("deep-nesting", "nesting deeper than 64 levels"),
+        ("bad-gzip", "compressed entries: invalid gzip data"),
+        ("gzip-bomb", "inflates past the limit"),
+        ("non-utf8-key", "record keys must be UTF-8 strings"),
+        ("size-mismatch", "option.size says 5 events, the frame has 2"),
+        ("frame-too-large", "larger than Buffer_Max_Size"),
+        ("idle", "idle for Idle_Timeout"),
+    ]
+
+    func testEveryKindOfBadInputClosesOnlyItsOwnConnection() throws {
+        let fake = try FakeCloudWatch()
+        let config = try ShipperProcess.tutorialConfig().replacingOccurrences(
+            of: "    Tag_Prefix        ecs.", with: "    Tag_Prefix        ecs.\n    Idle_Timeout      2")
+        let shipper = try ShipperProcess(config: config, directory: directory, endpoint: fake.endpoint)
+        // A good client sends with acks the whole time.
+        let good = try ChildProcess("python3", [TestPaths.tool("acking_forward_client.py"), "--port", "\(shipper.port)", "--connections", "2", "--max-seconds", "120"],
+                                    name: "good client")
+        for (name, logged) in cases {
+            let bad = try ChildProcess("python3", [TestPaths.tool("hostile_forward_client.py"), "--port", "\(shipper.port)", "--case", name], name: "hostile \(name)")
+            XCTAssertEqual(try bad.waitForExit(timeout: 60), 0, "\(name): \(bad.text)")
+            try shipper.child.waitForLine("\(NSRegularExpression.escapedPattern(for: logged)).*peer=127\\.0\\.0\\.1:", timeout: 10)
+        }
+        let ackedBefore = good.text.components(separatedBy: "ACK ").count
+        try good.waitForOutput(timeout: 30, "more acks after the bad input") { $0.components(separatedBy: "ACK ").count > ackedBefore + 20 }
+        good.process.terminate()
+        XCTAssertEqual(try good.waitForExit(timeout: 60), 0)
+        let acked = Set(good.text.split(separator: "\n").compactMap { line -> String? in
+            let parts = line.split(separator: " ")
+            return parts.count == 3 && parts[0] == "ACK" ? "c\(parts[1]) line \(parts[2])" : nil
+        })
+        try eventually(timeout: 60, "every good record delivered") { acked.isSubset(of: Set(try fake.lines())) }
+        XCTAssertFalse(try fake.lines().contains("hostile"), "nothing from a broken frame is stored")
+        XCTAssertEqual(shipper.child.process.isRunning, true, "the shipper survived")
+        XCTAssertEqual(try shipper.child.terminate(), 0)
+    }
+
+    func testConnectionsBeyondTheLimitAreRefusedWithALogLine() throws {
+        let config = try ShipperProcess.tutorialConfig().replacingOccurrences(
+            of: "    Tag_Prefix        ecs.", with: "    Tag_Prefix        ecs.\n    Max_Connections   20")
+        let shipper = try ShipperProcess(config: config, directory: directory, endpoint: "http://127.0.0.1:9")
+        let script = """
+            import socket, sys, time
+            held = [socket.create_connection(("127.0.0.1", \(shipper.port))) for _ in range(20)]
+            time.sleep(0.5)
+            extra = socket.create_connection(("127.0.0.1", \(shipper.port)))
+            extra.settimeout(10)
+            print("CLOSED" if extra.recv(1) == b"" else "OPEN")
+            """
+        let client = try ChildProcess("python3", ["-c", script], name: "many connections")
+        XCTAssertEqual(try client.waitForExit(timeout: 30), 0, client.text)
+        XCTAssertTrue(client.text.contains("CLOSED"), client.text)
+        try shipper.child.waitForLine(#"Max_Connections \(20\) reached.*peer="#)
+        try sendDockerRecords(port: shipper.port, count: 3, ack: true)
+        XCTAssertEqual(try shipper.child.terminate(), 0)
+    }
+}
