@@ -4,10 +4,16 @@ public struct IngestBatch: Sendable {
     /// The `option.chunk` bytes: a frame resent with the same chunk is the same frame.
     public var chunk: [UInt8]?
     public var records: [TaggedRecord]
+    /// Pieces of split lines to keep until their line is whole.
+    public var staged: [StagedPiece]
+    /// Lines made whole by this batch: their staged pieces go as its records are stored.
+    public var completedLines: [[UInt8]]
 
-    public init(chunk: [UInt8]?, records: [TaggedRecord]) {
+    public init(chunk: [UInt8]?, records: [TaggedRecord], staged: [StagedPiece] = [], completedLines: [[UInt8]] = []) {
         self.chunk = chunk
         self.records = records
+        self.staged = staged
+        self.completedLines = completedLines
     }
 }
 

@@ -34,10 +34,15 @@ final class ShipperRuntime {
 
         let sink = SpoolSink(router: Router(outputs: configuration.outputs), spool: spool, logger: logger)
         let pipeline = FilterPipeline(filters: configuration.filters)
+        // Pieces of split lines acked before a restart wait for the rest of their line.
+        let assembler = PartialMessageAssembler()
+        let staged = try spool.stagedPieces()
+        assembler.restore(staged.map { StagedPiece(key: $0.key, ordinal: $0.ordinal, bytes: $0.bytes) })
+        if !staged.isEmpty { logger.info("restored pieces of split lines", metadata: ["pieces": "\(staged.count)", "lines": "\(assembler.pendingLines)"]) }
         var servers: [ForwardServer] = []
         do {
             for input in configuration.inputs {
-                let server = ForwardServer(configuration: input, pipeline: pipeline, sink: sink, logger: logger)
+                let server = ForwardServer(configuration: input, pipeline: pipeline, sink: sink, logger: logger, assembler: assembler)
                 try server.start()
                 servers.append(server)
             }

@@ -159,6 +159,18 @@ public final class Spool: @unchecked Sendable {
         }
     }
 
+    /// The pieces of split lines that were acked but whose line is not whole yet (read at start-up).
+    public func stagedPieces() throws -> [SpoolStagedPiece] {
+        try read { db in
+            let statement = try db.prepare("SELECT line, ordinal, piece FROM partial_pieces ORDER BY id")
+            var pieces: [SpoolStagedPiece] = []
+            while try statement.step() {
+                pieces.append(SpoolStagedPiece(key: statement.blob(0), ordinal: Int(statement.int64(1)), bytes: statement.blob(2)))
+            }
+            return pieces
+        }
+    }
+
     /// Counts every record still in the spool, delivered or not.
     public func recordCount() throws -> Int {
         try read { db in Int(try db.integer("SELECT count(*) FROM records")) }

@@ -44,5 +44,14 @@ enum SpoolSchema {
             reason TEXT NOT NULL,
             created_at INTEGER NOT NULL)
         """,
+        // Acked pieces of lines Docker split, until the whole line is stored.
+        """
+        CREATE TABLE IF NOT EXISTS partial_pieces(
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            line BLOB NOT NULL,
+            ordinal INTEGER NOT NULL,
+            piece BLOB NOT NULL)
+        """,
+        "CREATE INDEX IF NOT EXISTS partial_pieces_by_line ON partial_pieces(line)",
     ]
 }

@@ -26,10 +26,29 @@ public struct SpoolRecord: Hashable, Sendable {
 public struct SpoolAppend: Sendable {
     public var chunk: [UInt8]?
     public var records: [SpoolRecord]
+    /// Pieces of split lines, kept until their line is stored whole.
+    public var staged: [SpoolStagedPiece]
+    /// Lines these records complete: their staged pieces are removed in the same commit.
+    public var completedLines: [[UInt8]]
 
-    public init(chunk: [UInt8]?, records: [SpoolRecord]) {
+    public init(chunk: [UInt8]?, records: [SpoolRecord], staged: [SpoolStagedPiece] = [], completedLines: [[UInt8]] = []) {
         self.chunk = chunk
         self.records = records
+        self.staged = staged
+        self.completedLines = completedLines
+    }
+}
+
+/// An acknowledged piece of a line that arrived split, opaque to the spool.
+public struct SpoolStagedPiece: Hashable, Sendable {
+    public var key: [UInt8]
+    public var ordinal: Int
+    public var bytes: [UInt8]
+
+    public init(key: [UInt8], ordinal: Int, bytes: [UInt8]) {
+        self.key = key
+        self.ordinal = ordinal
+        self.bytes = bytes
     }
 }
 

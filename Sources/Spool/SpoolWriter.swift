@@ -21,7 +21,7 @@ final class SpoolWriter: @unchecked Sendable {
         init(appends: [SpoolAppend]) {
             self.appends = appends
             self.bytes = appends.reduce(0) { total, append in
-                append.records.reduce(total) { $0 + $1.message.count + 128 }
+                append.records.reduce(total) { $0 + $1.message.count + 128 } + append.staged.reduce(0) { $0 + $1.bytes.count + 64 }
             }
         }
     }
@@ -40,6 +40,8 @@ final class SpoolWriter: @unchecked Sendable {
     private let insertRecord: SQLiteStatement
     private let insertStream: SQLiteStatement
     private let selectStream: SQLiteStatement
+    private let insertPiece: SQLiteStatement
+    private let deletePieces: SQLiteStatement
     private let afterCommit: @Sendable (_ usedBytes: Int64) -> Void
     private let onDiskFull: @Sendable (SQLiteError) -> Void
 
@@ -59,6 +61,8 @@ final class SpoolWriter: @unchecked Sendable {
         insertRecord = try database.prepare("INSERT INTO records(stream_id, time_ns, tag, message, chunk) VALUES(?, ?, ?, ?, ?)")
         insertStream = try database.prepare("INSERT INTO streams(log_group, log_stream) VALUES(?, ?) ON CONFLICT DO NOTHING")
         selectStream = try database.prepare("SELECT id FROM streams WHERE log_group = ? AND log_stream = ?")
+        insertPiece = try database.prepare("INSERT INTO partial_pieces(line, ordinal, piece) VALUES(?, ?, ?)")
+        deletePieces = try database.prepare("DELETE FROM partial_pieces WHERE line = ?")
         try loadRecentChunks(window: Int64(recentChunkCapacity))
         let thread = Thread { [unowned self] in self.run() }
         thread.name = "spool-writer"
@@ -68,7 +72,7 @@ final class SpoolWriter: @unchecked Sendable {
     /// Queues the frames; with `durable`, returns only after they are committed (or throws).
     /// Blocks while the spool is over its limit.
     func append(_ appends: [SpoolAppend], durable: Bool) throws {
-        guard appends.contains(where: { !$0.records.isEmpty || $0.chunk != nil }) else { return }
+        guard appends.contains(where: { !$0.records.isEmpty || $0.chunk != nil || !$0.staged.isEmpty || !$0.completedLines.isEmpty }) else { return }
         guard pressure.waitUntilAccepting(while: { isOpen }) else { throw SpoolError.closed }
         let batch = Batch(appends: appends)
         condition.lock()
@@ -171,6 +175,18 @@ final class SpoolWriter: @unchecked Sendable {
                             continue
                         }
                         stored.append(chunk)
+                    }
+                    for piece in append.staged {
+                        defer { insertPiece.reset() }
+                        try insertPiece.bind(1, piece.key)
+                        try insertPiece.bind(2, Int64(piece.ordinal))
+                        try insertPiece.bind(3, piece.bytes)
+                        try insertPiece.step()
+                    }
+                    for line in append.completedLines {
+                        defer { deletePieces.reset() }
+                        try deletePieces.bind(1, line)
+                        try deletePieces.step()
                     }
                     for (index, record) in append.records.enumerated() {
                         let streamID = try streamID(group: record.logGroup, stream: record.logStream)

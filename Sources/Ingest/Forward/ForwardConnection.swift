@@ -30,6 +30,7 @@ final class ForwardConnection {
     private let logger: Logger
     private let limits: ForwardFrame.Limits
     private let statistics: ForwardServerStatistics
+    private let assembler: PartialMessageAssembler
 
     /// The most one read takes: what one read brings in is decoded and held
     /// at once, so this bounds a connection's working memory.
@@ -41,9 +42,10 @@ final class ForwardConnection {
     private var filled = 0
 
     init(socket: TCPSocket, configuration: ForwardServerConfiguration, pipeline: FilterPipeline, sink: IngestSink, logger: Logger,
-         statistics: ForwardServerStatistics) {
+         statistics: ForwardServerStatistics, assembler: PartialMessageAssembler) {
         self.socket = socket
         self.statistics = statistics
+        self.assembler = assembler
         self.configuration = configuration
         self.pipeline = pipeline
         self.sink = sink
@@ -60,7 +62,9 @@ final class ForwardConnection {
         do {
             while try receive() {
                 var received = ReceivedFrames()
-                let failure = decodeAvailableFrames { frame in received.add(frame, pipeline: pipeline, tagPrefix: configuration.tagPrefix) }
+                let failure = decodeAvailableFrames { frame in
+                    received.add(frame, pipeline: pipeline, tagPrefix: configuration.tagPrefix, assembler: assembler)
+                }
                 try deliver(received)
                 if let failure { throw failure }
             }
@@ -163,14 +167,23 @@ struct ReceivedFrames {
     var batches: [IngestBatch] = []
     var chunks: [MessagePackValue] = []
 
-    mutating func add(_ frame: ForwardFrame, pipeline: FilterPipeline, tagPrefix: String) {
+    mutating func add(_ frame: ForwardFrame, pipeline: FilterPipeline, tagPrefix: String, assembler: PartialMessageAssembler) {
         let tag = tagPrefix + frame.tag
-        var records: [TaggedRecord] = []
-        records.reserveCapacity(frame.entries.count)
+        var batch = IngestBatch(chunk: frame.chunk.map(Self.chunkKey), records: [])
+        batch.records.reserveCapacity(frame.entries.count)
         for entry in frame.entries {
-            pipeline.process(TaggedRecord(tag: tag, time: entry.time, record: entry.record), into: &records)
+            // Split lines are joined before the filters see them.
+            switch assembler.add(TaggedRecord(tag: tag, time: entry.time, record: entry.record)) {
+            case .whole(let record):
+                pipeline.process(record, into: &batch.records)
+            case .held(let piece):
+                batch.staged.append(piece)
+            case .completed(let record, let key, _):
+                pipeline.process(record, into: &batch.records)
+                batch.completedLines.append(key)
+            }
         }
-        batches.append(IngestBatch(chunk: frame.chunk.map(Self.chunkKey), records: records))
+        batches.append(batch)
         if let chunk = frame.chunk { chunks.append(chunk) }
     }
 

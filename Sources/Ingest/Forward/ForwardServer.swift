@@ -19,10 +19,14 @@ public final class ForwardServer: @unchecked Sendable {
     private let acceptorDone = DispatchSemaphore(value: 0)
     /// Connections, bytes and refused clients, for the metrics endpoint.
     public let statistics = ForwardServerStatistics()
+    /// Joins Docker's split lines; shared by all connections, since a resent piece may come on a new one.
+    public let assembler: PartialMessageAssembler
     private let connectionsDone = DispatchGroup()
 
-    public init(configuration: ForwardServerConfiguration, pipeline: FilterPipeline, sink: IngestSink, logger: Logger) {
+    public init(configuration: ForwardServerConfiguration, pipeline: FilterPipeline, sink: IngestSink, logger: Logger,
+                assembler: PartialMessageAssembler = PartialMessageAssembler()) {
         self.configuration = configuration
+        self.assembler = assembler
         self.pipeline = pipeline
         self.sink = sink
         self.logger = logger
@@ -39,6 +43,9 @@ public final class ForwardServer: @unchecked Sendable {
         let thread = Thread { [self] in acceptLoop(socket) }
         thread.name = "forward-accept"
         thread.start()
+        let flusher = Thread { [self] in flushIncompleteLines() }
+        flusher.name = "forward-partial-flush"
+        flusher.start()
         logger.info("forward input listening", metadata: ["listen": "\(configuration.listen)", "port": "\(port)"])
         return port
     }
@@ -56,6 +63,29 @@ public final class ForwardServer: @unchecked Sendable {
         acceptorDone.wait()
         for socket in open { socket.shutdown() }
         connectionsDone.wait()
+    }
+
+    /// Once a second, stores the split lines that waited too long for their
+    /// remaining pieces (or hold too much memory), as far as they got.
+    private func flushIncompleteLines() {
+        while true {
+            Thread.sleep(forTimeInterval: 1)
+            lock.lock()
+            let done = stopping
+            lock.unlock()
+            let due = assembler.due()
+            if !due.isEmpty {
+                var records: [TaggedRecord] = []
+                for line in due { pipeline.process(line.record, into: &records) }
+                do {
+                    try sink.accept([IngestBatch(chunk: nil, records: records, completedLines: due.map(\.key))], durable: true)
+                    logger.warning("stored split lines whose remaining pieces did not come, marked partial_incomplete", metadata: ["lines": "\(due.count)"])
+                } catch {
+                    logger.error("cannot store incomplete split lines; their pieces stay staged: \(error)")
+                }
+            }
+            if done { return }
+        }
     }
 
     private func acceptLoop(_ socket: TCPSocket) {
@@ -90,7 +120,8 @@ public final class ForwardServer: @unchecked Sendable {
             connections[key] = client
             connectionsDone.enter()
             lock.unlock()
-            let connection = ForwardConnection(socket: client, configuration: configuration, pipeline: pipeline, sink: sink, logger: logger, statistics: statistics)
+            let connection = ForwardConnection(socket: client, configuration: configuration, pipeline: pipeline, sink: sink, logger: logger,
+                                               statistics: statistics, assembler: assembler)
             statistics.opened()
             let thread = Thread { [self] in
                 connection.serve()

@@ -34,7 +34,9 @@ final class SpoolSink: IngestSink, @unchecked Sendable {
             for record in batch.records where !router.route(record, into: &routed) {
                 noteUnmatched(record.tag)
             }
-            return SpoolAppend(chunk: batch.chunk, records: routed)
+            return SpoolAppend(chunk: batch.chunk, records: routed,
+                               staged: batch.staged.map { SpoolStagedPiece(key: $0.key, ordinal: $0.ordinal, bytes: $0.bytes) },
+                               completedLines: batch.completedLines)
         }
         try spool.append(appends, durable: durable)
         let count = batches.reduce(0) { $0 + $1.records.count }
