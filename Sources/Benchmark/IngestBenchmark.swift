@@ -82,7 +82,7 @@ struct IngestBenchmark: ParsableCommand {
     /// Sends `count` records on one connection; the last frame always asks for an
     /// ack, which the shipper sends only once everything before it is committed.
     private func drive(port: UInt16, connection: Int, count: Int, time: Int64, latencies: LatencyRecorder) throws {
-        let socket = try TCPSocket.connect(host: "127.0.0.1", port: port)
+        let socket = try StreamSocket.connect(host: "127.0.0.1", port: port)
         defer { socket.shutdown() }
         let frames = max(1, count / recordsPerFrame)
         var ackBuffer = [UInt8](repeating: 0, count: 256)
@@ -122,7 +122,7 @@ struct IngestBenchmark: ParsableCommand {
         try readAck(socket, into: &ackBuffer)
     }
 
-    private func readAck(_ socket: TCPSocket, into buffer: inout [UInt8]) throws {
+    private func readAck(_ socket: StreamSocket, into buffer: inout [UInt8]) throws {
         let n = try buffer.withUnsafeMutableBytes { try socket.read(into: $0) }
         guard n > 0 else { throw ValidationError("the shipper closed the connection before acking") }
     }

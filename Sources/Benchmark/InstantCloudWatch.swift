@@ -4,14 +4,14 @@ import Ingest
 /// A CloudWatch Logs endpoint that answers every call at once with `{}` and
 /// counts the events it was sent, so a benchmark measures the shipper alone.
 final class InstantCloudWatch: @unchecked Sendable {
-    private let listener: TCPSocket
+    private let listener: StreamSocket
     let port: UInt16
     private let lock = NSLock()
     private var events = 0
     private var calls = 0
 
     init() throws {
-        listener = try TCPSocket.listen(host: "127.0.0.1", port: 0)
+        listener = try StreamSocket.listen(host: "127.0.0.1", port: 0)
         port = listener.localPort
         let thread = Thread { [self] in
             while let client = try? listener.accept() {
@@ -40,7 +40,7 @@ final class InstantCloudWatch: @unchecked Sendable {
     }
 
     /// HTTP/1.1 with keep-alive: headers, `Content-Length` bytes of body, a 200 answer.
-    private func serve(_ socket: TCPSocket) {
+    private func serve(_ socket: StreamSocket) {
         defer { socket.shutdown() }
         var buffer = [UInt8](repeating: 0, count: 4 << 20)
         var filled = 0

@@ -23,7 +23,7 @@ enum ForwardConnectionError: Error, CustomStringConvertible {
 /// client that pipelines frames gets one commit for all of them. A bad frame
 /// ends this connection only; the complete frames before it are kept.
 final class ForwardConnection {
-    private let socket: TCPSocket
+    private let socket: StreamSocket
     private let configuration: ForwardServerConfiguration
     private let pipeline: FilterPipeline
     private let sink: IngestSink
@@ -41,7 +41,7 @@ final class ForwardConnection {
     private var consumed = 0
     private var filled = 0
 
-    init(socket: TCPSocket, configuration: ForwardServerConfiguration, pipeline: FilterPipeline, sink: IngestSink, logger: Logger,
+    init(socket: StreamSocket, configuration: ForwardServerConfiguration, pipeline: FilterPipeline, sink: IngestSink, logger: Logger,
          statistics: ForwardServerStatistics, assembler: PartialMessageAssembler) {
         self.socket = socket
         self.statistics = statistics

@@ -13,8 +13,9 @@ public final class ForwardServer: @unchecked Sendable {
     private let sink: IngestSink
     private let logger: Logger
     private let lock = NSLock()
-    private var listener: TCPSocket?
-    private var connections: [ObjectIdentifier: TCPSocket] = [:]
+    private var listener: StreamSocket?
+    private var heartbeat: DatagramSocket?
+    private var connections: [ObjectIdentifier: StreamSocket] = [:]
     private var stopping = false
     private let acceptorDone = DispatchSemaphore(value: 0)
     /// Connections, bytes and refused clients, for the metrics endpoint.
@@ -35,8 +36,25 @@ public final class ForwardServer: @unchecked Sendable {
     /// Binds the port and starts accepting; returns the bound port.
     @discardableResult
     public func start() throws -> UInt16 {
-        let socket = try TCPSocket.listen(host: configuration.listen, port: configuration.port)
-        let port = socket.localPort
+        let socket: StreamSocket
+        var port: UInt16 = 0
+        if let path = configuration.unixPath {
+            socket = try StreamSocket.listenUnix(path: path, permissions: configuration.unixPermissions)
+        } else {
+            socket = try StreamSocket.listen(host: configuration.listen, port: configuration.port)
+            port = socket.localPort
+            if configuration.heartbeats {
+                do {
+                    let udp = try DatagramSocket(host: configuration.listen, port: port)
+                    heartbeat = udp
+                    let responder = Thread { udp.answerHeartbeats() }
+                    responder.name = "forward-heartbeat"
+                    responder.start()
+                } catch {
+                    logger.warning("not answering UDP heartbeats: \(error)", metadata: ["port": "\(port)"])
+                }
+            }
+        }
         lock.lock()
         listener = socket
         lock.unlock()
@@ -46,7 +64,11 @@ public final class ForwardServer: @unchecked Sendable {
         let flusher = Thread { [self] in flushIncompleteLines() }
         flusher.name = "forward-partial-flush"
         flusher.start()
-        logger.info("forward input listening", metadata: ["listen": "\(configuration.listen)", "port": "\(port)"])
+        if let path = configuration.unixPath {
+            logger.info("forward input listening", metadata: ["unix_path": "\(path)"])
+        } else {
+            logger.info("forward input listening", metadata: ["listen": "\(configuration.listen)", "port": "\(port)"])
+        }
         return port
     }
 
@@ -59,6 +81,7 @@ public final class ForwardServer: @unchecked Sendable {
         let open = Array(connections.values)
         lock.unlock()
         guard let current else { return }
+        heartbeat?.stop()
         current.shutdown()
         acceptorDone.wait()
         for socket in open { socket.shutdown() }
@@ -88,10 +111,10 @@ public final class ForwardServer: @unchecked Sendable {
         }
     }
 
-    private func acceptLoop(_ socket: TCPSocket) {
+    private func acceptLoop(_ socket: StreamSocket) {
         defer { acceptorDone.signal() }
         while true {
-            let client: TCPSocket
+            let client: StreamSocket
             do {
                 client = try socket.accept()
             } catch {

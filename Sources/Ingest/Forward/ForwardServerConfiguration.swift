@@ -10,6 +10,11 @@ public struct ForwardServerConfiguration: Sendable {
     public var bufferChunkSize: Int
     /// `Buffer_Max_Size`: the largest frame one connection may send; a larger one closes that connection.
     public var bufferMaxSize: Int
+    /// `Unix_Path`: listen on this Unix domain socket instead of TCP (Linux only), with `Unix_Perm`.
+    public var unixPath: String?
+    public var unixPermissions: UInt32 = 0o660
+    /// Answer Fluentd's UDP heartbeats on the TCP port (on unless `Unix_Path` is set).
+    public var heartbeats = true
     /// `Max_Connections`: connections beyond this are closed at once, with a log line.
     public var maxConnections: Int
     /// `Idle_Timeout`: seconds a connection may send nothing before it is closed; 0 is never.

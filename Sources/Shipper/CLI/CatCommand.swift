@@ -16,9 +16,9 @@ struct CatCommand: ParsableCommand {
     @Flag(help: "Ask for an ack for every line and wait for it, as Docker does with fluentd-request-ack.") var ack = false
 
     func run() throws {
-        let socket: TCPSocket
+        let socket: StreamSocket
         do {
-            socket = try TCPSocket.connect(host: host, port: port)
+            socket = try StreamSocket.connect(host: host, port: port)
         } catch {
             FileHandle.standardError.write(Data("cannot connect to \(host):\(port): \(error)\n".utf8))
             throw ExitCode(3)

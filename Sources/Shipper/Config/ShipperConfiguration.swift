@@ -154,6 +154,15 @@ enum ForwardInputSettings {
         settings.tagPrefix = reader.string("Tag_Prefix") ?? ""
         settings.bufferChunkSize = try reader.size("Buffer_Chunk_Size", default: settings.bufferChunkSize)
         settings.bufferMaxSize = try reader.size("Buffer_Max_Size", default: settings.bufferMaxSize)
+        if let path = reader.string("Unix_Path"), !path.isEmpty {
+            settings.unixPath = path
+            if let entry = reader.entry("Unix_Perm") {
+                guard let mode = UInt32(entry.value, radix: 8), mode <= 0o777 else {
+                    throw ConfigError("Unix_Perm must be an octal mode such as 0660, not \"\(entry.value)\"", at: entry.location)
+                }
+                settings.unixPermissions = mode
+            }
+        }
         settings.maxConnections = try reader.integer("Max_Connections", default: settings.maxConnections, range: 1...1_000_000)
         settings.idleTimeout = try reader.seconds("Idle_Timeout", default: settings.idleTimeout)
         if settings.bufferMaxSize < settings.bufferChunkSize {

@@ -14,13 +14,13 @@ final class MonitoringServer: @unchecked Sendable {
         var body: [UInt8]
     }
 
-    private let listener: TCPSocket
+    private let listener: StreamSocket
     private let handler: @Sendable (String) -> Response
     private let logger: Logger
     let port: UInt16
 
     init(listen: String, port: UInt16, logger: Logger, handler: @escaping @Sendable (String) -> Response) throws {
-        listener = try TCPSocket.listen(host: listen, port: port, backlog: 16)
+        listener = try StreamSocket.listen(host: listen, port: port, backlog: 16)
         self.port = listener.localPort
         self.handler = handler
         self.logger = logger
@@ -42,7 +42,7 @@ final class MonitoringServer: @unchecked Sendable {
         }
     }
 
-    private func serve(_ socket: TCPSocket) {
+    private func serve(_ socket: StreamSocket) {
         defer { socket.shutdown() }
         var request: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 4096)

@@ -31,9 +31,10 @@ public struct SocketError: Error, CustomStringConvertible {
     }
 }
 
-/// A blocking TCP socket: every socket call of the product lives in this file,
-/// with its Windows (Winsock) branch beside the POSIX one.
-public final class TCPSocket: @unchecked Sendable {
+/// A blocking stream socket (TCP, or a Unix domain socket on Linux): every
+/// stream-socket call of the product lives in this file, with its Windows
+/// (Winsock) branch beside the POSIX one.
+public final class StreamSocket: @unchecked Sendable {
     #if os(Windows)
     public typealias Handle = SOCKET
     private static let invalid = INVALID_SOCKET
@@ -56,7 +57,7 @@ public final class TCPSocket: @unchecked Sendable {
     }
 
     /// Binds and listens on `host:port`; port 0 lets the OS choose (see `localPort`).
-    public static func listen(host: String, port: UInt16, backlog: Int32 = 1024) throws -> TCPSocket {
+    public static func listen(host: String, port: UInt16, backlog: Int32 = 1024) throws -> StreamSocket {
         startNetworking()
         var info = try resolve(host: host, port: port, passive: true)
         defer { freeaddrinfo(info) }
@@ -81,13 +82,48 @@ public final class TCPSocket: @unchecked Sendable {
                 closeRaw(fd)
                 continue
             }
-            return TCPSocket(handle: fd, peer: "\(host):\(port)")
+            return StreamSocket(handle: fd, peer: "\(host):\(port)")
         }
         throw lastError
     }
 
+    /// Binds and listens on a Unix domain socket at `path` (replacing a stale one),
+    /// readable and writable by the owner and group (`Unix_Perm` semantics: 0660).
+    public static func listenUnix(path: String, permissions: UInt32 = 0o660, backlog: Int32 = 1024) throws -> StreamSocket {
+        #if os(Windows)
+        throw SocketError(operation: "Unix_Path \(path): Unix domain sockets are supported on Linux only", code: Int32(WSAEAFNOSUPPORT))
+        #else
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let capacity = MemoryLayout.size(ofValue: address.sun_path)
+        guard path.utf8.count < capacity else {
+            throw SocketError(operation: "Unix_Path \(path) is longer than \(capacity - 1) bytes", code: ENAMETOOLONG)
+        }
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            raw.copyBytes(from: path.utf8)
+            raw[path.utf8.count] = 0
+        }
+        #if canImport(Glibc)
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        #else
+        let fd = socket(AF_UNIX, SOCK_STREAM, 0)
+        #endif
+        guard fd >= 0 else { throw SocketError(operation: "socket(AF_UNIX)", code: errno) }
+        unlink(path)
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard bound == 0, chmod(path, mode_t(permissions)) == 0, systemListen(fd, backlog) == 0 else {
+            let code = errno
+            closeRaw(fd)
+            throw SocketError(operation: "listening on \(path)", code: code)
+        }
+        return StreamSocket(handle: fd, peer: "unix:\(path)")
+        #endif
+    }
+
     /// Connects to `host:port` (used by `shipper cat` and tests).
-    public static func connect(host: String, port: UInt16) throws -> TCPSocket {
+    public static func connect(host: String, port: UInt16) throws -> StreamSocket {
         startNetworking()
         var info = try resolve(host: host, port: port, passive: false)
         defer { freeaddrinfo(info) }
@@ -97,7 +133,7 @@ public final class TCPSocket: @unchecked Sendable {
             let fd = socket(entry.pointee.ai_family, entry.pointee.ai_socktype, entry.pointee.ai_protocol)
             guard fd != invalid else { lastError = SocketError(operation: "socket", code: lastErrorCode()); continue }
             if systemConnect(fd, entry.pointee.ai_addr, entry.pointee.ai_addrlen) == 0 {
-                return TCPSocket(handle: fd, peer: "\(host):\(port)")
+                return StreamSocket(handle: fd, peer: "\(host):\(port)")
             }
             lastError = SocketError(operation: "connect \(host):\(port)", code: lastErrorCode())
             closeRaw(fd)
@@ -117,7 +153,7 @@ public final class TCPSocket: @unchecked Sendable {
     }
 
     /// Waits for the next connection.
-    public func accept() throws -> TCPSocket {
+    public func accept() throws -> StreamSocket {
         while true {
             var storage = sockaddr_storage()
             var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
@@ -129,8 +165,9 @@ public final class TCPSocket: @unchecked Sendable {
                 if Self.isInterrupted(code) { continue }
                 throw SocketError(operation: "accept", code: code)
             }
+            if peer.hasPrefix("unix:") { return StreamSocket(handle: fd, peer: peer) }
             let address = Self.describe(&storage)
-            return TCPSocket(handle: fd, peer: address.host.contains(":") ? "[\(address.host)]:\(address.port)" : "\(address.host):\(address.port)")
+            return StreamSocket(handle: fd, peer: address.host.contains(":") ? "[\(address.host)]:\(address.port)" : "\(address.host):\(address.port)")
         }
     }
 

@@ -1,0 +1,62 @@
+#!/usr/bin/env python3
+"""Sends records in each Forward protocol mode, with acks, built with the msgpack package:
+Message (integer time), Message (EventTime), Forward, PackedForward, and
+CompressedPackedForward (two gzip members back to back). Every record's log is
+"<mode> <n>". Prints "ACK <mode>" per acked frame.
+"""
+import argparse
+import gzip
+import socket
+import struct
+import sys
+import time
+import uuid
+
+import msgpack
+
+
+def event_time(seconds, nanoseconds):
+    return msgpack.ExtType(0, struct.pack(">II", seconds, nanoseconds))
+
+
+def record(mode, n):
+    return {"log": "%s %d" % (mode, n), "com.amazonaws.ecs.cluster": "modes", "com.amazonaws.ecs.container-name": "app",
+            "com.amazonaws.ecs.task-arn": "arn:aws:ecs:us-east-1:012345678901:task/modes/0a1b2c3d",
+            "com.amazonaws.ecs.task-definition-family": "modes", "com.amazonaws.ecs.task-definition-version": "1"}
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, required=True)
+    args = parser.parse_args()
+    now = int(time.time())
+    frames = []
+    frames.append(("message", lambda c: ["app", now, record("message", 0), {"chunk": c}]))
+    frames.append(("eventtime", lambda c: ["app", event_time(now, 123456789), record("eventtime", 0), {"chunk": c}]))
+    frames.append(("forward", lambda c: ["app", [[now, record("forward", i)] for i in range(3)], {"chunk": c, "size": 3}]))
+    packed = b"".join(msgpack.packb([now, record("packed", i)]) for i in range(3))
+    frames.append(("packed", lambda c: ["app", packed, {"chunk": c, "size": 3}]))
+    compressed = gzip.compress(b"".join(msgpack.packb([now, record("compressed", i)]) for i in range(2))) + \
+        gzip.compress(msgpack.packb([now, record("compressed", 2)]))
+    frames.append(("compressed", lambda c: ["app", compressed, {"chunk": c, "size": 3, "compressed": "gzip"}]))
+    conn = socket.create_connection(("127.0.0.1", args.port), timeout=10)
+    unpacker = msgpack.Unpacker(raw=False)
+    for mode, build in frames:
+        chunk = uuid.uuid4().hex
+        conn.sendall(msgpack.packb(build(chunk), use_bin_type=True))
+        answer = None
+        while answer is None:
+            data = conn.recv(4096)
+            if not data:
+                print("closed before ack on %s" % mode, file=sys.stderr)
+                return 1
+            unpacker.feed(data)
+            for message in unpacker:
+                answer = message
+        assert answer == {"ack": chunk}, answer
+        print("ACK %s" % mode, flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
