@@ -29,7 +29,7 @@ let package = Package(
         .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL"),
         .target(
             name: "Ingest",
-            dependencies: ["CZlib", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["CZlib", "COpenSSL", .product(name: "Logging", package: "swift-log")],
             linkerSettings: systemLibraries
         ),
         .target(

@@ -6,6 +6,7 @@ enum ForwardConnectionError: Error, CustomStringConvertible {
     case frameTooLarge(limit: Int)
     case malformed(MessagePackError)
     case invalidFrame(ForwardFrameError)
+    case handshakeFailed(String)
 
     var description: String {
         switch self {
@@ -13,6 +14,7 @@ enum ForwardConnectionError: Error, CustomStringConvertible {
         case .frameTooLarge(let limit): return "frame larger than Buffer_Max_Size (\(limit) bytes)"
         case .malformed(let error): return "malformed msgpack: \(error)"
         case .invalidFrame(let error): return "invalid frame: \(error)"
+        case .handshakeFailed(let reason): return "handshake failed: \(reason)"
         }
     }
 }
@@ -60,6 +62,7 @@ final class ForwardConnection {
         defer { socket.shutdown() }
         if configuration.idleTimeout > 0 { socket.setReceiveTimeout(configuration.idleTimeout) }
         do {
+            if let handshake = configuration.handshake { try authenticate(handshake) }
             while try receive() {
                 var received = ReceivedFrames()
                 let failure = decodeAvailableFrames { frame in
@@ -79,6 +82,37 @@ final class ForwardConnection {
         } catch {
             logger.error("closing connection: \(error)", metadata: ["peer": "\(socket.peer)"])
         }
+    }
+
+    /// Runs HELO / PING / PONG before any frame is taken; a client that fails it is told why and closed.
+    private func authenticate(_ handshake: ForwardHandshake) throws {
+        let session = handshake.newSession()
+        try socket.write(handshake.helo(session))
+        var ping: MessagePackValue?
+        while ping == nil {
+            guard try receive() else { throw ForwardConnectionError.handshakeFailed("the client closed the connection before PING") }
+            let decoder = limits.decoder
+            let result: Result<MessagePackValue?, ForwardConnectionError> = buffer.withUnsafeBufferPointer { whole in
+                let bytes = UnsafeBufferPointer(rebasing: whole[0..<filled])
+                var offset = consumed
+                do {
+                    _ = try decoder.measure(bytes, offset: consumed)
+                    let value = try decoder.decode(bytes, offset: &offset)
+                    consumed = offset
+                    return .success(value)
+                } catch MessagePackError.truncated {
+                    return .success(nil)
+                } catch let error as MessagePackError {
+                    return .failure(.malformed(error))
+                } catch {
+                    return .failure(.handshakeFailed("\(error)"))
+                }
+            }
+            ping = try result.get()
+        }
+        let (pong, accepted, reason) = handshake.answer(ping ?? .nil, session: session)
+        try socket.write(pong)
+        guard accepted else { throw ForwardConnectionError.handshakeFailed(reason) }
     }
 
     /// Reads more bytes; `false` at end of stream.

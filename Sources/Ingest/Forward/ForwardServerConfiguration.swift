@@ -15,6 +15,8 @@ public struct ForwardServerConfiguration: Sendable {
     public var unixPermissions: UInt32 = 0o660
     /// Answer Fluentd's UDP heartbeats on the TCP port (on unless `Unix_Path` is set).
     public var heartbeats = true
+    /// `Shared_Key` (with `Self_Hostname` and `Security.Users`): clients must pass the handshake first.
+    public var handshake: ForwardHandshake?
     /// `Max_Connections`: connections beyond this are closed at once, with a log line.
     public var maxConnections: Int
     /// `Idle_Timeout`: seconds a connection may send nothing before it is closed; 0 is never.

@@ -163,6 +163,18 @@ enum ForwardInputSettings {
                 settings.unixPermissions = mode
             }
         }
+        if let key = reader.string("Shared_Key"), !key.isEmpty {
+            var users: [String: String] = [:]
+            for entry in reader.entries(["Security.Users"]) {
+                let words = entry.value.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
+                guard words.count == 2 else {
+                    throw ConfigError("Security.Users expects USER PASSWORD, got \"\(entry.value)\"", at: entry.location)
+                }
+                users[words[0]] = words[1]
+            }
+            let hostname = reader.string("Self_Hostname") ?? ProcessInfo.processInfo.hostName
+            settings.handshake = ForwardHandshake(sharedKey: key, selfHostname: hostname, users: users)
+        }
         settings.maxConnections = try reader.integer("Max_Connections", default: settings.maxConnections, range: 1...1_000_000)
         settings.idleTimeout = try reader.seconds("Idle_Timeout", default: settings.idleTimeout)
         if settings.bufferMaxSize < settings.bufferChunkSize {

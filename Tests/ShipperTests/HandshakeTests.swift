@@ -1,0 +1,46 @@
+import Foundation
+import XCTest
+
+/// The Forward protocol handshake (`Shared_Key`, `Security.Users`) against a client built from the spec.
+final class HandshakeTests: XCTestCase {
+    func testSharedKeyAndUsersAreCheckedAndFailuresLoggedWithThePeer() throws {
+        let directory = try TestPaths.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let config = try ShipperProcess.tutorialConfig().replacingOccurrences(
+            of: "    Tag_Prefix        ecs.",
+            with: "    Tag_Prefix        ecs.\n    Shared_Key        s3cret\n    Self_Hostname     shipper.test\n    Security.Users    alice wonderland")
+        let shipper = try ShipperProcess(config: config, directory: directory, endpoint: "http://127.0.0.1:9")
+        func run(_ arguments: [String]) throws -> ChildProcess {
+            let client = try ChildProcess("python3", [TestPaths.tool("handshake_client.py"), "--port", "\(shipper.port)"] + arguments, name: "handshake")
+            _ = try client.waitForExit(timeout: 30)
+            return client
+        }
+        let good = try run(["--shared-key", "s3cret", "--user", "alice", "--password", "wonderland", "--expect", "accept"])
+        XCTAssertEqual(good.process.terminationStatus, 0, good.text)
+        XCTAssertTrue(good.text.contains("ACK"), good.text)
+
+        let wrongKey = try run(["--shared-key", "guess", "--user", "alice", "--password", "wonderland", "--expect", "reject"])
+        XCTAssertEqual(wrongKey.process.terminationStatus, 0, wrongKey.text)
+        XCTAssertTrue(wrongKey.text.contains("PONG False shared key mismatch"), wrongKey.text)
+        try shipper.child.waitForLine(#"handshake failed: shared key mismatch.*peer=127\.0\.0\.1:"#)
+
+        let wrongPassword = try run(["--shared-key", "s3cret", "--user", "alice", "--password", "nope", "--expect", "reject"])
+        XCTAssertEqual(wrongPassword.process.terminationStatus, 0, wrongPassword.text)
+        try shipper.child.waitForLine(#"handshake failed: username/password mismatch.*peer="#)
+
+        // A client that skips the handshake gets nothing stored.
+        let script = """
+            import socket, msgpack, time
+            s = socket.create_connection(("127.0.0.1", \(shipper.port)))
+            s.settimeout(5)
+            s.recv(4096)
+            s.sendall(msgpack.packb(["app", int(time.time()), {"log": "sneaky"}, {"chunk": "x"}]))
+            data = s.recv(4096)
+            print("CLOSED" if b"ack" not in data else "ACKED")
+            """
+        let sneaky = try ChildProcess("python3", ["-c", script], name: "no handshake")
+        XCTAssertEqual(try sneaky.waitForExit(timeout: 30), 0, sneaky.text)
+        XCTAssertTrue(sneaky.text.contains("CLOSED"), sneaky.text)
+        XCTAssertEqual(try shipper.child.terminate(), 0)
+    }
+}
