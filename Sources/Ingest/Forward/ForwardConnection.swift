@@ -25,7 +25,7 @@ enum ForwardConnectionError: Error, CustomStringConvertible {
 /// client that pipelines frames gets one commit for all of them. A bad frame
 /// ends this connection only; the complete frames before it are kept.
 final class ForwardConnection {
-    private let socket: StreamSocket
+    private let socket: any ByteStream
     private let configuration: ForwardServerConfiguration
     private let pipeline: FilterPipeline
     private let sink: IngestSink
@@ -43,7 +43,7 @@ final class ForwardConnection {
     private var consumed = 0
     private var filled = 0
 
-    init(socket: StreamSocket, configuration: ForwardServerConfiguration, pipeline: FilterPipeline, sink: IngestSink, logger: Logger,
+    init(socket: any ByteStream, configuration: ForwardServerConfiguration, pipeline: FilterPipeline, sink: IngestSink, logger: Logger,
          statistics: ForwardServerStatistics, assembler: PartialMessageAssembler) {
         self.socket = socket
         self.statistics = statistics

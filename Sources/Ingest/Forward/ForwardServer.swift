@@ -143,16 +143,28 @@ public final class ForwardServer: @unchecked Sendable {
             connections[key] = client
             connectionsDone.enter()
             lock.unlock()
-            let connection = ForwardConnection(socket: client, configuration: configuration, pipeline: pipeline, sink: sink, logger: logger,
-                                               statistics: statistics, assembler: assembler)
             statistics.opened()
             let thread = Thread { [self] in
-                connection.serve()
-                statistics.closed()
-                lock.lock()
-                connections[key] = nil
-                lock.unlock()
-                connectionsDone.leave()
+                defer {
+                    statistics.closed()
+                    lock.lock()
+                    connections[key] = nil
+                    lock.unlock()
+                    connectionsDone.leave()
+                }
+                var stream: any ByteStream = client
+                if let tls = configuration.tls {
+                    do {
+                        stream = try tls.accept(client)
+                    } catch {
+                        statistics.refused()
+                        logger.error("closing connection: \(error)", metadata: ["peer": "\(client.peer)"])
+                        client.shutdown()
+                        return
+                    }
+                }
+                ForwardConnection(socket: stream, configuration: configuration, pipeline: pipeline, sink: sink, logger: logger,
+                                  statistics: statistics, assembler: assembler).serve()
             }
             thread.stackSize = 1 << 20
             thread.name = "forward-connection"

@@ -17,6 +17,8 @@ public struct ForwardServerConfiguration: Sendable {
     public var heartbeats = true
     /// `Shared_Key` (with `Self_Hostname` and `Security.Users`): clients must pass the handshake first.
     public var handshake: ForwardHandshake?
+    /// `tls On` with `tls.crt_file` and `tls.key_file`: clients speak TLS.
+    public var tls: TLSServerContext?
     /// `Max_Connections`: connections beyond this are closed at once, with a log line.
     public var maxConnections: Int
     /// `Idle_Timeout`: seconds a connection may send nothing before it is closed; 0 is never.

@@ -141,6 +141,9 @@ public final class StreamSocket: @unchecked Sendable {
         throw lastError
     }
 
+    /// The OS handle, for TLS (OpenSSL drives the socket itself).
+    var descriptor: Handle { handle }
+
     /// The port this socket is bound to.
     public var localPort: UInt16 {
         var storage = sockaddr_storage()

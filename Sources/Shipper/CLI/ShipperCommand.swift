@@ -53,6 +53,7 @@ struct RunCommand: AsyncParsableCommand {
     var storagePath: String?
 
     func run() async throws {
+        ShutdownSignal.ignoreBrokenPipes()
         let configuration = try options.load()
         let level = LineLogHandler.level(fromFluentBit: configuration.service.logLevel)
         LoggingSystem.bootstrap { LineLogHandler(label: $0, level: level) }

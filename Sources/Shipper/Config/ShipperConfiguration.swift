@@ -175,6 +175,15 @@ enum ForwardInputSettings {
             let hostname = reader.string("Self_Hostname") ?? ProcessInfo.processInfo.hostName
             settings.handshake = ForwardHandshake(sharedKey: key, selfHostname: hostname, users: users)
         }
+        if try reader.bool("tls", default: false) {
+            let certificate = try reader.required("tls.crt_file", what: "the PEM certificate chain for tls On")
+            let key = try reader.required("tls.key_file", what: "the PEM private key for tls On")
+            do {
+                settings.tls = try TLSServerContext(certificateFile: certificate, keyFile: key)
+            } catch let error as TLSError {
+                throw ConfigError("tls: \(error)", at: reader.entry("tls.crt_file")?.location)
+            }
+        }
         settings.maxConnections = try reader.integer("Max_Connections", default: settings.maxConnections, range: 1...1_000_000)
         settings.idleTimeout = try reader.seconds("Idle_Timeout", default: settings.idleTimeout)
         if settings.bufferMaxSize < settings.bufferChunkSize {

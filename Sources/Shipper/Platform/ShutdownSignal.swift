@@ -13,6 +13,15 @@ import Darwin
 /// Windows the console events Docker and the service manager send
 /// (`CTRL_C_EVENT`, `CTRL_BREAK_EVENT`, `CTRL_CLOSE_EVENT`, `CTRL_SHUTDOWN_EVENT`).
 enum ShutdownSignal {
+    /// A write to a peer that went away (a socket, or OpenSSL writing for TLS)
+    /// must be an error for that connection, not the end of the process.
+    /// Windows has no SIGPIPE: a failed send just returns an error there.
+    static func ignoreBrokenPipes() {
+        #if !os(Windows)
+        signal(SIGPIPE, SIG_IGN)
+        #endif
+    }
+
     /// Returns the name of the signal or event once one arrives.
     static func wait() async -> String {
         await withCheckedContinuation { continuation in
@@ -62,8 +71,6 @@ enum ShutdownSignal {
     }
 
     private static func install(_ callback: @escaping (String) -> Void) {
-        // A socket write to a closed peer must be an error, not a process kill.
-        signal(SIGPIPE, SIG_IGN)
         for (number, name) in [(SIGTERM, "SIGTERM"), (SIGINT, "SIGINT")] {
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())

@@ -1,0 +1,51 @@
+import Foundation
+import XCTest
+
+/// `tls On` on the forward input, with a self-signed certificate made by `openssl` for the test.
+final class TLSInputTests: XCTestCase {
+    func testTLSClientsAreServedAndPlainClientsRefused() throws {
+        let directory = try TestPaths.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let certificate = directory.appendingPathComponent("cert.pem").path
+        let key = directory.appendingPathComponent("key.pem").path
+        let openssl = try ChildProcess("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost", "-days", "1",
+                                                   "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", key, "-out", certificate], name: "openssl")
+        XCTAssertEqual(try openssl.waitForExit(timeout: 60), 0, openssl.text)
+
+        let fake = try FakeCloudWatch()
+        let config = try ShipperProcess.tutorialConfig().replacingOccurrences(
+            of: "    Tag_Prefix        ecs.",
+            with: "    Tag_Prefix        ecs.\n    tls               On\n    tls.crt_file      \(certificate)\n    tls.key_file      \(key)")
+        let shipper = try ShipperProcess(config: config, directory: directory, endpoint: fake.endpoint)
+        let script = """
+            import socket, ssl, msgpack, time
+            context = ssl.create_default_context(cafile="\(certificate)")
+            raw = socket.create_connection(("127.0.0.1", \(shipper.port)), timeout=10)
+            s = context.wrap_socket(raw, server_hostname="127.0.0.1")
+            s.sendall(msgpack.packb(["app", int(time.time()), {"log": "over tls",
+                "com.amazonaws.ecs.task-arn": "arn:aws:ecs:us-east-1:1:task/c/0a0b", "com.amazonaws.ecs.container-name": "t"}, {"chunk": "t1"}]))
+            print("ANSWER", msgpack.unpackb(s.recv(64)), s.version())
+            """
+        let client = try ChildProcess("python3", ["-c", script], name: "tls client")
+        XCTAssertEqual(try client.waitForExit(timeout: 30), 0, client.text)
+        XCTAssertTrue(client.text.contains("ANSWER {'ack': 't1'} TLSv1."), client.text)
+        try eventually(timeout: 60, "the record delivered") { try fake.lines() == ["over tls"] }
+
+        let plain = try ChildProcess("python3", [TestPaths.tool("docker_forward_client.py"), "--port", "\(shipper.port)", "--count", "1", "--ack"], name: "plain client")
+        XCTAssertNotEqual(try plain.waitForExit(timeout: 30), 0, "a plain client gets no ack")
+        try shipper.child.waitForLine(#"closing connection: TLS handshake with 127\.0\.0\.1:\d+.*peer="#)
+        XCTAssertEqual(try fake.lines(), ["over tls"])
+        XCTAssertEqual(try shipper.child.terminate(), 0)
+    }
+
+    func testAMismatchedKeyIsAConfigError() throws {
+        let directory = try TestPaths.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let config = directory.appendingPathComponent("tls.conf").path
+        try "[INPUT]\n    Name forward\n    tls On\n    tls.crt_file /nonexistent/cert.pem\n    tls.key_file /nonexistent/key.pem\n[OUTPUT]\n    Name cloudwatch_logs\n    region us-east-1\n    log_group_name g\n    log_stream_prefix p\n"
+            .write(toFile: config, atomically: true, encoding: .utf8)
+        let check = try ChildProcess(TestPaths.shipperBinary, ["check-config", "-c", config], name: "check-config")
+        XCTAssertEqual(try check.waitForExit(timeout: 30), 1)
+        XCTAssertTrue(check.text.contains("tls.conf:4: tls: loading tls.crt_file /nonexistent/cert.pem"), check.text)
+    }
+}
