@@ -80,7 +80,10 @@ final class TLSStream: ByteStream, @unchecked Sendable {
         let n = SSL_read(ssl, buffer.baseAddress, Int32(min(buffer.count, Int(Int32.max))))
         if n > 0 { return Int(n) }
         switch SSL_get_error(ssl, n) {
-        case SSL_ERROR_ZERO_RETURN, SSL_ERROR_SYSCALL where ERR_peek_error() == 0:
+        case SSL_ERROR_ZERO_RETURN:
+            return 0
+        case SSL_ERROR_SYSCALL where ERR_peek_error() == 0:
+            // The peer closed the TCP connection without a TLS close_notify.
             return 0
         default:
             throw TLSError.openSSL("TLS read from \(peer)")
