@@ -97,4 +97,25 @@ final class FilterTests: XCTestCase {
         XCTAssertNil(try RecordTemplate(parsing: "/aws/$missing", allowCaptures: false).render(record))
         XCTAssertEqual(try RecordTemplate(parsing: "price $5", allowCaptures: false).render(record), "price $5")
     }
+
+    func testModifyConditionsGateTheRules() throws {
+        let filter = ModifyFilter(match: TagPattern("*"), rules: [.add(key: "alert", value: "yes")], conditions: [
+            try ModifyFilter.Condition(parsing: "Key_value_equals source stderr"),
+            try ModifyFilter.Condition(parsing: "Key_exists log"),
+            try ModifyFilter.Condition(parsing: "No_key_matches ^secret"),
+        ])
+        var stderr = LogRecord(["source": .string("stderr"), "log": .string("boom")])
+        _ = filter.apply(tag: "t", record: &stderr)
+        XCTAssertEqual(stderr["alert"], .string("yes"))
+        var stdout = LogRecord(["source": .string("stdout"), "log": .string("fine")])
+        _ = filter.apply(tag: "t", record: &stdout)
+        XCTAssertNil(stdout["alert"])
+        var secret = LogRecord(["source": .string("stderr"), "log": .string("x"), "secret_key": .string("k")])
+        _ = filter.apply(tag: "t", record: &secret)
+        XCTAssertNil(secret["alert"])
+        XCTAssertThrowsError(try ModifyFilter.Condition(parsing: "Key_is_fancy a"))
+        XCTAssertThrowsError(try ModifyFilter.Condition(parsing: "Key_value_matches log ([")) { error in
+            XCTAssertTrue("\(error)".contains("does not compile"), "\(error)")
+        }
+    }
 }

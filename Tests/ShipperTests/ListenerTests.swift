@@ -28,6 +28,24 @@ final class ListenerTests: XCTestCase {
         XCTAssertEqual(try shipper.child.terminate(), 0)
     }
 
+    func testIPv6Listener() throws {
+        let fake = try FakeCloudWatch()
+        let config = try ShipperProcess.tutorialConfig().replacingOccurrences(of: "Listen            127.0.0.1", with: "Listen            ::1")
+        let shipper = try ShipperProcess(config: config, directory: directory, endpoint: fake.endpoint)
+        let script = """
+            import socket, msgpack, time
+            s = socket.create_connection(("::1", \(shipper.port)), timeout=10)
+            s.sendall(msgpack.packb(["app", int(time.time()), {"log": "over ipv6",
+                "com.amazonaws.ecs.task-arn": "arn:aws:ecs:us-east-1:1:task/c/0a0b", "com.amazonaws.ecs.container-name": "v6"}, {"chunk": "v6"}]))
+            print("ANSWER", msgpack.unpackb(s.recv(64)))
+            """
+        let client = try ChildProcess("python3", ["-c", script], name: "ipv6 client")
+        XCTAssertEqual(try client.waitForExit(timeout: 30), 0, client.text)
+        XCTAssertTrue(client.text.contains("ANSWER {'ack': 'v6'}"), client.text)
+        try eventually(timeout: 60, "the record delivered") { try fake.lines() == ["over ipv6"] }
+        XCTAssertEqual(try shipper.child.terminate(), 0)
+    }
+
     func testUnixSocketInputWithItsPermissions() throws {
         let fake = try FakeCloudWatch()
         let socketPath = directory.appendingPathComponent("forward.sock").path

@@ -1,8 +1,63 @@
+import Foundation
+
 /// Fluent Bit's `modify` filter: rename, add, set, remove and copy keys.
 ///
 /// Rules run in config order. As in Fluent Bit, `Rename` and `Copy` leave the
 /// record alone when the target key exists; the `Hard_` forms overwrite it.
+/// With `Condition`s, the rules apply only to records that meet all of them.
 public struct ModifyFilter: RecordFilter {
+    /// Fluent Bit's `Condition` kinds.
+    public enum Condition: Sendable {
+        case keyExists(String)
+        case keyDoesNotExist(String)
+        case keyValueEquals(String, String)
+        case keyValueDoesNotEqual(String, String)
+        case keyValueMatches(String, NSRegularExpression)
+        case keyValueDoesNotMatch(String, NSRegularExpression)
+        case aKeyMatches(NSRegularExpression)
+        case noKeyMatches(NSRegularExpression)
+
+        /// Parses `Key_value_equals KEY VALUE` and the like.
+        public init(parsing text: String) throws {
+            let words = text.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
+            func regex(_ pattern: String) throws -> NSRegularExpression {
+                do {
+                    return try NSRegularExpression(pattern: pattern)
+                } catch {
+                    throw ModifyConditionError(condition: text, reason: "the regex \(pattern) does not compile")
+                }
+            }
+            switch (words.first?.lowercased(), words.count) {
+            case ("key_exists", 2): self = .keyExists(words[1])
+            case ("key_does_not_exist", 2): self = .keyDoesNotExist(words[1])
+            case ("key_value_equals", 3): self = .keyValueEquals(words[1], words[2])
+            case ("key_value_does_not_equal", 3): self = .keyValueDoesNotEqual(words[1], words[2])
+            case ("key_value_matches", 3): self = .keyValueMatches(words[1], try regex(words[2]))
+            case ("key_value_does_not_match", 3): self = .keyValueDoesNotMatch(words[1], try regex(words[2]))
+            case ("a_key_matches", 2): self = .aKeyMatches(try regex(words[1]))
+            case ("no_key_matches", 2): self = .noKeyMatches(try regex(words[1]))
+            default:
+                throw ModifyConditionError(condition: text, reason: "expected Key_exists, Key_does_not_exist, Key_value_equals, Key_value_does_not_equal, Key_value_matches, Key_value_does_not_match, A_key_matches or No_key_matches with its arguments")
+            }
+        }
+
+        func holds(for record: LogRecord) -> Bool {
+            func matches(_ regex: NSRegularExpression, _ text: String) -> Bool {
+                regex.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) != nil
+            }
+            switch self {
+            case .keyExists(let key): return record[key] != nil
+            case .keyDoesNotExist(let key): return record[key] == nil
+            case .keyValueEquals(let key, let value): return record[key]?.textValue == value
+            case .keyValueDoesNotEqual(let key, let value): return record[key]?.textValue != value
+            case .keyValueMatches(let key, let regex): return record[key]?.textValue.map { matches(regex, $0) } ?? false
+            case .keyValueDoesNotMatch(let key, let regex): return !(record[key]?.textValue.map { matches(regex, $0) } ?? false)
+            case .aKeyMatches(let regex): return record.fields.contains { $0.key.textValue.map { matches(regex, $0) } ?? false }
+            case .noKeyMatches(let regex): return !record.fields.contains { $0.key.textValue.map { matches(regex, $0) } ?? false }
+            }
+        }
+    }
+
     public enum Rule: Hashable, Sendable {
         case rename(from: String, to: String)
         case hardRename(from: String, to: String)
@@ -16,6 +71,7 @@ public struct ModifyFilter: RecordFilter {
     public let name = "modify"
     public let match: TagPattern
     public let rules: [Rule]
+    public let conditions: [Condition]
     /// The rules with their keys as bytes, so applying them allocates nothing per record.
     private let operations: [Operation]
 
@@ -26,9 +82,10 @@ public struct ModifyFilter: RecordFilter {
         case remove(key: [UInt8])
     }
 
-    public init(match: TagPattern, rules: [Rule]) {
+    public init(match: TagPattern, rules: [Rule], conditions: [Condition] = []) {
         self.match = match
         self.rules = rules
+        self.conditions = conditions
         self.operations = rules.map { rule in
             switch rule {
             case .rename(let from, let to): return .rename(from: Array(from.utf8), to: Array(to.utf8), hard: false)
@@ -43,6 +100,7 @@ public struct ModifyFilter: RecordFilter {
     }
 
     public func apply(tag: String, record: inout LogRecord) -> FilterOutcome {
+        guard conditions.allSatisfy({ $0.holds(for: record) }) else { return .pass }
         for operation in operations {
             switch operation {
             case .rename(let from, let to, let hard):
@@ -66,4 +124,12 @@ public struct ModifyFilter: RecordFilter {
         }
         return .pass
     }
+}
+
+/// Why a modify `Condition` cannot be used.
+public struct ModifyConditionError: Error, Equatable, CustomStringConvertible {
+    public let condition: String
+    public let reason: String
+
+    public var description: String { "invalid modify Condition \"\(condition)\": \(reason)" }
 }

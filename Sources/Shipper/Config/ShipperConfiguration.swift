@@ -218,7 +218,14 @@ enum FilterSettings {
                 default: rules.append(.remove(key: words[0]))
                 }
             }
-            return ModifyFilter(match: match, rules: rules)
+            let conditions = try reader.entries(["Condition"]).map { entry in
+                do {
+                    return try ModifyFilter.Condition(parsing: entry.value)
+                } catch let error as ModifyConditionError {
+                    throw ConfigError(error.description, at: entry.location)
+                }
+            }
+            return ModifyFilter(match: match, rules: rules, conditions: conditions)
         case "rewrite_tag":
             let ruleEntries = reader.entries(["Rule"])
             guard !ruleEntries.isEmpty else {
