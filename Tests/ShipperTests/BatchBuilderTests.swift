@@ -73,4 +73,16 @@ final class BatchBuilderTests: XCTestCase {
         XCTAssertEqual(batch.refused.map(\.recordID), [1, 3])
         XCTAssertEqual(batch.throughID, 3, "the refused records are delivered to dead letters with the batch")
     }
+
+    func testOversizeEventsGoToDeadLettersWhenConfigured() throws {
+        var limits = BatchLimits()
+        limits.maxEventBytes = 5
+        limits.truncateOversize = false
+        let stored = [StoredRecord(id: 1, timeNanoseconds: 0, message: Array("abc".utf8)), StoredRecord(id: 2, timeNanoseconds: 0, message: Array("abcdefgh".utf8))]
+        let batch = try XCTUnwrap(build(stored, limits: limits))
+        XCTAssertEqual(batch.events.map(\.message), [Array("abc".utf8)])
+        XCTAssertEqual(batch.refused.map(\.recordID), [2])
+        XCTAssertTrue(batch.refused[0].reason.hasPrefix("oversize"))
+        XCTAssertEqual(batch.throughID, 2)
+    }
 }

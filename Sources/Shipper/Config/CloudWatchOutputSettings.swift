@@ -20,6 +20,8 @@ public struct CloudWatchOutputSettings: Sendable {
     public var logRetentionDays: Int?
     /// `log_group_class`: STANDARD or INFREQUENT_ACCESS for groups the shipper creates.
     public var logGroupClass: String?
+    /// `event_max_size` and `oversize_events` (`truncate` or `dead_letter`): what to do with messages over the per-event limit.
+    public var batchLimits = BatchLimits()
     /// `log_group_tags`: `key=value,key=value` tags for groups the shipper creates.
     public var logGroupTags: [String: String] = [:]
     /// `log_key`: send only this field's value as the message instead of the whole record.
@@ -46,6 +48,14 @@ public struct CloudWatchOutputSettings: Sendable {
                 throw ConfigError("log_retention_days must be one of CloudWatch's values (\(allowed.map(String.init).joined(separator: ", "))), not \"\(entry.value)\"", at: entry.location)
             }
             logRetentionDays = days
+        }
+        batchLimits.maxEventBytes = min(batchLimits.maxEventBytes, try reader.size("event_max_size", default: batchLimits.maxEventBytes))
+        if let entry = reader.entry("oversize_events") {
+            switch entry.value.lowercased() {
+            case "truncate": batchLimits.truncateOversize = true
+            case "dead_letter": batchLimits.truncateOversize = false
+            default: throw ConfigError("oversize_events must be truncate or dead_letter, not \"\(entry.value)\"", at: entry.location)
+            }
         }
         if let entry = reader.entry("log_group_tags") {
             for pair in entry.value.split(separator: ",") {

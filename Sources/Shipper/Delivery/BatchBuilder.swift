@@ -6,8 +6,10 @@ public struct BatchLimits: Sendable {
     public var maxEvents = 10_000
     /// Counted per event on top of its message bytes.
     public var perEventOverhead = 26
-    /// The largest message; longer ones are cut to this (1 MiB in today's service model).
+    /// The largest message (1 MiB less the overhead in today's service model): `event_max_size`.
     public var maxEventBytes = 1_048_576 - 26
+    /// `oversize_events`: cut longer messages to `maxEventBytes` (true), or send them to dead letters.
+    public var truncateOversize = true
     /// The longest time a batch may span.
     public var maxSpanMilliseconds: Int64 = 24 * 3_600_000
 
@@ -54,6 +56,11 @@ enum BatchBuilder {
             if timestamp < now - maxAgeMilliseconds || timestamp > now + maxAheadMilliseconds {
                 let reason = timestamp < now ? "tooOld: older than 14 days when sent" : "tooNew: more than 2 hours in the future when sent"
                 refused.append(DeadLetter(recordID: record.id, reason: reason))
+                throughID = record.id
+                continue
+            }
+            if record.message.count > limits.maxEventBytes && !limits.truncateOversize {
+                refused.append(DeadLetter(recordID: record.id, reason: "oversize: \(record.message.count) bytes, more than event_max_size \(limits.maxEventBytes)"))
                 throughID = record.id
                 continue
             }

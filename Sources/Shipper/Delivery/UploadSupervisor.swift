@@ -60,7 +60,7 @@ actor UploadSupervisor {
             let output = outputs[index]
             let options = LogGroupOptions(autoCreate: output.autoCreateGroup, retentionDays: output.logRetentionDays,
                                           groupClass: output.logGroupClass, tags: output.logGroupTags)
-            let uploader = GroupUploader(logGroup: group, spool: spool, client: clients[index], options: options, limits: BatchLimits(), logger: logger, metrics: metrics)
+            let uploader = GroupUploader(logGroup: group, spool: spool, client: clients[index], options: options, limits: output.batchLimits, logger: logger, metrics: metrics)
             running[group] = Task {
                 await uploader.drain(groupStreams)
                 self.finished(group)
