@@ -38,34 +38,17 @@ struct DrainBenchmark: ParsableCommand {
 
         let endpoint = try InstantCloudWatch()
         defer { endpoint.stop() }
-        var text = try String(contentsOfFile: config, encoding: .utf8)
-        text = text.replacingOccurrences(of: #"(?m)^(\s*Listen\s+).*$"#, with: "$1127.0.0.1", options: .regularExpression)
-        text = text.replacingOccurrences(of: #"(?m)^(\s*Port\s+).*$"#, with: "$10", options: .regularExpression)
-        text = text.replacingOccurrences(of: #"(?m)^(\s*Flush\s+).*$"#, with: "$10.2", options: .regularExpression)
-        let configPath = base.appendingPathComponent("bench.conf").path
-        try text.write(toFile: configPath, atomically: true, encoding: .utf8)
-
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: shipper)
-        process.arguments = ["-c", configPath, "--storage-path", spoolFolder.path]
-        var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("AWS_") }
-        environment["AWS_REGION"] = "us-east-1"
-        environment["AWS_ACCESS_KEY_ID"] = "bench"
-        environment["AWS_SECRET_ACCESS_KEY"] = "bench"
-        environment["AWS_EC2_METADATA_DISABLED"] = "true"
-        environment["AWS_ENDPOINT_URL"] = "http://127.0.0.1:\(endpoint.port)"
-        process.environment = environment
-        process.standardError = FileHandle.nullDevice
         let start = Date()
-        try process.run()
-        defer { process.terminate(); process.waitUntilExit() }
+        let shipperProcess = try BenchmarkShipper(binary: shipper, configPath: config, folder: base, endpoint: "http://127.0.0.1:\(endpoint.port)",
+                                                  service: ["Flush": "0.2"], arguments: ["--storage-path", spoolFolder.path])
+        defer { shipperProcess.stop() }
         let deadline = start.addingTimeInterval(600)
         while endpoint.eventCount < records {
-            guard Date() < deadline, process.isRunning else { throw ValidationError("drained \(endpoint.eventCount) of \(records) events") }
+            guard Date() < deadline, shipperProcess.process.isRunning else { throw ValidationError("drained \(endpoint.eventCount) of \(records) events") }
             Thread.sleep(forTimeInterval: 0.01)
         }
         let seconds = Date().timeIntervalSince(start)
-        let cpu = ProcessMemory.cpuSeconds(pid: process.processIdentifier).map { String(format: "%.2f s CPU per million events", $0 / Double(records) * 1e6) } ?? "CPU n/a"
+        let cpu = ProcessMemory.cpuSeconds(pid: shipperProcess.pid).map { String(format: "%.2f s CPU per million events", $0 / Double(records) * 1e6) } ?? "CPU n/a"
         print(String(format: "drain: %d events of %d bytes over %d streams in %d groups, %d calls: %.2f s, %.0f events/s, %.1f MB/s, %@",
                      records, size, streams, groups, endpoint.callCount, seconds, Double(records) / seconds, Double(records * size) / seconds / 1e6, cpu))
     }

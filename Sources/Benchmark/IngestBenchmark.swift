@@ -24,27 +24,11 @@ struct IngestBenchmark: ParsableCommand {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("shipper-bench-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
-        var text = try String(contentsOfFile: config, encoding: .utf8)
-        text = text.replacingOccurrences(of: #"(?m)^(\s*Listen\s+).*$"#, with: "$1127.0.0.1", options: .regularExpression)
-        text = text.replacingOccurrences(of: #"(?m)^(\s*Port\s+).*$"#, with: "$10", options: .regularExpression)
-        text = text.replacingOccurrences(of: "[SERVICE]", with: "[SERVICE]\n    storage.sync \(sync)\n    storage.path \(folder.appendingPathComponent("spool").path)")
-        let configPath = folder.appendingPathComponent("bench.conf").path
-        try text.write(toFile: configPath, atomically: true, encoding: .utf8)
-
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: shipper)
-        process.arguments = ["-c", configPath]
-        var environment = ProcessInfo.processInfo.environment
-        environment["AWS_REGION"] = "us-east-1"
-        environment["AWS_ACCESS_KEY_ID"] = "bench"
-        environment["AWS_SECRET_ACCESS_KEY"] = "bench"
-        environment["AWS_ENDPOINT_URL"] = "http://127.0.0.1:9"
-        process.environment = environment
-        let pipe = Pipe()
-        process.standardError = pipe
-        try process.run()
-        defer { process.terminate(); process.waitUntilExit() }
-        let port = try waitForPort(pipe.fileHandleForReading)
+        let shipperProcess = try BenchmarkShipper(
+            binary: shipper, configPath: config, folder: folder, endpoint: "http://127.0.0.1:9",
+            service: ["storage.sync": sync, "storage.path": folder.appendingPathComponent("spool").path])
+        defer { shipperProcess.stop() }
+        let port = shipperProcess.port
 
         let perConnection = records / connections
         let time = Int64(Date().timeIntervalSince1970)
@@ -69,7 +53,7 @@ struct IngestBenchmark: ParsableCommand {
         group.wait()
         let seconds = Date().timeIntervalSince(start)
         if let failure = failures.message { throw ValidationError(failure) }
-        let peak = ProcessMemory.peakResident(pid: process.processIdentifier).map { String(format: "%.1f MiB", Double($0) / 1_048_576) } ?? "n/a"
+        let peak = ProcessMemory.peakResident(pid: shipperProcess.pid).map { String(format: "%.1f MiB", Double($0) / 1_048_576) } ?? "n/a"
         let total = perConnection * connections
         var line = String(format: "ingest: %d records (%d-byte log, %d per frame%@) over %d connections, sync %@: %.2f s, %.0f records/s, shipper peak RSS %@",
                           total, logBytes, recordsPerFrame, ack ? ", ack per frame" : "", connections, sync, seconds, Double(total) / seconds, peak)
@@ -125,21 +109,6 @@ struct IngestBenchmark: ParsableCommand {
     private func readAck(_ socket: StreamSocket, into buffer: inout [UInt8]) throws {
         let n = try buffer.withUnsafeMutableBytes { try socket.read(into: $0) }
         guard n > 0 else { throw ValidationError("the shipper closed the connection before acking") }
-    }
-
-    private func waitForPort(_ handle: FileHandle) throws -> UInt16 {
-        var seen = ""
-        let deadline = Date().addingTimeInterval(30)
-        while Date() < deadline {
-            let data = handle.availableData
-            if data.isEmpty { break }
-            seen += String(decoding: data, as: UTF8.self)
-            if let range = seen.range(of: #"port=(\d+)"#, options: .regularExpression),
-               let port = UInt16(seen[range].dropFirst(5)) {
-                return port
-            }
-        }
-        throw ValidationError("the shipper did not report its port: \(seen)")
     }
 }
 

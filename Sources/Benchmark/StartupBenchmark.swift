@@ -36,32 +36,10 @@ struct StartupBenchmark: ParsableCommand {
         }
         spool.close()
 
-        var text = try String(contentsOfFile: config, encoding: .utf8)
-        text = text.replacingOccurrences(of: #"(?m)^(\s*Listen\s+).*$"#, with: "$1127.0.0.1", options: .regularExpression)
-        text = text.replacingOccurrences(of: #"(?m)^(\s*Port\s+).*$"#, with: "$10", options: .regularExpression)
-        let configPath = base.appendingPathComponent("bench.conf").path
-        try text.write(toFile: configPath, atomically: true, encoding: .utf8)
-
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: shipper)
-        process.arguments = ["-c", configPath, "--storage-path", spoolFolder.path]
-        var environment = ProcessInfo.processInfo.environment
-        environment["AWS_REGION"] = "us-east-1"
-        environment["AWS_ACCESS_KEY_ID"] = "bench"
-        environment["AWS_SECRET_ACCESS_KEY"] = "bench"
-        environment["AWS_ENDPOINT_URL"] = "http://127.0.0.1:9"
-        process.environment = environment
-        let pipe = Pipe()
-        process.standardError = pipe
         let start = Date()
-        try process.run()
-        defer { process.terminate(); process.waitUntilExit() }
-        var seen = ""
-        while !seen.contains("forward input listening") {
-            let data = pipe.fileHandleForReading.availableData
-            guard !data.isEmpty else { throw ValidationError("the shipper exited: \(seen)") }
-            seen += String(decoding: data, as: UTF8.self)
-        }
+        let shipperProcess = try BenchmarkShipper(binary: shipper, configPath: config, folder: base, endpoint: "http://127.0.0.1:9",
+                                                  service: [:], arguments: ["--storage-path", spoolFolder.path])
+        defer { shipperProcess.stop() }
         let seconds = Date().timeIntervalSince(start)
         let size = (try? FileManager.default.attributesOfItem(atPath: spoolPath)[.size] as? Int).map { $0 / 1_048_576 } ?? 0
         print(String(format: "startup: %d undelivered records (%d MiB spool): accepting connections after %.3f s", records, size, seconds))

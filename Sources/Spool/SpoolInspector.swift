@@ -147,6 +147,17 @@ public final class SpoolInspector {
         }
     }
 
+    /// Calls `body` with every selected record, a page at a time, in id order.
+    public func forEachPage(_ selection: RecordSelection, _ body: ([SelectedRecord]) throws -> Void) throws {
+        var after: Int64 = 0
+        while true {
+            let page = try select(selection, after: after)
+            guard let last = page.last else { return }
+            try body(page)
+            after = last.id
+        }
+    }
+
     /// How many records `selection` takes.
     public func count(_ selection: RecordSelection) throws -> Int {
         try run {

@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 import Ingest
 import Spool
@@ -6,6 +7,17 @@ import Spool
 /// `{"log_group", "log_stream", "tag", "time", "time_ns", "message"[, "dead_letter_reason"]}`.
 struct NDJSONWriter {
     let handle: FileHandle
+
+    /// Writes to `path` (created or emptied), or to standard output when there is none.
+    init(path: String?) throws {
+        guard let path else {
+            handle = FileHandle.standardOutput
+            return
+        }
+        FileManager.default.createFile(atPath: path, contents: nil)
+        guard let file = FileHandle(forWritingAtPath: path) else { throw ValidationError("cannot write \(path)") }
+        handle = file
+    }
 
     func write(_ records: [SelectedRecord]) {
         var out: [UInt8] = []

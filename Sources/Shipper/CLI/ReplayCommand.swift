@@ -34,13 +34,8 @@ struct ReplayCommand: AsyncParsableCommand {
         }
         var progress = Progress(total: total)
         if stdout || output != nil {
-            let handle = try output.map { path -> FileHandle in
-                FileManager.default.createFile(atPath: path, contents: nil)
-                guard let file = FileHandle(forWritingAtPath: path) else { throw ValidationError("cannot write \(path)") }
-                return file
-            } ?? FileHandle.standardOutput
-            let writer = NDJSONWriter(handle: handle)
-            try forEachPage(inspector, chosen) { page in
+            let writer = try NDJSONWriter(path: output)
+            try inspector.forEachPage(chosen) { page in
                 writer.write(page)
                 progress.advance(page.count)
             }
@@ -55,15 +50,18 @@ struct ReplayCommand: AsyncParsableCommand {
                                           credentials: CredentialsChain(environment: ProcessInfo.processInfo.environment, region: output.region, logger: logger))
         let sender = ReplaySender(client: client, createGroups: output.autoCreateGroup)
         var failure: Error?
-        try await forEachPageAsync(inspector, chosen) { page in
-            guard failure == nil else { return }
+        var after: Int64 = 0
+        while failure == nil {
+            let page = try inspector.select(chosen, after: after)
+            guard let last = page.last else { break }
+            after = last.id
             let destinations = Dictionary(grouping: page) { DestinationKey(group: toGroup ?? $0.logGroup, stream: toStream ?? $0.logStream) }
             for (destination, records) in destinations.sorted(by: { ($0.key.group, $0.key.stream) < ($1.key.group, $1.key.stream) }) {
                 do {
                     try await sender.send(records, to: destination)
                 } catch {
                     failure = error
-                    return
+                    break
                 }
             }
             progress.advance(page.count)
@@ -72,26 +70,6 @@ struct ReplayCommand: AsyncParsableCommand {
         if let failure {
             FileHandle.standardError.write(Data("replay stopped: \(failure)\n".utf8))
             throw ExitCode(4)
-        }
-    }
-
-    private func forEachPage(_ inspector: SpoolInspector, _ chosen: RecordSelection, _ body: ([SelectedRecord]) throws -> Void) throws {
-        var after: Int64 = 0
-        while true {
-            let page = try inspector.select(chosen, after: after)
-            guard let last = page.last else { return }
-            try body(page)
-            after = last.id
-        }
-    }
-
-    private func forEachPageAsync(_ inspector: SpoolInspector, _ chosen: RecordSelection, _ body: ([SelectedRecord]) async throws -> Void) async throws {
-        var after: Int64 = 0
-        while true {
-            let page = try inspector.select(chosen, after: after)
-            guard let last = page.last else { return }
-            try await body(page)
-            after = last.id
         }
     }
 }

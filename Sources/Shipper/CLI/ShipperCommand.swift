@@ -30,10 +30,14 @@ struct ConfigOptions: ParsableArguments {
         #endif
     }
 
-    /// Loads the config, printing every error and notice with its file and line.
     func load() throws -> ShipperConfiguration {
+        try Self.load(config)
+    }
+
+    /// Loads a config; an invalid one is reported with its file and line and ends the command with exit code 1.
+    static func load(_ path: String) throws -> ShipperConfiguration {
         do {
-            return try ShipperConfiguration(file: config)
+            return try ShipperConfiguration(file: path)
         } catch let error as ConfigError {
             FileHandle.standardError.write(Data("config error: \(error)\n".utf8))
             throw ExitCode(1)

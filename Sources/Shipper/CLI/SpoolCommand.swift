@@ -41,20 +41,11 @@ struct SpoolCommand: ParsableCommand {
         func run() throws {
             let inspector = try location.inspector()
             let chosen = try selection.selection()
-            let handle = try output.map { path -> FileHandle in
-                FileManager.default.createFile(atPath: path, contents: nil)
-                guard let file = FileHandle(forWritingAtPath: path) else { throw ValidationError("cannot write \(path)") }
-                return file
-            } ?? FileHandle.standardOutput
-            let writer = NDJSONWriter(handle: handle)
-            var after: Int64 = 0
+            let writer = try NDJSONWriter(path: output)
             var total = 0
-            while true {
-                let page = try inspector.select(chosen, after: after)
-                guard let last = page.last else { break }
+            try inspector.forEachPage(chosen) { page in
                 writer.write(page)
                 total += page.count
-                after = last.id
             }
             FileHandle.standardError.write(Data("exported \(total) records\n".utf8))
         }

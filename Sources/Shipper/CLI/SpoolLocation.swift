@@ -15,12 +15,7 @@ struct SpoolLocation: ParsableArguments {
     func configuration() throws -> ShipperConfiguration? {
         let path = config ?? ConfigOptions.defaultConfigPath
         guard config != nil || FileManager.default.fileExists(atPath: path) else { return nil }
-        do {
-            return try ShipperConfiguration(file: path)
-        } catch let error as ConfigError {
-            FileHandle.standardError.write(Data("config error: \(error)\n".utf8))
-            throw ExitCode(1)
-        }
+        return try ConfigOptions.load(path)
     }
 
     var folder: String {
