@@ -73,9 +73,10 @@ final class SQLiteStatement {
         return Array(UnsafeRawBufferPointer(start: pointer, count: count))
     }
 
-    private func check(_ status: Int32, _ what: String) throws {
+    /// The message is built only on failure: this runs for every bound value on the hot path.
+    private func check(_ status: Int32, _ what: @autoclosure () -> String) throws {
         guard status == SQLITE_OK else {
-            throw SQLiteError(code: status, message: database.lastErrorMessage, context: "\(what) of \(sql)")
+            throw SQLiteError(code: status, message: database.lastErrorMessage, context: "\(what()) of \(sql)")
         }
     }
 }
