@@ -92,15 +92,22 @@ public struct RewriteTagFilter: RecordFilter {
 }
 
 /// A small, thread-safe memo of regex results keyed by the matched bytes.
+///
+/// The last value looked up is checked first: records come in runs from one
+/// container, and comparing bytes is cheaper than hashing them.
 final class MatchCache: @unchecked Sendable {
     private let lock = NSLock()
     private var entries: [[UInt8]: [String]?] = [:]
+    private var last: (key: [UInt8], value: [String]?)?
     private let capacity = 4096
 
     func lookup(_ key: [UInt8]) -> [String]?? {
         lock.lock()
         defer { lock.unlock() }
-        return entries[key]
+        if let last, last.key == key { return .some(last.value) }
+        guard let found = entries[key] else { return nil }
+        last = (key, found)
+        return .some(found)
     }
 
     func store(_ key: [UInt8], _ value: [String]?) {
@@ -108,5 +115,6 @@ final class MatchCache: @unchecked Sendable {
         defer { lock.unlock() }
         if entries.count >= capacity { entries.removeAll(keepingCapacity: true) }
         entries[key] = .some(value)
+        last = (key, value)
     }
 }
