@@ -53,6 +53,7 @@ struct IngestBenchmark: ParsableCommand {
         group.wait()
         let seconds = Date().timeIntervalSince(start)
         if let failure = failures.message { throw ValidationError(failure) }
+        let cpu = ProcessMemory.cpuSeconds(pid: shipperProcess.pid).map { String(format: ", shipper CPU %.2f s", $0) } ?? ""
         let peak = ProcessMemory.peakResident(pid: shipperProcess.pid).map { String(format: "%.1f MiB", Double($0) / 1_048_576) } ?? "n/a"
         let total = perConnection * connections
         var line = String(format: "ingest: %d records (%d-byte log, %d per frame%@) over %d connections, sync %@: %.2f s, %.0f records/s, shipper peak RSS %@",
@@ -60,7 +61,7 @@ struct IngestBenchmark: ParsableCommand {
         if ack, let p50 = latencies.percentile(0.5), let p99 = latencies.percentile(0.99) {
             line += String(format: ", ack latency p50 %.2f ms p99 %.2f ms", p50 * 1000, p99 * 1000)
         }
-        print(line)
+        print(line + cpu)
     }
 
     /// Sends `count` records on one connection; the last frame always asks for an

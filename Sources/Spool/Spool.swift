@@ -63,10 +63,14 @@ public final class Spool: @unchecked Sendable {
                 database: maintenanceDatabase, pressure: pressure,
                 limits: .init(keepDelivered: configuration.keepDelivered, totalLimitBytes: configuration.totalLimitBytes), logger: logger)
             self.maintenance = maintenance
+            var watchSize: (@Sendable (Int64) -> Void)?
+            if configuration.totalLimitBytes != nil {
+                watchSize = { used in maintenance.observe(usedBytes: used) }
+            }
             writer = try SpoolWriter(
                 database: writerDatabase, pressure: pressure, maxQueuedBytes: configuration.maxQueuedBytes,
                 recentChunkCapacity: configuration.recentChunkCapacity,
-                afterCommit: { maintenance.observe(usedBytes: $0) },
+                afterCommit: watchSize,
                 onDiskFull: { error in
                     logger.error("disk full: holding the records and retrying", metadata: ["error": "\(error)"])
                     maintenance.wake()

@@ -42,7 +42,8 @@ final class SpoolWriter: @unchecked Sendable {
     private let selectStream: SQLiteStatement
     private let insertPiece: SQLiteStatement
     private let deletePieces: SQLiteStatement
-    private let afterCommit: @Sendable (_ usedBytes: Int64) -> Void
+    /// Called with the database's size after each commit, when there is a size limit to watch.
+    private let afterCommit: (@Sendable (_ usedBytes: Int64) -> Void)?
     private let onDiskFull: @Sendable (SQLiteError) -> Void
 
     private struct StreamKey: Hashable {
@@ -51,7 +52,7 @@ final class SpoolWriter: @unchecked Sendable {
     }
 
     init(database: SQLiteDatabase, pressure: SpoolPressure, maxQueuedBytes: Int, recentChunkCapacity: Int,
-         afterCommit: @escaping @Sendable (Int64) -> Void, onDiskFull: @escaping @Sendable (SQLiteError) -> Void) throws {
+         afterCommit: (@Sendable (Int64) -> Void)?, onDiskFull: @escaping @Sendable (SQLiteError) -> Void) throws {
         self.database = database
         self.pressure = pressure
         self.maxQueuedBytes = maxQueuedBytes
@@ -143,8 +144,7 @@ final class SpoolWriter: @unchecked Sendable {
             do {
                 let committedChunks = try commit(batches)
                 for chunk in committedChunks { recentChunks.insert(chunk) }
-                let used = (try? database.usedBytes()) ?? 0
-                afterCommit(used)
+                if let afterCommit { afterCommit((try? database.usedBytes()) ?? 0) }
                 return .success(())
             } catch let error as SQLiteError where error.isDiskFull {
                 streamIDs.removeAll()

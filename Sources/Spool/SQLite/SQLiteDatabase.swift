@@ -35,6 +35,7 @@ final class SQLiteDatabase {
     }
 
     func close() {
+        scalarStatements.removeAll()
         if let handle { sqlite3_close_v2(handle) }
         handle = nil
     }
@@ -67,10 +68,20 @@ final class SQLiteDatabase {
     }
 
     /// The first column of the first row of `sql`, as an integer (0 when there is no row).
+    /// The statement is kept for the next call: some of these run after every commit.
     func integer(_ sql: String) throws -> Int64 {
-        let statement = try prepare(sql)
+        let statement: SQLiteStatement
+        if let cached = scalarStatements[sql] {
+            statement = cached
+        } else {
+            statement = try prepare(sql)
+            scalarStatements[sql] = statement
+        }
+        defer { statement.reset() }
         return try statement.step() ? statement.int64(0) : 0
     }
+
+    private var scalarStatements: [String: SQLiteStatement] = [:]
 
     /// Bytes the database's live pages take; free pages left by deletions are
     /// reused before the file grows, so they do not count.
