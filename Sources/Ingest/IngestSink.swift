@@ -1,3 +1,5 @@
+import Dispatch
+
 /// The filtered records of one client frame, with the frame's chunk id when
 /// the client asked for an ack.
 public struct IngestBatch: Sendable {
@@ -21,12 +23,30 @@ public struct IngestBatch: Sendable {
 ///
 /// A protocol so that Ingest never imports Spool: the shipper wires the two.
 public protocol IngestSink: Sendable {
-    /// Takes responsibility for the frames' records.
-    ///
-    /// With `durable`, returns only once they are committed to stable storage,
-    /// so the caller may acknowledge them; throws if they were not stored, and
-    /// then nothing may be acknowledged. A batch whose chunk was stored before
-    /// is not stored again. Blocks while storage is over its limit: that is how
-    /// backpressure reaches the sockets.
-    func accept(_ batches: [IngestBatch], durable: Bool) throws
+    /// Takes responsibility for the frames' records and returns without waiting
+    /// for the disk. `whenStored`, when given, is called once they are committed
+    /// to stable storage (nil error: the caller may now acknowledge them) or could
+    /// not be (then nothing may be acknowledged); it may run on another thread.
+    /// A batch whose chunk was stored before is not stored again. Blocks while
+    /// storage is over its limit: that is how backpressure reaches the sockets.
+    func accept(_ batches: [IngestBatch], whenStored: (@Sendable (Error?) -> Void)?) throws
+}
+
+extension IngestSink {
+    /// Takes the batches and waits until they are committed (or throws).
+    public func store(_ batches: [IngestBatch]) throws {
+        let done = DispatchSemaphore(value: 0)
+        let outcome = StoreOutcome()
+        try accept(batches) { error in
+            outcome.error = error
+            done.signal()
+        }
+        done.wait()
+        if let error = outcome.error { throw error }
+    }
+}
+
+/// The result a waiting `store` reads after its semaphore.
+private final class StoreOutcome: @unchecked Sendable {
+    var error: Error?
 }

@@ -23,7 +23,7 @@ public final class Spool: @unchecked Sendable {
         /// How many recent chunk ids are remembered to recognise resent frames.
         public var recentChunkCapacity: Int
 
-        public init(path: String, sync: SpoolSyncMode = .full, maxQueuedBytes: Int = 2 << 20, totalLimitBytes: Int64? = nil,
+        public init(path: String, sync: SpoolSyncMode = .full, maxQueuedBytes: Int = 1 << 20, totalLimitBytes: Int64? = nil,
                     keepDelivered: TimeInterval = 3600, onCorruption: SpoolCorruptionPolicy = .moveAside, recentChunkCapacity: Int = 100_000) {
             self.path = path
             self.sync = sync
@@ -86,6 +86,13 @@ public final class Spool: @unchecked Sendable {
     /// again. Blocks while the spool is over its limit.
     public func append(_ appends: [SpoolAppend], durable: Bool) throws {
         try writer.append(appends, durable: durable)
+    }
+
+    /// Stores the frames' records and returns at once; `whenCommitted` runs (on
+    /// the writer thread: keep it short) once they are committed, or with the
+    /// error if they could not be. Blocks while the spool is over its limit.
+    public func append(_ appends: [SpoolAppend], whenCommitted: @escaping @Sendable (Result<Void, Error>) -> Void) throws {
+        try writer.append(appends, completion: whenCommitted)
     }
 
     /// Why intake is paused, or nil when it is not.

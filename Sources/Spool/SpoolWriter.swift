@@ -17,8 +17,11 @@ final class SpoolWriter: @unchecked Sendable {
         var result: Result<Void, Error>?
         /// Signalled once `result` is set: each waiting client wakes alone, not all of them on every commit.
         let done = DispatchSemaphore(value: 0)
+        /// Called on the writer thread once the batch is committed (or has failed).
+        let completion: (@Sendable (Result<Void, Error>) -> Void)?
 
-        init(appends: [SpoolAppend]) {
+        init(appends: [SpoolAppend], completion: (@Sendable (Result<Void, Error>) -> Void)? = nil) {
+            self.completion = completion
             self.appends = appends
             self.bytes = appends.reduce(0) { total, append in
                 append.records.reduce(total) { $0 + $1.message.count + 128 } + append.staged.reduce(0) { $0 + $1.bytes.count + 64 }
@@ -73,9 +76,23 @@ final class SpoolWriter: @unchecked Sendable {
     /// Queues the frames; with `durable`, returns only after they are committed (or throws).
     /// Blocks while the spool is over its limit.
     func append(_ appends: [SpoolAppend], durable: Bool) throws {
-        guard appends.contains(where: { !$0.records.isEmpty || $0.chunk != nil || !$0.staged.isEmpty || !$0.completedLines.isEmpty }) else { return }
+        guard let batch = try enqueue(appends, completion: nil) else { return }
+        guard durable else { return }
+        batch.done.wait()
+        try batch.result?.get()
+    }
+
+    /// Queues the frames and returns at once; `completion` runs on the writer
+    /// thread after the commit (or the failure). Blocks while the spool is over its limit.
+    func append(_ appends: [SpoolAppend], completion: @escaping @Sendable (Result<Void, Error>) -> Void) throws {
+        if try enqueue(appends, completion: completion) == nil { completion(.success(())) }
+    }
+
+    /// Puts a batch on the queue; nil when there was nothing to store.
+    private func enqueue(_ appends: [SpoolAppend], completion: (@Sendable (Result<Void, Error>) -> Void)?) throws -> Batch? {
+        guard appends.contains(where: { !$0.records.isEmpty || $0.chunk != nil || !$0.staged.isEmpty || !$0.completedLines.isEmpty }) else { return nil }
         guard pressure.waitUntilAccepting(while: { isOpen }) else { throw SpoolError.closed }
-        let batch = Batch(appends: appends)
+        let batch = Batch(appends: appends, completion: completion)
         condition.lock()
         // Memory stays bounded: a full queue makes appenders (and so the sockets) wait.
         while queuedBytes >= maxQueuedBytes && !closing { condition.wait() }
@@ -87,9 +104,7 @@ final class SpoolWriter: @unchecked Sendable {
         queuedBytes += batch.bytes
         condition.broadcast()
         condition.unlock()
-        guard durable else { return }
-        batch.done.wait()
-        try batch.result?.get()
+        return batch
     }
 
     private var isOpen: Bool {
@@ -129,7 +144,10 @@ final class SpoolWriter: @unchecked Sendable {
             }
             condition.broadcast()
             condition.unlock()
-            for batch in batches { batch.done.signal() }
+            for batch in batches {
+                batch.done.signal()
+                batch.completion?(result)
+            }
         }
         condition.lock()
         finished = true

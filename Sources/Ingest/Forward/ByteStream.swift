@@ -10,6 +10,11 @@ public protocol ByteStream: AnyObject, Sendable {
     func setReceiveTimeout(_ seconds: Double)
     /// Ends both directions; a blocked `read` wakes up.
     func shutdown()
+    /// Whether another thread may write while one reads. A plain socket may;
+    /// an OpenSSL session may not.
+    var allowsWriteDuringRead: Bool { get }
 }
 
-extension StreamSocket: ByteStream {}
+extension StreamSocket: ByteStream {
+    public var allowsWriteDuringRead: Bool { true }
+}

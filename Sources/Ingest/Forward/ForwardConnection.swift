@@ -1,3 +1,4 @@
+import Dispatch
 import Logging
 
 /// Why a connection was closed by the server.
@@ -33,6 +34,8 @@ final class ForwardConnection {
     private let limits: ForwardFrame.Limits
     private let statistics: ForwardServerStatistics
     private let assembler: PartialMessageAssembler
+    /// Acks the spool's writer has yet to send; the connection closes only after them.
+    private let pendingAcks = DispatchGroup()
 
     /// The most one read takes: what one read brings in is decoded and held
     /// at once, so this bounds a connection's working memory.
@@ -59,7 +62,11 @@ final class ForwardConnection {
 
     /// Serves the connection until the peer closes it, it misbehaves, or the server stops.
     func serve() {
-        defer { socket.shutdown() }
+        defer {
+            // A client that half-closes after its last frame still gets that frame's ack.
+            pendingAcks.wait()
+            socket.shutdown()
+        }
         if configuration.idleTimeout > 0 { socket.setReceiveTimeout(configuration.idleTimeout) }
         do {
             if let handshake = configuration.handshake { try authenticate(handshake) }
@@ -183,16 +190,43 @@ final class ForwardConnection {
         }
     }
 
-    /// Stores the frames' records, then acks the chunks that asked for it.
+    /// Stores the frames' records; the chunks that asked for it are acked once
+    /// they are committed. On a plain socket the spool's writer sends the acks
+    /// itself, so this thread goes straight back to reading (one wake-up less per
+    /// acked frame); over TLS this thread waits and sends them.
     private func deliver(_ received: ReceivedFrames) throws {
         guard !received.batches.isEmpty else { return }
-        try sink.accept(received.batches, durable: !received.chunks.isEmpty)
-        guard !received.chunks.isEmpty else { return }
+        guard !received.chunks.isEmpty else {
+            try sink.accept(received.batches, whenStored: nil)
+            return
+        }
         var encoder = MessagePackEncoder()
         for chunk in received.chunks {
             encoder.encode(.map([MessagePackPair(key: .string("ack"), value: chunk)]))
         }
-        try socket.write(encoder.bytes)
+        let acks = encoder.bytes
+        guard socket.allowsWriteDuringRead else {
+            try sink.store(received.batches)
+            try socket.write(acks)
+            return
+        }
+        let socket = self.socket
+        let logger = self.logger
+        pendingAcks.enter()
+        do {
+            try sink.accept(received.batches) { [pendingAcks] error in
+                defer { pendingAcks.leave() }
+                if let error {
+                    logger.error("closing connection: its records could not be stored, so they are not acked: \(error)", metadata: ["peer": "\(socket.peer)"])
+                    socket.shutdown()
+                } else {
+                    try? socket.write(acks)
+                }
+            }
+        } catch {
+            pendingAcks.leave()
+            throw error
+        }
     }
 }
 

@@ -101,7 +101,7 @@ public final class ForwardServer: @unchecked Sendable {
                 var records: [TaggedRecord] = []
                 for line in due { pipeline.process(line.record, into: &records) }
                 do {
-                    try sink.accept([IngestBatch(chunk: nil, records: records, completedLines: due.map(\.key))], durable: true)
+                    try sink.store([IngestBatch(chunk: nil, records: records, completedLines: due.map(\.key))])
                     logger.warning("stored split lines whose remaining pieces did not come, marked partial_incomplete", metadata: ["lines": "\(due.count)"])
                 } catch {
                     logger.error("cannot store incomplete split lines; their pieces stay staged: \(error)")

@@ -76,6 +76,8 @@ final class TLSStream: ByteStream, @unchecked Sendable {
 
     var peer: String { socket.peer }
 
+    var allowsWriteDuringRead: Bool { false }
+
     func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         let n = SSL_read(ssl, buffer.baseAddress, Int32(min(buffer.count, Int(Int32.max))))
         if n > 0 { return Int(n) }

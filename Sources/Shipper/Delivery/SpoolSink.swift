@@ -27,7 +27,7 @@ final class SpoolSink: IngestSink, @unchecked Sendable {
         self.logger = logger
     }
 
-    func accept(_ batches: [IngestBatch], durable: Bool) throws {
+    func accept(_ batches: [IngestBatch], whenStored: (@Sendable (Error?) -> Void)?) throws {
         let appends = batches.map { batch in
             var routed: [SpoolRecord] = []
             routed.reserveCapacity(batch.records.count)
@@ -38,7 +38,13 @@ final class SpoolSink: IngestSink, @unchecked Sendable {
                                staged: batch.staged.map { SpoolStagedPiece(key: $0.key, ordinal: $0.ordinal, bytes: $0.bytes) },
                                completedLines: batch.completedLines)
         }
-        try spool.append(appends, durable: durable)
+        if let whenStored {
+            try spool.append(appends) { result in
+                if case .failure(let error) = result { whenStored(error) } else { whenStored(nil) }
+            }
+        } else {
+            try spool.append(appends, durable: false)
+        }
         let count = batches.reduce(0) { $0 + $1.records.count }
         lock.lock()
         accepted += count

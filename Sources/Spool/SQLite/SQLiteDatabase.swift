@@ -55,16 +55,30 @@ final class SQLiteDatabase {
     }
 
     /// Runs `body` in one transaction: committed if it returns, rolled back if it throws.
+    /// BEGIN and COMMIT are prepared once: the writer runs a transaction per group commit.
     func transaction<T>(_ body: () throws -> T) throws -> T {
-        try execute("BEGIN IMMEDIATE")
+        try cached("BEGIN IMMEDIATE")
         do {
             let result = try body()
-            try execute("COMMIT")
+            try cached("COMMIT")
             return result
         } catch {
-            try? execute("ROLLBACK")
+            try? cached("ROLLBACK")
             throw error
         }
+    }
+
+    /// Runs a statement without results, keeping it prepared for the next time.
+    private func cached(_ sql: String) throws {
+        let statement: SQLiteStatement
+        if let found = scalarStatements[sql] {
+            statement = found
+        } else {
+            statement = try prepare(sql)
+            scalarStatements[sql] = statement
+        }
+        defer { statement.reset() }
+        try statement.step()
     }
 
     /// The first column of the first row of `sql`, as an integer (0 when there is no row).
