@@ -61,7 +61,10 @@ final class ShipperRuntime {
 
         let credentials = CredentialsChain(environment: ProcessInfo.processInfo.environment, region: configuration.outputs[0].region, logger: logger)
         logger.info("AWS credentials will come from \(credentials.firstSource)")
-        let supervisor = UploadSupervisor(spool: spool, outputs: configuration.outputs, credentials: credentials,
+        for output in configuration.outputs where !output.verifyTLS {
+            logger.warning("tls.verify Off: the certificate of \(output.endpoint.absoluteString) is not checked; use this for test endpoints only")
+        }
+        let supervisor = try UploadSupervisor(spool: spool, outputs: configuration.outputs, credentials: credentials,
                                           flush: configuration.service.flush, logger: logger, metrics: deliveryMetrics)
         await supervisor.start()
 

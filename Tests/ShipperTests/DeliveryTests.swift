@@ -144,6 +144,30 @@ final class DeliveryTests: XCTestCase {
         XCTAssertEqual(try shipper.child.terminate(), 0)
     }
 
+    func testTLSVerifyOffReachesASelfSignedEndpointAndOnRefusesIt() throws {
+        let certificate = directory.appendingPathComponent("cert.pem").path
+        let key = directory.appendingPathComponent("key.pem").path
+        let openssl = try ChildProcess("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost", "-days", "1",
+                                                   "-keyout", key, "-out", certificate], name: "openssl")
+        XCTAssertEqual(try openssl.waitForExit(timeout: 60), 0, openssl.text)
+        let fake = try FakeCloudWatch(["--tls-cert", certificate, "--tls-key", key])
+
+        // Verification on (the default): the self-signed certificate is refused and nothing is sent.
+        let verifying = try ShipperProcess(config: try ShipperProcess.tutorialConfig(), directory: directory, endpoint: fake.endpoint)
+        let acked = try sendDockerRecords(port: verifying.port, count: 5, ack: true)
+        try verifying.child.waitForLine("delivery failing; retrying with backoff")
+        XCTAssertEqual(try fake.state().calls["PutLogEvents", default: 0], 0)
+        XCTAssertEqual(try verifying.child.terminate(), 0)
+
+        // tls.verify Off: the same records go out after the restart.
+        let config = try ShipperProcess.tutorialConfig(port: verifying.port).replacingOccurrences(
+            of: "    auto_create_group   On", with: "    auto_create_group   On\n    tls.verify          Off")
+        let trusting = try ShipperProcess(config: config, directory: directory, endpoint: fake.endpoint)
+        try trusting.child.waitForLine("tls.verify Off: the certificate of https://127.0.0.1")
+        try eventually(timeout: 60, "the 5 records over HTTPS") { Set(try fake.lines()) == Set(lines(acked)) }
+        XCTAssertEqual(try trusting.child.terminate(), 0)
+    }
+
     func testCredentialsFromTheECSContainerEndpoint() throws {
         let fake = try FakeCloudWatch(["--creds-token", "task-token", "--creds-key", "AKIDTASKROLE"])
         let shipper = try ShipperProcess(config: try ShipperProcess.tutorialConfig(), directory: directory, endpoint: fake.endpoint, credentials: [

@@ -17,12 +17,14 @@ spanning more than 24 hours, empty or over-size messages.
 --require-sequence-tokens makes it behave like the pre-2023 service.
 --reject-message TEXT answers InvalidParameterException to a batch holding a message with TEXT.
 
+--tls-cert/--tls-key serve HTTPS with that certificate.
 It also serves credentials the way ECS (GET /creds, checked against --creds-token) and
 IMDSv2 (/latest/...) do, and records which access key signed each call.
 GET /_state returns everything as JSON. Prints "LISTENING <port>" once ready.
 """
 import argparse
 import json
+import ssl
 import random
 import sys
 import threading
@@ -208,10 +210,16 @@ def main():
     parser.add_argument("--reject-message", default=None)
     parser.add_argument("--creds-token", default="secret-token")
     parser.add_argument("--creds-key", default="AKIDFROMENDPOINT")
+    parser.add_argument("--tls-cert", default=None, help="serve HTTPS with this PEM certificate")
+    parser.add_argument("--tls-key", default=None)
     args = parser.parse_args()
     random.seed(args.seed)
     server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
     server.daemon_threads = True
+    if args.tls_cert:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(args.tls_cert, args.tls_key)
+        server.socket = context.wrap_socket(server.socket, server_side=True)
     print("LISTENING %d" % server.server_address[1], flush=True)
     server.serve_forever()
 

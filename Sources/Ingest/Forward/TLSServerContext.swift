@@ -5,10 +5,15 @@ public struct TLSError: Error, CustomStringConvertible {
     public let operation: String
     public let reason: String
 
+    public init(operation: String, reason: String) {
+        self.operation = operation
+        self.reason = reason
+    }
+
     public var description: String { "\(operation): \(reason)" }
 
     /// The reasons OpenSSL queued for the last failure.
-    static func openSSL(_ operation: String) -> TLSError {
+    public static func openSSL(_ operation: String) -> TLSError {
         var reasons: [String] = []
         while case let code = ERR_get_error(), code != 0 {
             var buffer = [CChar](repeating: 0, count: 256)
@@ -29,6 +34,8 @@ public final class TLSServerContext: @unchecked Sendable {
         guard let context = SSL_CTX_new(TLS_server_method()) else { throw TLSError.openSSL("creating the TLS context") }
         self.context = context
         guard copenssl_ctx_set_min_tls12(context) == 1 else { throw TLSError.openSSL("requiring TLS 1.2") }
+        // A client that hangs up without close_notify has simply closed the connection.
+        copenssl_ctx_ignore_unexpected_eof(context)
         guard SSL_CTX_use_certificate_chain_file(context, certificateFile) == 1 else {
             throw TLSError.openSSL("loading tls.crt_file \(certificateFile)")
         }

@@ -142,7 +142,7 @@ public final class StreamSocket: @unchecked Sendable {
     }
 
     /// The OS handle, for TLS (OpenSSL drives the socket itself).
-    var descriptor: Handle { handle }
+    public var descriptor: Handle { handle }
 
     /// The port this socket is bound to.
     public var localPort: UInt16 {

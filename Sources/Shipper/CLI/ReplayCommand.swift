@@ -46,8 +46,9 @@ struct ReplayCommand: AsyncParsableCommand {
             throw ValidationError("replaying to CloudWatch needs the config (-c) for the region, endpoint and credentials")
         }
         let logger = Logger(label: "replay")
-        let client = CloudWatchLogsClient(endpoint: output.endpoint, region: output.region,
-                                          credentials: CredentialsChain(environment: ProcessInfo.processInfo.environment, region: output.region, logger: logger))
+        let client = try CloudWatchLogsClient(endpoint: output.endpoint, region: output.region,
+                                              credentials: CredentialsChain(environment: ProcessInfo.processInfo.environment, region: output.region, logger: logger),
+                                              verifyTLS: output.verifyTLS)
         let sender = ReplaySender(client: client, createGroups: output.autoCreateGroup)
         var failure: Error?
         var after: Int64 = 0

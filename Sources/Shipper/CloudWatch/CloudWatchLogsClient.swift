@@ -21,27 +21,28 @@ public struct PutLogEventsResult: Sendable {
 
 /// The CloudWatch Logs JSON 1.1 API over HTTP(S), SigV4-signed.
 ///
-/// Uses `URLSession` (FoundationNetworking on Linux), which builds on Windows
-/// too; one session per client keeps connections alive between calls.
+/// Calls travel through `URLSession` (FoundationNetworking on Linux, which
+/// builds on Windows too) with connections kept between calls, or, for
+/// `tls.verify Off`, through a transport that skips certificate checks.
 public final class CloudWatchLogsClient: Sendable {
     public let endpoint: URL
     let signer: SigV4Signer
     let credentials: any CredentialsProvider
-    private let session: URLSession
+    private let transport: any HTTPTransport
     /// The service's clock minus ours, learned from a clock-skew error, added to every signing time.
     private let clockOffset = ClockOffset()
 
-    /// `timeout` is URLSession's idle timeout: the longest wait for the next byte.
-    /// A dead connection (seen with resets on reused connections) fails after it
-    /// and the batch is retried; an upload that keeps moving is not cut off.
-    public init(endpoint: URL, region: String, credentials: any CredentialsProvider, timeout: TimeInterval = 10) {
+    /// `timeout` is the longest wait for the next byte of an answer.
+    /// With `verifyTLS` false an https endpoint's certificate is not checked.
+    public init(endpoint: URL, region: String, credentials: any CredentialsProvider, timeout: TimeInterval = 10, verifyTLS: Bool = true) throws {
         self.endpoint = endpoint
         self.signer = SigV4Signer(region: region, service: "logs")
         self.credentials = credentials
-        let configuration = URLSessionConfiguration.ephemeral
-        configuration.timeoutIntervalForRequest = timeout
-        configuration.httpMaximumConnectionsPerHost = 64
-        self.session = URLSession(configuration: configuration)
+        if !verifyTLS && endpoint.scheme?.lowercased() == "https" {
+            transport = try UnverifiedTLSTransport(timeout: timeout)
+        } else {
+            transport = URLSessionTransport(timeout: timeout)
+        }
     }
 
     public func createLogGroup(_ group: String, groupClass: String? = nil, tags: [String: String] = [:]) async throws {
@@ -146,20 +147,18 @@ public final class CloudWatchLogsClient: Sendable {
         if let token = keys.sessionToken { headers.append(("X-Amz-Security-Token", token)) }
         let authorization = signer.authorization(headers: headers, body: body, credentials: keys, amzDate: amzDate)
 
-        var request = URLRequest(url: endpoint)
-        request.httpMethod = "POST"
-        for header in headers where header.name != "Host" { request.setValue(header.value, forHTTPHeaderField: header.name) }
-        request.setValue(authorization, forHTTPHeaderField: "Authorization")
-        request.httpBody = Data(body)
+        headers.append(("Authorization", authorization))
 
-        let data: Data
-        let response: URLResponse
+        let response: HTTPResponse
         do {
-            (data, response) = try await session.data(for: request)
+            response = try await transport.post(endpoint, headers: headers, body: body)
+        } catch let error as TLSError {
+            throw CloudWatchError(operation: operation, kind: .transport("\(error)"))
         } catch {
             throw CloudWatchError(operation: operation, kind: .transport(error.localizedDescription))
         }
-        let status = (response as? HTTPURLResponse)?.statusCode ?? 0
+        let status = response.status
+        let data = response.body
         let json = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
         if (200..<300).contains(status) {
             return json ?? [:]
@@ -169,7 +168,7 @@ public final class CloudWatchLogsClient: Sendable {
             let message = (json["message"] as? String) ?? (json["Message"] as? String) ?? ""
             let error = CloudWatchError(operation: operation, kind: .service(type: type, message: message, status: status),
                                         expectedSequenceToken: json["expectedSequenceToken"] as? String)
-            if error.isClockSkew, let serverDate = (response as? HTTPURLResponse)?.value(forHTTPHeaderField: "Date").flatMap(Self.parseHTTPDate) {
+            if error.isClockSkew, let serverDate = response.headers["date"].flatMap(Self.parseHTTPDate) {
                 clockOffset.seconds = serverDate.timeIntervalSinceNow
             }
             if error.isCredentialsRejected { await credentials.invalidate() }

@@ -20,6 +20,8 @@ public struct CloudWatchOutputSettings: Sendable {
     public var logRetentionDays: Int?
     /// `log_group_class`: STANDARD or INFREQUENT_ACCESS for groups the shipper creates.
     public var logGroupClass: String?
+    /// `tls.verify`: check the endpoint's certificate (On by default; Off for test endpoints only).
+    public var verifyTLS = true
     /// `event_max_size` and `oversize_events` (`truncate` or `dead_letter`): what to do with messages over the per-event limit.
     public var batchLimits = BatchLimits()
     /// `log_group_tags`: `key=value,key=value` tags for groups the shipper creates.
@@ -49,6 +51,7 @@ public struct CloudWatchOutputSettings: Sendable {
             }
             logRetentionDays = days
         }
+        verifyTLS = try reader.bool("tls.verify", default: true)
         batchLimits.maxEventBytes = min(batchLimits.maxEventBytes, try reader.size("event_max_size", default: batchLimits.maxEventBytes))
         if let entry = reader.entry("oversize_events") {
             switch entry.value.lowercased() {

@@ -14,11 +14,13 @@ actor UploadSupervisor {
     private var running: [String: Task<Void, Never>] = [:]
     private var loop: Task<Void, Never>?
 
-    init(spool: Spool, outputs: [CloudWatchOutputSettings], credentials: any CredentialsProvider, flush: Double, logger: Logger, metrics: DeliveryMetrics) {
+    init(spool: Spool, outputs: [CloudWatchOutputSettings], credentials: any CredentialsProvider, flush: Double, logger: Logger, metrics: DeliveryMetrics) throws {
         self.spool = spool
         self.metrics = metrics
         self.outputs = outputs
-        self.clients = outputs.map { CloudWatchLogsClient(endpoint: $0.endpoint, region: $0.region, credentials: credentials) }
+        self.clients = try outputs.map {
+            try CloudWatchLogsClient(endpoint: $0.endpoint, region: $0.region, credentials: credentials, verifyTLS: $0.verifyTLS)
+        }
         self.flush = flush
         self.logger = logger
     }

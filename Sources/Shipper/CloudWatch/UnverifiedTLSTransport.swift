@@ -1,0 +1,108 @@
+import COpenSSL
+import Foundation
+import Ingest
+
+/// HTTPS without certificate checks, for `tls.verify Off` on test endpoints
+/// with self-signed certificates (`URLSession` on Linux offers no such switch).
+/// One connection per call, `Connection: close`, over the system OpenSSL;
+/// never used unless the operator turned verification off.
+final class UnverifiedTLSTransport: HTTPTransport, @unchecked Sendable {
+    private let context: OpaquePointer
+    private let timeout: TimeInterval
+
+    init(timeout: TimeInterval) throws {
+        guard let context = SSL_CTX_new(TLS_client_method()) else { throw TLSError.openSSL("creating a TLS client context") }
+        self.context = context
+        self.timeout = timeout
+        _ = copenssl_ctx_set_min_tls12(context)
+        copenssl_ctx_ignore_unexpected_eof(context)
+        SSL_CTX_set_verify(context, SSL_VERIFY_NONE, nil)
+    }
+
+    deinit {
+        SSL_CTX_free(context)
+    }
+
+    func post(_ url: URL, headers: [(name: String, value: String)], body: [UInt8]) async throws -> HTTPResponse {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async {
+                continuation.resume(with: Result { try self.exchange(url, headers: headers, body: body) })
+            }
+        }
+    }
+
+    private func exchange(_ url: URL, headers: [(name: String, value: String)], body: [UInt8]) throws -> HTTPResponse {
+        guard let host = url.host else { throw TLSError(operation: "POST \(url)", reason: "the URL has no host") }
+        let socket = try StreamSocket.connect(host: host, port: UInt16(url.port ?? 443))
+        defer { socket.shutdown() }
+        socket.setReceiveTimeout(timeout)
+        guard let ssl = SSL_new(context) else { throw TLSError.openSSL("creating a TLS session for \(host)") }
+        defer { SSL_free(ssl) }
+        _ = copenssl_set_server_name(ssl, host)
+        guard SSL_set_fd(ssl, Int32(truncatingIfNeeded: socket.descriptor)) == 1, SSL_connect(ssl) == 1 else {
+            throw TLSError.openSSL("TLS handshake with \(host)")
+        }
+        var request = "POST \(url.path.isEmpty ? "/" : url.path) HTTP/1.1\r\n"
+        for header in headers { request += "\(header.name): \(header.value)\r\n" }
+        request += "Content-Length: \(body.count)\r\nConnection: close\r\n\r\n"
+        try write(ssl, Array(request.utf8) + body)
+
+        var received: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { SSL_read(ssl, $0.baseAddress, Int32($0.count)) }
+            if n > 0 {
+                received.append(contentsOf: buffer[0..<Int(n)])
+                continue
+            }
+            let reason = SSL_get_error(ssl, n)
+            if reason == SSL_ERROR_ZERO_RETURN || (reason == SSL_ERROR_SYSCALL && ERR_peek_error() == 0) { break }
+            throw TLSError.openSSL("reading the answer from \(host)")
+        }
+        return try Self.parse(received)
+    }
+
+    private func write(_ ssl: OpaquePointer, _ bytes: [UInt8]) throws {
+        var offset = 0
+        try bytes.withUnsafeBytes { raw in
+            while offset < raw.count {
+                let n = SSL_write(ssl, raw.baseAddress! + offset, Int32(raw.count - offset))
+                guard n > 0 else { throw TLSError.openSSL("sending the request") }
+                offset += Int(n)
+            }
+        }
+    }
+
+    /// Status line, headers, and a body that is either chunked or runs to the end.
+    static func parse(_ bytes: [UInt8]) throws -> HTTPResponse {
+        guard let split = bytes.firstRange(of: [13, 10, 13, 10]) else {
+            throw TLSError(operation: "reading the answer", reason: "no complete HTTP header")
+        }
+        let head = String(decoding: bytes[..<split.lowerBound], as: UTF8.self).components(separatedBy: "\r\n")
+        let status = head.first.flatMap { line in line.split(separator: " ").dropFirst().first.flatMap { Int($0) } } ?? 0
+        var headers: [String: String] = [:]
+        for line in head.dropFirst() {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+        }
+        var body = Array(bytes[split.upperBound...])
+        if headers["transfer-encoding"]?.lowercased() == "chunked" {
+            var decoded: [UInt8] = []
+            var rest = body[...]
+            while let lineEnd = rest.firstRange(of: [13, 10]),
+                  let size = Int(String(decoding: rest[..<lineEnd.lowerBound], as: UTF8.self).split(separator: ";").first ?? "", radix: 16), size > 0 {
+                let start = lineEnd.upperBound
+                guard rest.endIndex - start >= size else { break }
+                decoded.append(contentsOf: rest[start..<start + size])
+                rest = rest[min(rest.endIndex, start + size + 2)...]
+            }
+            body = decoded
+        } else if let length = headers["content-length"].flatMap({ Int($0) }) {
+            guard body.count >= length else {
+                throw TLSError(operation: "reading the answer", reason: "the connection closed after \(body.count) of \(length) body bytes")
+            }
+            body = Array(body.prefix(length))
+        }
+        return HTTPResponse(status: status, headers: headers, body: Data(body))
+    }
+}
