@@ -30,6 +30,10 @@ public protocol IngestSink: Sendable {
     /// A batch whose chunk was stored before is not stored again. Blocks while
     /// storage is over its limit: that is how backpressure reaches the sockets.
     func accept(_ batches: [IngestBatch], whenStored: (@Sendable (Error?) -> Void)?) throws
+
+    /// Whether a frame with this chunk id was stored already, so that a resent
+    /// frame is acked again without being filtered or joined a second time.
+    func hasStored(chunk: [UInt8]) -> Bool
 }
 
 extension IngestSink {

@@ -95,6 +95,12 @@ public final class Spool: @unchecked Sendable {
         try writer.append(appends, completion: whenCommitted)
     }
 
+    /// Whether a frame with this chunk id is already committed: a client that
+    /// missed the ack is sending it again.
+    public func hasCommitted(chunk: [UInt8]) -> Bool {
+        writer.hasCommitted(chunk)
+    }
+
     /// Why intake is paused, or nil when it is not.
     public var backpressureReason: String? { pressure.current?.rawValue }
 

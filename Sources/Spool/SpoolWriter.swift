@@ -38,7 +38,9 @@ final class SpoolWriter: @unchecked Sendable {
     private var finished = false
     private let maxQueuedBytes: Int
     private var streamIDs: [StreamKey: Int64] = [:]
+    /// Read by connection threads (`hasCommitted`) and written by the writer thread.
     private var recentChunks: RecentChunks
+    private let chunksLock = NSLock()
     private(set) var duplicateChunks = 0
     private let insertRecord: SQLiteStatement
     private let insertStream: SQLiteStatement
@@ -86,6 +88,13 @@ final class SpoolWriter: @unchecked Sendable {
     /// thread after the commit (or the failure). Blocks while the spool is over its limit.
     func append(_ appends: [SpoolAppend], completion: @escaping @Sendable (Result<Void, Error>) -> Void) throws {
         if try enqueue(appends, completion: completion) == nil { completion(.success(())) }
+    }
+
+    /// Whether a frame with this chunk id was committed (recently enough to be remembered).
+    func hasCommitted(_ chunk: [UInt8]) -> Bool {
+        chunksLock.lock()
+        defer { chunksLock.unlock() }
+        return recentChunks.contains(chunk)
     }
 
     /// Puts a batch on the queue; nil when there was nothing to store.
@@ -161,7 +170,9 @@ final class SpoolWriter: @unchecked Sendable {
         while true {
             do {
                 let committedChunks = try commit(batches)
+                chunksLock.lock()
                 for chunk in committedChunks { recentChunks.insert(chunk) }
+                chunksLock.unlock()
                 if let afterCommit { afterCommit((try? database.usedBytes()) ?? 0) }
                 return .success(())
             } catch let error as SQLiteError where error.isDiskFull {
@@ -188,7 +199,7 @@ final class SpoolWriter: @unchecked Sendable {
             for batch in batches {
                 for append in batch.appends {
                     if let chunk = append.chunk {
-                        if recentChunks.contains(chunk) || !seenInThisTransaction.insert(chunk).inserted {
+                        if hasCommitted(chunk) || !seenInThisTransaction.insert(chunk).inserted {
                             duplicateChunks += 1
                             continue
                         }

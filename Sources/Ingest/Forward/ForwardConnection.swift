@@ -73,7 +73,7 @@ final class ForwardConnection {
             while try receive() {
                 var received = ReceivedFrames()
                 let failure = decodeAvailableFrames { frame in
-                    received.add(frame, pipeline: pipeline, tagPrefix: configuration.tagPrefix, assembler: assembler)
+                    received.add(frame, pipeline: pipeline, tagPrefix: configuration.tagPrefix, assembler: assembler, sink: sink)
                 }
                 try deliver(received)
                 if let failure { throw failure }
@@ -235,9 +235,15 @@ struct ReceivedFrames {
     var batches: [IngestBatch] = []
     var chunks: [MessagePackValue] = []
 
-    mutating func add(_ frame: ForwardFrame, pipeline: FilterPipeline, tagPrefix: String, assembler: PartialMessageAssembler) {
+    mutating func add(_ frame: ForwardFrame, pipeline: FilterPipeline, tagPrefix: String, assembler: PartialMessageAssembler, sink: IngestSink) {
         let tag = tagPrefix + frame.tag
         var batch = IngestBatch(chunk: frame.chunk.map(Self.chunkKey), records: [])
+        if let chunk = frame.chunk, let key = batch.chunk, sink.hasStored(chunk: key) {
+            // A resend of a frame already stored: ack it again, store and join nothing.
+            batches.append(batch)
+            chunks.append(chunk)
+            return
+        }
         batch.records.reserveCapacity(frame.entries.count)
         for entry in frame.entries {
             // Split lines are joined before the filters see them.

@@ -51,6 +51,10 @@ final class SpoolSink: IngestSink, @unchecked Sendable {
         lock.unlock()
     }
 
+    func hasStored(chunk: [UInt8]) -> Bool {
+        spool.hasCommitted(chunk: chunk)
+    }
+
     /// Counts a record no output matches and warns once per tag, so a
     /// misrouting is visible without a log line per record.
     private func noteUnmatched(_ tag: String) {

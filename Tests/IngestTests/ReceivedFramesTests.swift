@@ -1,0 +1,34 @@
+import XCTest
+@testable import Ingest
+
+final class ReceivedFramesTests: XCTestCase {
+    /// A sink that knows one chunk as stored and takes nothing.
+    private struct KnownChunkSink: IngestSink {
+        let stored: [UInt8]
+        func accept(_ batches: [IngestBatch], whenStored: (@Sendable (Error?) -> Void)?) throws { whenStored?(nil) }
+        func hasStored(chunk: [UInt8]) -> Bool { chunk == stored }
+    }
+
+    private func piece(chunk: String) -> ForwardFrame {
+        let record = LogRecord(["log": .string("tail of a long line"), "partial_message": .string("true"), "partial_id": .string("p"),
+                                "partial_ordinal": .string("3"), "partial_last": .string("true")])
+        return ForwardFrame(tag: "app", entries: [(EventTime(seconds: 1), record)], chunk: .string(chunk))
+    }
+
+    func testAResentFrameIsAckedAgainWithoutBeingJoinedOrStored() {
+        // After a crash between committing a whole line and acking its last piece, that piece comes again:
+        // it must not start a new (incomplete) line.
+        let assembler = PartialMessageAssembler()
+        let sink = KnownChunkSink(stored: Array("seen".utf8))
+        var received = ReceivedFrames()
+        received.add(piece(chunk: "seen"), pipeline: FilterPipeline(filters: []), tagPrefix: "", assembler: assembler, sink: sink)
+        XCTAssertEqual(received.chunks, [.string("seen")], "the resend is acked")
+        XCTAssertEqual(received.batches.first?.records.count, 0)
+        XCTAssertEqual(received.batches.first?.staged.count, 0)
+        XCTAssertEqual(assembler.pendingLines, 0)
+
+        received.add(piece(chunk: "new"), pipeline: FilterPipeline(filters: []), tagPrefix: "", assembler: assembler, sink: sink)
+        XCTAssertEqual(received.batches.last?.staged.count, 1, "a new piece is staged as usual")
+        XCTAssertEqual(assembler.pendingLines, 1)
+    }
+}
