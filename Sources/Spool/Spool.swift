@@ -21,10 +21,11 @@ public final class Spool: @unchecked Sendable {
         /// `storage.on_corruption`.
         public var onCorruption: SpoolCorruptionPolicy
         /// How many recent chunk ids are remembered to recognise resent frames.
+        /// Docker has one frame in flight per container, so thousands are plenty.
         public var recentChunkCapacity: Int
 
         public init(path: String, sync: SpoolSyncMode = .full, maxQueuedBytes: Int = 1 << 20, totalLimitBytes: Int64? = nil,
-                    keepDelivered: TimeInterval = 3600, onCorruption: SpoolCorruptionPolicy = .moveAside, recentChunkCapacity: Int = 100_000) {
+                    keepDelivered: TimeInterval = 3600, onCorruption: SpoolCorruptionPolicy = .moveAside, recentChunkCapacity: Int = 16_384) {
             self.path = path
             self.sync = sync
             self.maxQueuedBytes = maxQueuedBytes

@@ -69,7 +69,9 @@ final class SpoolWriter: @unchecked Sendable {
         selectStream = try database.prepare("SELECT id FROM streams WHERE log_group = ? AND log_stream = ?")
         insertPiece = try database.prepare("INSERT INTO partial_pieces(line, ordinal, piece) VALUES(?, ?, ?)")
         deletePieces = try database.prepare("DELETE FROM partial_pieces WHERE line = ?")
-        try loadRecentChunks(window: Int64(recentChunkCapacity))
+        // The newest rows hold the chunks that may come again; frames without
+        // chunks (clients that do not ask for acks) can be interleaved, so look well back.
+        try loadRecentChunks(window: 200_000)
         let thread = Thread { [unowned self] in self.run() }
         thread.name = "spool-writer"
         thread.start()
