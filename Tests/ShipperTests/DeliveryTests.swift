@@ -83,6 +83,20 @@ final class DeliveryTests: XCTestCase {
         XCTAssertEqual(try shipper.child.terminate(), 0)
     }
 
+    func testStreamsOfOneGroupAreSentSideBySide() throws {
+        // Four tasks of one family: one log group, four streams, every answer slow.
+        let fake = try FakeCloudWatch(["--fault", "slow:1.0"])
+        let shipper = try ShipperProcess(config: try ShipperProcess.tutorialConfig(), directory: directory, endpoint: fake.endpoint)
+        var acked: [Int] = []
+        for (index, task) in ["aaaa0001", "aaaa0002", "aaaa0003", "aaaa0004"].enumerated() {
+            acked += try sendDockerRecords(port: shipper.port, count: 10, start: index * 10, ack: true, extra: ["--task", task])
+        }
+        try eventually(timeout: 60, "40 records stored") { Set(try fake.lines()) == Set(lines(acked)) }
+        XCTAssertEqual(Set(try fake.state().events.map(\.group)).count, 1)
+        XCTAssertGreaterThan(try fake.state().max_concurrent_puts, 1, "calls for different streams overlap")
+        XCTAssertEqual(try shipper.child.terminate(), 0)
+    }
+
     func testARefusedEventIsIsolatedIntoDeadLettersAndTheRestDelivered() throws {
         let fake = try FakeCloudWatch(["--reject-message", "POISON"])
         let shipper = try ShipperProcess(config: try ShipperProcess.tutorialConfig(flush: "1"), directory: directory, endpoint: fake.endpoint)

@@ -33,7 +33,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 lock = threading.Lock()
 state = {"groups": {}, "events": [], "faults": {}, "accepted500_events": 0, "access_keys": [], "calls": {}, "retention": {}, "errors": {},
-         "group_options": {}}
+         "group_options": {}, "max_concurrent_puts": 0}
+in_flight = [0]
 args = None
 
 
@@ -195,7 +196,12 @@ class Handler(BaseHTTPRequestHandler):
                 kind = answer.get("__type", "").split("#")[-1]
                 state["errors"][kind] = state["errors"].get(kind, 0) + 1
         if fault == "slow":
+            with lock:
+                in_flight[0] += 1
+                state["max_concurrent_puts"] = max(state["max_concurrent_puts"], in_flight[0])
             time.sleep(2)
+            with lock:
+                in_flight[0] -= 1
         self.reply(status, answer)
 
 

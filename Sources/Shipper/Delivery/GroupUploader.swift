@@ -17,10 +17,14 @@ struct LogGroupOptions: Sendable {
 /// Drains the undelivered records of one log group's streams to CloudWatch.
 ///
 /// One per log group, so a throttled or failing group never holds up
-/// another. Within the group, streams are sent one batch at a time, each batch
-/// retried until the service accepts it; only then does the stream's cursor
-/// advance, so a crash resends at most the one batch that was in flight.
-struct GroupUploader {
+/// another. Up to `parallelStreams` of the group's streams are sent at once,
+/// each one batch at a time, every batch retried until the service accepts it;
+/// only then does the stream's cursor advance, so a crash resends at most the
+/// one batch per stream that was in flight.
+struct GroupUploader: Sendable {
+    /// How many streams of one group have a call in flight at once.
+    static let parallelStreams = 8
+
     let logGroup: String
     let spool: Spool
     let client: CloudWatchLogsClient
@@ -31,18 +35,28 @@ struct GroupUploader {
 
     /// Sends everything pending in `streams`; returns when they are drained or the task is cancelled.
     func drain(_ streams: [SpoolStream]) async {
-        var failures = FailureLog(logger: logger, logGroup: logGroup)
-        for stream in streams {
-            var state = StreamState(limit: limits.maxEvents)
-            while !Task.isCancelled {
-                switch await sendNextBatch(of: stream, state: &state, failures: &failures) {
-                case .sent: continue
-                case .drained: break
-                case .retry(let delay):
-                    if await !pause(delay) { return }
-                    continue
-                }
-                break
+        await withTaskGroup(of: Void.self) { group in
+            var waiting = streams[...]
+            while let stream = waiting.first, streams.count - waiting.count < Self.parallelStreams {
+                waiting.removeFirst()
+                group.addTask { await drain(stream) }
+            }
+            while await group.next() != nil {
+                if let stream = waiting.popFirst() { group.addTask { await drain(stream) } }
+            }
+        }
+    }
+
+    /// Sends one stream's records, one batch at a time, until none is left or the task is cancelled.
+    private func drain(_ stream: SpoolStream) async {
+        var failures = FailureLog(logger: logger, logGroup: logGroup, logStream: stream.logStream)
+        var state = StreamState(limit: limits.maxEvents)
+        while !Task.isCancelled {
+            switch await sendNextBatch(of: stream, state: &state, failures: &failures) {
+            case .sent: continue
+            case .drained: return
+            case .retry(let delay):
+                if await !pause(delay) { return }
             }
         }
     }
@@ -193,21 +207,24 @@ struct GroupUploader {
     }
 }
 
-/// Logs a failure when the kind of failure changes, and recovery once, never a line per retry.
+/// Logs a stream's failure when the kind of failure changes, and its recovery once, never a line per retry.
 struct FailureLog {
     let logger: Logger
     let logGroup: String
+    let logStream: String
     private var current: String?
     private var repeats = 0
 
-    init(logger: Logger, logGroup: String) {
+    init(logger: Logger, logGroup: String, logStream: String) {
         self.logger = logger
         self.logGroup = logGroup
+        self.logStream = logStream
     }
 
     mutating func failed(_ reason: String) {
         if reason != current {
-            logger.warning("delivery failing; retrying with backoff", metadata: ["log_group": "\(logGroup)", "error": "\(reason)"])
+            logger.warning("delivery failing; retrying with backoff", metadata: [
+                "log_group": "\(logGroup)", "log_stream": "\(logStream)", "error": "\(reason)"])
             current = reason
             repeats = 0
         } else {
@@ -217,7 +234,8 @@ struct FailureLog {
 
     mutating func recovered() {
         guard let previous = current else { return }
-        logger.info("delivery recovered", metadata: ["log_group": "\(logGroup)", "after_error": "\(previous)", "retries": "\(repeats + 1)"])
+        logger.info("delivery recovered", metadata: [
+            "log_group": "\(logGroup)", "log_stream": "\(logStream)", "after_error": "\(previous)", "retries": "\(repeats + 1)"])
         current = nil
     }
 }

@@ -32,6 +32,8 @@ final class FakeCloudWatch {
             var `class`: String
         }
         var group_options: [String: GroupOptions]
+        /// The most PutLogEvents calls answered slowly at the same time.
+        var max_concurrent_puts: Int
     }
 
     func state() throws -> State {
