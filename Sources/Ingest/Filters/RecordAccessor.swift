@@ -9,9 +9,17 @@ public struct RecordAccessorError: Error, Equatable, CustomStringConvertible {
 /// Fluent Bit's record accessor syntax: `$key` or `$key['sub']['subsub']`.
 public struct RecordAccessor: Hashable, Sendable {
     public let path: [String]
+    /// The path's keys as UTF-8, looked up for every record without converting again.
+    let keys: [[UInt8]]
 
     public init(path: [String]) {
         self.path = path
+        self.keys = path.map { Array($0.utf8) }
+    }
+
+    /// The value this accessor names in `record`, or nil.
+    public func value(in record: LogRecord) -> MessagePackValue? {
+        record.value(at: keys)
     }
 
     /// Parses one accessor at the start of `text` (which begins with `$`);
@@ -100,7 +108,7 @@ public struct RecordTemplate: Hashable, Sendable {
             switch part {
             case .literal(let text): result += text
             case .field(let accessor):
-                guard let value = record.value(at: accessor.path)?.textValue else { return nil }
+                guard let value = accessor.value(in: record)?.textValue else { return nil }
                 result += value
             case .capture(let n):
                 guard n < captures.count else { return nil }

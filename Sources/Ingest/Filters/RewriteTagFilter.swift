@@ -82,7 +82,7 @@ public struct RewriteTagFilter: RecordFilter {
     /// A rule whose new tag cannot be built (a field is missing) does not match.
     public func apply(tag: String, record: inout LogRecord) -> FilterOutcome {
         for rule in rules {
-            guard let value = record.value(at: rule.key.path),
+            guard let value = rule.key.value(in: record),
                   let captures = rule.captures(of: value),
                   let newTag = rule.newTag.render(record, captures: captures) else { continue }
             return .reemit(tag: newTag, keepOriginal: rule.keepOriginal)

@@ -38,12 +38,11 @@ public struct LogRecord: Hashable, Sendable {
         }
     }
 
-    /// Follows a record-accessor path (`$a['b']['c']` is `["a", "b", "c"]`) through nested maps.
-    public func value(at path: [String]) -> MessagePackValue? {
-        guard let first = path.first, var current = self[first] else { return nil }
+    /// Follows a record-accessor path (`$a['b']['c']` is `["a", "b", "c"]`, as UTF-8 keys) through nested maps.
+    public func value(at path: [[UInt8]]) -> MessagePackValue? {
+        guard let first = path.first, var current = self[bytes: first] else { return nil }
         for key in path.dropFirst() {
-            guard case .map(let pairs) = current,
-                  let next = pairs.first(where: { $0.key.stringBytes == Array(key.utf8) }) else { return nil }
+            guard case .map(let pairs) = current, let next = pairs.first(where: { $0.key.stringBytes == key }) else { return nil }
             current = next.value
         }
         return current
