@@ -39,7 +39,7 @@ final class ForwardConnection {
 
     /// The most one read takes: what one read brings in is decoded and held
     /// at once, so this bounds a connection's working memory.
-    static let maxRead = 256 * 1024
+    static let maxRead = 128 * 1024
 
     /// Received bytes; `buffer[consumed..<filled]` is not decoded yet.
     private var buffer: [UInt8]
