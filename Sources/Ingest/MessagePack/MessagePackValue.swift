@@ -4,7 +4,7 @@
 /// whatever bytes a container wrote (a 16 KiB split can even cut a UTF-8
 /// character in two), and the shipper must pass them on unchanged and cheaply.
 /// Text is only materialised where a filter needs it (regexes, templates).
-public indirect enum MessagePackValue: Hashable, Sendable {
+public enum MessagePackValue: Hashable, Sendable {
     case `nil`
     case bool(Bool)
     case int(Int64)
