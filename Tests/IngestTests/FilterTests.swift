@@ -35,6 +35,12 @@ final class FilterTests: XCTestCase {
         XCTAssertFalse(TagPattern("a.*.c").matches("a.b.d"))
         XCTAssertTrue(TagPattern("exact").matches("exact"))
         XCTAssertFalse(TagPattern("exact").matches("exactly"))
+        XCTAssertTrue(TagPattern("*").matches(""))
+        XCTAssertFalse(TagPattern("a*a").matches("a"), "prefix and suffix may not overlap")
+        XCTAssertTrue(TagPattern("a*a").matches("aa"))
+        XCTAssertTrue(TagPattern("*.é.*").matches("x.é.y"))
+        XCTAssertTrue(TagPattern("a*b*c").matches("a-b-b-c"))
+        XCTAssertFalse(TagPattern("a*b*c").matches("a-c-b"))
     }
 
     func testTutorialFiltersRenameKeysInPlaceAndRewriteTheTag() throws {

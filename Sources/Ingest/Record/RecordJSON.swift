@@ -6,7 +6,7 @@
 public enum RecordJSON {
     public static func encode(_ record: LogRecord) -> [UInt8] {
         var out: [UInt8] = []
-        out.reserveCapacity(256)
+        out.reserveCapacity(estimatedSize(record.fields))
         appendObject(record.fields, to: &out)
         return out
     }
@@ -30,6 +30,20 @@ public enum RecordJSON {
         case .map(let pairs): appendObject(pairs, to: &out)
         case .ext(_, let data): appendString(data, to: &out)
         }
+    }
+
+    /// About the encoded size, so the output buffer is allocated once for usual records.
+    private static func estimatedSize(_ pairs: [MessagePackPair]) -> Int {
+        var size = 2
+        for pair in pairs {
+            size += 6
+            if case .string(let key) = pair.key { size += key.count }
+            switch pair.value {
+            case .string(let bytes), .binary(let bytes): size += bytes.count + bytes.count / 16
+            default: size += 24
+            }
+        }
+        return size
     }
 
     private static func appendObject(_ pairs: [MessagePackPair], to out: inout [UInt8]) {
