@@ -18,6 +18,8 @@ import uuid
 
 import msgpack
 
+from forward_protocol import Answers
+
 stop = threading.Event()
 print_lock = threading.Lock()
 
@@ -48,15 +50,9 @@ def run(index, args, deadline):
                 if conn is None:
                     conn = connect(args.host, args.port, deadline)
                 conn.sendall(frame)
-                unpacker = msgpack.Unpacker(raw=False)
-                answer = None
-                while answer is None:
-                    data = conn.recv(4096)
-                    if not data:
-                        raise ConnectionError("closed before ack")
-                    unpacker.feed(data)
-                    for message in unpacker:
-                        answer = message
+                answer = Answers(conn).next()
+                if answer is None:
+                    raise ConnectionError("closed before ack")
                 if answer != {"ack": chunk}:
                     print("connection %d: unexpected answer %r" % (index, answer), file=sys.stderr, flush=True)
                     sys.exit(1)

@@ -17,6 +17,8 @@ import uuid
 import msgpack
 from fluent import sender
 
+from forward_protocol import Answers
+
 ECS_LABELS = {
     "com.amazonaws.ecs.cluster": "FluentBit-cluster",
     "com.amazonaws.ecs.container-name": "sample-container",
@@ -65,20 +67,15 @@ def main():
         return 0
 
     conn = socket.create_connection((args.host, args.port), timeout=10)
-    unpacker = msgpack.Unpacker(raw=False)
+    answers = Answers(conn)
     for seq in range(args.start, args.start + args.count):
         when = args.time if args.time is not None else int(time.time())
         chunk = uuid.uuid4().hex
         conn.sendall(msgpack.packb([args.tag, when, record(seq, args.task, args.container, args.poison), {"chunk": chunk}]))
-        answer = None
-        while answer is None:
-            data = conn.recv(4096)
-            if not data:
-                print("connection closed before ack", file=sys.stderr)
-                return 1
-            unpacker.feed(data)
-            for message in unpacker:
-                answer = message
+        answer = answers.next()
+        if answer is None:
+            print("connection closed before ack", file=sys.stderr)
+            return 1
         if answer != {"ack": chunk}:
             print("unexpected answer %r" % (answer,), file=sys.stderr)
             return 1

@@ -14,6 +14,8 @@ import uuid
 
 import msgpack
 
+from forward_protocol import Answers
+
 
 def event_time(seconds, nanoseconds):
     return msgpack.ExtType(0, struct.pack(">II", seconds, nanoseconds))
@@ -40,19 +42,14 @@ def main():
         gzip.compress(msgpack.packb([now, record("compressed", 2)]))
     frames.append(("compressed", lambda c: ["app", compressed, {"chunk": c, "size": 3, "compressed": "gzip"}]))
     conn = socket.create_connection(("127.0.0.1", args.port), timeout=10)
-    unpacker = msgpack.Unpacker(raw=False)
+    answers = Answers(conn)
     for mode, build in frames:
         chunk = uuid.uuid4().hex
         conn.sendall(msgpack.packb(build(chunk), use_bin_type=True))
-        answer = None
-        while answer is None:
-            data = conn.recv(4096)
-            if not data:
-                print("closed before ack on %s" % mode, file=sys.stderr)
-                return 1
-            unpacker.feed(data)
-            for message in unpacker:
-                answer = message
+        answer = answers.next()
+        if answer is None:
+            print("closed before ack on %s" % mode, file=sys.stderr)
+            return 1
         assert answer == {"ack": chunk}, answer
         print("ACK %s" % mode, flush=True)
     return 0

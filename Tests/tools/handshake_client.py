@@ -12,6 +12,8 @@ import time
 
 import msgpack
 
+from forward_protocol import Answers
+
 
 def main():
     parser = argparse.ArgumentParser()
@@ -22,16 +24,7 @@ def main():
     parser.add_argument("--expect", choices=["accept", "reject"], required=True)
     args = parser.parse_args()
     conn = socket.create_connection(("127.0.0.1", args.port), timeout=10)
-    unpacker = msgpack.Unpacker(raw=False)
-
-    def receive():
-        while True:
-            for message in unpacker:
-                return message
-            data = conn.recv(4096)
-            if not data:
-                return None
-            unpacker.feed(data)
+    receive = Answers(conn).next
 
     helo = receive()
     assert helo[0] == "HELO", helo

@@ -14,6 +14,8 @@ import uuid
 
 import msgpack
 
+from forward_protocol import Answers
+
 PIECE = 16384
 
 
@@ -30,7 +32,7 @@ def main():
     wanted = set(int(p) for p in args.pieces.split(",")) if args.pieces else set(range(1, len(pieces) + 1))
     when = args.time or int(time.time())
     conn = socket.create_connection(("127.0.0.1", args.port), timeout=10)
-    unpacker = msgpack.Unpacker(raw=False)
+    answers = Answers(conn)
     for ordinal, piece in enumerate(pieces, start=1):
         if ordinal not in wanted:
             continue
@@ -43,15 +45,10 @@ def main():
                   "com.amazonaws.ecs.task-definition-family": "windows-app-task", "com.amazonaws.ecs.task-definition-version": "1"}
         # Docker sends the piece as a msgpack str holding raw bytes.
         conn.sendall(msgpack.packb(["windows-app-task", when, record, {"chunk": chunk}], use_bin_type=False))
-        answer = None
-        while answer is None:
-            data = conn.recv(4096)
-            if not data:
-                print("closed before ack", file=sys.stderr)
-                return 1
-            unpacker.feed(data)
-            for message in unpacker:
-                answer = message
+        answer = answers.next()
+        if answer is None:
+            print("closed before ack", file=sys.stderr)
+            return 1
         assert answer == {"ack": chunk}, answer
         print("ACK %d" % ordinal, flush=True)
     conn.close()

@@ -58,33 +58,17 @@ public final class StreamSocket: @unchecked Sendable {
 
     /// Binds and listens on `host:port`; port 0 lets the OS choose (see `localPort`).
     public static func listen(host: String, port: UInt16, backlog: Int32 = 1024) throws -> StreamSocket {
-        startNetworking()
-        var info = try resolve(host: host, port: port, passive: true)
-        defer { freeaddrinfo(info) }
-        var lastError = SocketError(operation: "resolving \(host)", code: 0)
-        while let entry = info {
-            info = entry.pointee.ai_next
-            let fd = socket(entry.pointee.ai_family, entry.pointee.ai_socktype, entry.pointee.ai_protocol)
-            guard fd != invalid else { lastError = SocketError(operation: "socket", code: lastErrorCode()); continue }
+        try firstAddress(host: host, port: port, passive: true) { fd, entry in
             var on: Int32 = 1
             #if os(Windows)
             _ = setsockopt(fd, SOL_SOCKET, SO_EXCLUSIVEADDRUSE, withUnsafeBytes(of: &on) { $0.baseAddress!.assumingMemoryBound(to: CChar.self) }, Int32(MemoryLayout<Int32>.size))
             #else
             _ = setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, socklen_t(MemoryLayout<Int32>.size))
             #endif
-            guard bind(fd, entry.pointee.ai_addr, entry.pointee.ai_addrlen) == 0 else {
-                lastError = SocketError(operation: "bind \(host):\(port)", code: lastErrorCode())
-                closeRaw(fd)
-                continue
-            }
-            guard systemListen(fd, backlog) == 0 else {
-                lastError = SocketError(operation: "listen \(host):\(port)", code: lastErrorCode())
-                closeRaw(fd)
-                continue
-            }
-            return StreamSocket(handle: fd, peer: "\(host):\(port)")
+            guard bind(fd, entry.ai_addr, addressLength(entry)) == 0 else { return "bind \(host):\(port)" }
+            guard systemListen(fd, backlog) == 0 else { return "listen \(host):\(port)" }
+            return nil
         }
-        throw lastError
     }
 
     /// Binds and listens on a Unix domain socket at `path` (replacing a stale one),
@@ -124,18 +108,31 @@ public final class StreamSocket: @unchecked Sendable {
 
     /// Connects to `host:port` (used by `shipper cat` and tests).
     public static func connect(host: String, port: UInt16) throws -> StreamSocket {
+        try firstAddress(host: host, port: port, passive: false) { fd, entry in
+            systemConnect(fd, entry.ai_addr, addressLength(entry)) == 0 ? nil : "connect \(host):\(port)"
+        }
+    }
+
+    /// `ai_addrlen` in the type bind and connect take (`size_t` against `int` on Windows).
+    private static func addressLength(_ entry: addrinfo) -> socklen_t {
+        socklen_t(entry.ai_addrlen)
+    }
+
+    /// Tries `setUp` on a new socket for each address `host:port` resolves to,
+    /// and returns the first that works. `setUp` answers nil on success, or the
+    /// operation that failed (the OS error code is read right after it).
+    private static func firstAddress(host: String, port: UInt16, passive: Bool,
+                                     _ setUp: (Handle, addrinfo) -> String?) throws -> StreamSocket {
         startNetworking()
-        var info = try resolve(host: host, port: port, passive: false)
+        var info = try resolve(host: host, port: port, passive: passive)
         defer { freeaddrinfo(info) }
         var lastError = SocketError(operation: "resolving \(host)", code: 0)
         while let entry = info {
             info = entry.pointee.ai_next
             let fd = socket(entry.pointee.ai_family, entry.pointee.ai_socktype, entry.pointee.ai_protocol)
             guard fd != invalid else { lastError = SocketError(operation: "socket", code: lastErrorCode()); continue }
-            if systemConnect(fd, entry.pointee.ai_addr, entry.pointee.ai_addrlen) == 0 {
-                return StreamSocket(handle: fd, peer: "\(host):\(port)")
-            }
-            lastError = SocketError(operation: "connect \(host):\(port)", code: lastErrorCode())
+            guard let failed = setUp(fd, entry.pointee) else { return StreamSocket(handle: fd, peer: "\(host):\(port)") }
+            lastError = SocketError(operation: failed, code: lastErrorCode())
             closeRaw(fd)
         }
         throw lastError
