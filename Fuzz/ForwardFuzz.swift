@@ -3,7 +3,8 @@
 
 /// libFuzzer's entry point: every input is a stream of bytes a client might send.
 /// It must never crash the decoders, and the structural scan (`measure`) must
-/// agree with the full decode on where each value ends.
+/// agree with the full decode on where each value ends, and a record read in
+/// place must render the same JSON as its decoded fields.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let bytes = UnsafeBufferPointer(start: data, count: size)
@@ -13,14 +14,17 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     while offset < bytes.count {
         let measured = try? decoder.measure(bytes, offset: offset)
         var end = offset
-        guard let value = try? decoder.decode(bytes, offset: &end) else {
+        guard (try? decoder.decode(bytes, offset: &end)) != nil else {
             precondition(measured == nil, "measure accepted a value that decode refused")
             break
         }
         precondition(measured == end - offset, "measure and decode disagree on the value's length")
-        if let frame = try? ForwardFrame(value, limits: limits) {
+        let frameBytes = UnsafeBufferPointer(rebasing: bytes[offset..<end])
+        if let frame = try? ForwardFrame(parsing: frameBytes, limits: limits) {
             for entry in frame.entries {
-                _ = RecordJSON.encode(entry.record)
+                // The record read in place and its decoded fields render the same JSON.
+                precondition(RecordJSON.encode(entry.record) == RecordJSON.encode(LogRecord(fields: entry.record.fields)),
+                             "in-place and decoded views of a record disagree")
             }
         }
         offset = end

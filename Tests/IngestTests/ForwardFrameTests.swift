@@ -5,7 +5,7 @@ final class ForwardFrameTests: XCTestCase {
     private let limits = ForwardFrame.Limits(maxInflatedBytes: 1 << 20, decoder: MessagePackDecoder(maxLength: 1 << 20))
 
     private func frame(_ value: MessagePackValue) throws -> ForwardFrame {
-        try ForwardFrame(value, limits: limits)
+        try ForwardFrame(parsing: MessagePackEncoder.encoded(value), limits: limits)
     }
 
     private let record: MessagePackValue = .map([MessagePackPair(key: .string("log"), value: .string("hi"))])
@@ -59,7 +59,7 @@ final class ForwardFrameTests: XCTestCase {
         bomb += [0x80, 0x57, 0x03, 0x7d, 0x95, 0x11, 0xd4, 0xa0, 0x86, 0x01, 0x00]
         let option = MessagePackValue.map([MessagePackPair(key: .string("compressed"), value: .string("gzip"))])
         let small = ForwardFrame.Limits(maxInflatedBytes: 10_000, decoder: MessagePackDecoder())
-        XCTAssertThrowsError(try ForwardFrame(.array([.string("app"), .binary(bomb), option]), limits: small)) { error in
+        XCTAssertThrowsError(try ForwardFrame(parsing: MessagePackEncoder.encoded(.array([.string("app"), .binary(bomb), option])), limits: small)) { error in
             XCTAssertEqual(error as? ForwardFrameError, .compressedPayload(.inflatedSizeOverLimit(limit: 10_000)))
         }
         XCTAssertThrowsError(try frame(.array([.string("app"), .binary([0x1f, 0x8b, 0x08, 0x00, 0xde, 0xad]), option]))) { error in

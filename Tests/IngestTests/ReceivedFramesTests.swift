@@ -21,13 +21,15 @@ final class ReceivedFramesTests: XCTestCase {
         let assembler = PartialMessageAssembler()
         let sink = KnownChunkSink(stored: Array("seen".utf8))
         var received = ReceivedFrames()
-        received.add(piece(chunk: "seen"), pipeline: FilterPipeline(filters: []), tagPrefix: "", assembler: assembler, sink: sink)
+        var seen = piece(chunk: "seen")
+        received.add(&seen, pipeline: FilterPipeline(filters: []), tagPrefix: "", assembler: assembler, sink: sink)
         XCTAssertEqual(received.chunks, [.string("seen")], "the resend is acked")
         XCTAssertEqual(received.batches.first?.records.count, 0)
         XCTAssertEqual(received.batches.first?.staged.count, 0)
         XCTAssertEqual(assembler.pendingLines, 0)
 
-        received.add(piece(chunk: "new"), pipeline: FilterPipeline(filters: []), tagPrefix: "", assembler: assembler, sink: sink)
+        var new = piece(chunk: "new")
+        received.add(&new, pipeline: FilterPipeline(filters: []), tagPrefix: "", assembler: assembler, sink: sink)
         XCTAssertEqual(received.batches.last?.staged.count, 1, "a new piece is staged as usual")
         XCTAssertEqual(assembler.pendingLines, 1)
     }

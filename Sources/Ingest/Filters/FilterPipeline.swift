@@ -11,23 +11,44 @@ public struct FilterPipeline: Sendable {
     }
 
     /// Runs `record` through every filter and appends what comes out to `output`.
-    public func process(_ record: TaggedRecord, into output: inout [TaggedRecord]) {
-        run(record, emitters: [], into: &output)
+    public func process(_ record: consuming TaggedRecord, into output: inout [TaggedRecord]) {
+        run(record, emitters: Emitters(), into: &output)
     }
 
-    private func run(_ input: TaggedRecord, emitters: Set<Int>, into output: inout [TaggedRecord]) {
+    private func run(_ input: consuming TaggedRecord, emitters: Emitters, into output: inout [TaggedRecord]) {
         var current = input
         for (index, filter) in filters.enumerated() where !emitters.contains(index) && filter.match.matches(current.tag) {
             switch filter.apply(tag: current.tag, record: &current.record) {
             case .pass:
                 continue
-            case .reemit(let newTag, let keepOriginal):
+            case .reemit(let newTag, keepOriginal: true):
                 var copy = current
                 copy.tag = newTag
-                run(copy, emitters: emitters.union([index]), into: &output)
-                if !keepOriginal { return }
+                run(copy, emitters: emitters.adding(index), into: &output)
+            case .reemit(let newTag, keepOriginal: false):
+                // The record moves on under its new tag: no copy of its bytes.
+                current.tag = newTag
+                run(current, emitters: emitters.adding(index), into: &output)
+                return
             }
         }
         output.append(current)
+    }
+
+    /// The filters that emitted the record on this path: a bit per filter, so
+    /// that a re-emit costs no allocation (a set only past 64 filters).
+    private struct Emitters {
+        private var bits: UInt64 = 0
+        private var beyond: Set<Int> = []
+
+        func contains(_ index: Int) -> Bool {
+            index < 64 ? bits & (1 << UInt64(index)) != 0 : beyond.contains(index)
+        }
+
+        func adding(_ index: Int) -> Emitters {
+            var result = self
+            if index < 64 { result.bits |= 1 << UInt64(index) } else { result.beyond.insert(index) }
+            return result
+        }
     }
 }

@@ -41,6 +41,10 @@ public struct ModifyFilter: RecordFilter {
             }
         }
 
+        private func keys(of record: LogRecord) -> [String] {
+            (0..<record.count).map { String(decoding: record.keyBytes(at: $0), as: UTF8.self) }
+        }
+
         func holds(for record: LogRecord) -> Bool {
             func matches(_ regex: NSRegularExpression, _ text: String) -> Bool {
                 regex.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) != nil
@@ -52,8 +56,8 @@ public struct ModifyFilter: RecordFilter {
             case .keyValueDoesNotEqual(let key, let value): return record[key]?.textValue != value
             case .keyValueMatches(let key, let regex): return record[key]?.textValue.map { matches(regex, $0) } ?? false
             case .keyValueDoesNotMatch(let key, let regex): return !(record[key]?.textValue.map { matches(regex, $0) } ?? false)
-            case .aKeyMatches(let regex): return record.fields.contains { $0.key.textValue.map { matches(regex, $0) } ?? false }
-            case .noKeyMatches(let regex): return !record.fields.contains { $0.key.textValue.map { matches(regex, $0) } ?? false }
+            case .aKeyMatches(let regex): return keys(of: record).contains { matches(regex, $0) }
+            case .noKeyMatches(let regex): return !keys(of: record).contains { matches(regex, $0) }
             }
         }
     }
@@ -78,7 +82,7 @@ public struct ModifyFilter: RecordFilter {
     private enum Operation: Sendable {
         case rename(from: [UInt8], to: [UInt8], hard: Bool)
         case copy(from: [UInt8], to: [UInt8], hard: Bool)
-        case add(key: [UInt8], value: MessagePackValue, overwrite: Bool)
+        case add(key: [UInt8], encodedValue: [UInt8], overwrite: Bool)
         case remove(key: [UInt8])
     }
 
@@ -92,8 +96,8 @@ public struct ModifyFilter: RecordFilter {
             case .hardRename(let from, let to): return .rename(from: Array(from.utf8), to: Array(to.utf8), hard: true)
             case .copy(let from, let to): return .copy(from: Array(from.utf8), to: Array(to.utf8), hard: false)
             case .hardCopy(let from, let to): return .copy(from: Array(from.utf8), to: Array(to.utf8), hard: true)
-            case .add(let key, let value): return .add(key: Array(key.utf8), value: .string(value), overwrite: false)
-            case .set(let key, let value): return .add(key: Array(key.utf8), value: .string(value), overwrite: true)
+            case .add(let key, let value): return .add(key: Array(key.utf8), encodedValue: MessagePackEncoder.encoded(.string(value)), overwrite: false)
+            case .set(let key, let value): return .add(key: Array(key.utf8), encodedValue: MessagePackEncoder.encoded(.string(value)), overwrite: true)
             case .remove(let key): return .remove(key: Array(key.utf8))
             }
         }
@@ -107,19 +111,23 @@ public struct ModifyFilter: RecordFilter {
                 guard let source = record.index(of: from) else { continue }
                 if let existing = record.index(of: to) {
                     guard hard else { continue }
-                    record.fields[existing].value = record.fields[source].value
-                    record.fields.remove(at: source)
+                    record.setValue(ofField: existing, toValueOf: source)
+                    record.removeField(at: source)
                 } else {
-                    record.fields[source].key = .string(to)
+                    record.renameField(at: source, to: to)
                 }
             case .copy(let from, let to, let hard):
-                guard let value = record[bytes: from] else { continue }
-                if !hard && record.index(of: to) != nil { continue }
-                record[bytes: to] = value
-            case .add(let key, let value, let overwrite):
-                if overwrite || record.index(of: key) == nil { record[bytes: key] = value }
+                guard let source = record.index(of: from) else { continue }
+                if let existing = record.index(of: to) {
+                    guard hard else { continue }
+                    record.setValue(ofField: existing, toValueOf: source)
+                } else {
+                    record.appendField(key: to, copyingValueOf: source)
+                }
+            case .add(let key, let encodedValue, let overwrite):
+                if overwrite || record.index(of: key) == nil { record.setField(key: key, encodedValue: encodedValue) }
             case .remove(let key):
-                record[bytes: key] = nil
+                if let index = record.index(of: key) { record.removeField(at: index) }
             }
         }
         return .pass

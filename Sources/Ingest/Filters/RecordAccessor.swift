@@ -22,6 +22,11 @@ public struct RecordAccessor: Hashable, Sendable {
         record.value(at: keys)
     }
 
+    /// The value as text bytes (see `LogRecord.textBytes(at:)`), read in place for strings.
+    public func textBytes(in record: LogRecord) -> ArraySlice<UInt8>? {
+        record.textBytes(at: keys)
+    }
+
     /// Parses one accessor at the start of `text` (which begins with `$`);
     /// returns it and how many characters it took.
     static func parse(_ text: Substring) throws -> (RecordAccessor, Int) {
@@ -103,18 +108,19 @@ public struct RecordTemplate: Hashable, Sendable {
 
     /// Fills the template; `nil` when a field it names is missing from the record.
     public func render(_ record: LogRecord, captures: [Substring] = []) -> String? {
-        var result = ""
+        var result: [UInt8] = []
+        result.reserveCapacity(96)
         for part in parts {
             switch part {
-            case .literal(let text): result += text
+            case .literal(let text): result.append(contentsOf: text.utf8)
             case .field(let accessor):
-                guard let value = accessor.value(in: record)?.textValue else { return nil }
-                result += value
+                guard let value = accessor.textBytes(in: record) else { return nil }
+                result.append(contentsOf: value)
             case .capture(let n):
                 guard n < captures.count else { return nil }
-                result += captures[n]
+                result.append(contentsOf: captures[n].utf8)
             }
         }
-        return result
+        return String(decoding: result, as: UTF8.self)
     }
 }

@@ -47,25 +47,18 @@ public struct RewriteTagFilter: RecordFilter {
             }
         }
 
-        /// The regex captures (index 0 is the whole match) for `value`, or `nil` when it does not match.
-        func captures(of value: MessagePackValue) -> [Substring]? {
-            let bytes: [UInt8]
-            switch value {
-            case .string(let raw): bytes = raw
-            default:
-                guard let text = value.textValue else { return nil }
-                bytes = Array(text.utf8)
-            }
-            if let cached = cache.lookup(bytes) { return cached.map { $0.map { Substring($0) } } }
+        /// The regex captures (index 0 is the whole match) for the text `bytes`, or `nil` when it does not match.
+        func captures(of bytes: ArraySlice<UInt8>) -> [Substring]? {
+            if let cached = cache.lookup(bytes) { return cached }
             let text = String(decoding: bytes, as: UTF8.self)
-            var result: [String]? = nil
+            var result: [Substring]? = nil
             if let match = regex.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) {
                 result = (0..<match.numberOfRanges).map { index in
-                    Range(match.range(at: index), in: text).map { String(text[$0]) } ?? ""
+                    Range(match.range(at: index), in: text).map { Substring(text[$0]) } ?? ""
                 }
             }
             cache.store(bytes, result)
-            return result.map { $0.map { Substring($0) } }
+            return result
         }
     }
 
@@ -82,7 +75,7 @@ public struct RewriteTagFilter: RecordFilter {
     /// A rule whose new tag cannot be built (a field is missing) does not match.
     public func apply(tag: String, record: inout LogRecord) -> FilterOutcome {
         for rule in rules {
-            guard let value = rule.key.value(in: record),
+            guard let value = rule.key.textBytes(in: record),
                   let captures = rule.captures(of: value),
                   let newTag = rule.newTag.render(record, captures: captures) else { continue }
             return .reemit(tag: newTag, keepOriginal: rule.keepOriginal)
@@ -97,11 +90,11 @@ public struct RewriteTagFilter: RecordFilter {
 /// container, and comparing bytes is cheaper than hashing them.
 final class MatchCache: @unchecked Sendable {
     private let lock = NSLock()
-    private var entries: [[UInt8]: [String]?] = [:]
-    private var last: (key: [UInt8], value: [String]?)?
+    private var entries: [ArraySlice<UInt8>: [Substring]?] = [:]
+    private var last: (key: ArraySlice<UInt8>, value: [Substring]?)?
     private let capacity = 4096
 
-    func lookup(_ key: [UInt8]) -> [String]?? {
+    func lookup(_ key: ArraySlice<UInt8>) -> [Substring]?? {
         lock.lock()
         defer { lock.unlock() }
         if let last, last.key == key { return .some(last.value) }
@@ -110,11 +103,13 @@ final class MatchCache: @unchecked Sendable {
         return .some(found)
     }
 
-    func store(_ key: [UInt8], _ value: [String]?) {
+    func store(_ key: ArraySlice<UInt8>, _ value: [Substring]?) {
+        // An own copy: `key` is a slice of a record's storage, which it would keep alive.
+        let owned = ArraySlice(Array(key))
         lock.lock()
         defer { lock.unlock() }
         if entries.count >= capacity { entries.removeAll(keepingCapacity: true) }
-        entries[key] = .some(value)
-        last = (key, value)
+        entries[owned] = .some(value)
+        last = (owned, value)
     }
 }

@@ -73,7 +73,7 @@ final class ForwardConnection {
             while try receive() {
                 var received = ReceivedFrames()
                 let failure = decodeAvailableFrames { frame in
-                    received.add(frame, pipeline: pipeline, tagPrefix: configuration.tagPrefix, assembler: assembler, sink: sink)
+                    received.add(&frame, pipeline: pipeline, tagPrefix: configuration.tagPrefix, assembler: assembler, sink: sink)
                 }
                 try deliver(received)
                 if let failure { throw failure }
@@ -156,7 +156,7 @@ final class ForwardConnection {
     /// Decodes every complete frame in the buffer and hands each to `handle` at
     /// once, so a decoded frame is released before the next is decoded; stops at
     /// the first bad frame and returns why.
-    private func decodeAvailableFrames(_ handle: (ForwardFrame) -> Void) -> ForwardConnectionError? {
+    private func decodeAvailableFrames(_ handle: (inout ForwardFrame) -> Void) -> ForwardConnectionError? {
         let decoder = limits.decoder
         return buffer.withUnsafeBufferPointer { whole in
             let bytes = UnsafeBufferPointer(rebasing: whole[0..<filled])
@@ -165,8 +165,9 @@ final class ForwardConnection {
                 guard (0x90...0x9f).contains(first) || first == 0xdc || first == 0xdd else {
                     return .notAFrame(first)
                 }
+                let length: Int
                 do {
-                    _ = try decoder.measure(bytes, offset: consumed)
+                    length = try decoder.measure(bytes, offset: consumed)
                 } catch MessagePackError.truncated {
                     return filled - consumed > configuration.bufferMaxSize ? .frameTooLarge(limit: configuration.bufferMaxSize) : nil
                 } catch let error as MessagePackError {
@@ -174,10 +175,10 @@ final class ForwardConnection {
                 } catch {
                     return nil
                 }
-                var offset = consumed
                 do {
-                    handle(try ForwardFrame(try decoder.decode(bytes, offset: &offset), limits: limits))
-                    consumed = offset
+                    var frame = try ForwardFrame(parsing: UnsafeBufferPointer(rebasing: bytes[consumed..<consumed + length]), limits: limits)
+                    handle(&frame)
+                    consumed += length
                 } catch let error as MessagePackError {
                     return .malformed(error)
                 } catch let error as ForwardFrameError {
@@ -235,7 +236,9 @@ struct ReceivedFrames {
     var batches: [IngestBatch] = []
     var chunks: [MessagePackValue] = []
 
-    mutating func add(_ frame: ForwardFrame, pipeline: FilterPipeline, tagPrefix: String, assembler: PartialMessageAssembler, sink: IngestSink) {
+    /// Takes the frame's records (leaving it empty), so that each is the only
+    /// copy of its bytes and filters edit it in place.
+    mutating func add(_ frame: inout ForwardFrame, pipeline: FilterPipeline, tagPrefix: String, assembler: PartialMessageAssembler, sink: IngestSink) {
         let tag = tagPrefix + frame.tag
         var batch = IngestBatch(chunk: frame.chunk.map(Self.chunkKey), records: [])
         if let chunk = frame.chunk, let key = batch.chunk, sink.hasStored(chunk: key) {
@@ -244,10 +247,14 @@ struct ReceivedFrames {
             chunks.append(chunk)
             return
         }
-        batch.records.reserveCapacity(frame.entries.count)
-        for entry in frame.entries {
+        var entries: [(time: EventTime, record: LogRecord)] = []
+        swap(&entries, &frame.entries)
+        batch.records.reserveCapacity(entries.count)
+        for index in entries.indices {
+            var record = LogRecord()
+            swap(&record, &entries[index].record)
             // Split lines are joined before the filters see them.
-            switch assembler.add(TaggedRecord(tag: tag, time: entry.time, record: entry.record)) {
+            switch assembler.add(TaggedRecord(tag: tag, time: entries[index].time, record: record)) {
             case .whole(let record):
                 pipeline.process(record, into: &batch.records)
             case .held(let piece):

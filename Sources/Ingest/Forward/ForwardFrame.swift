@@ -60,46 +60,71 @@ public struct ForwardFrame: Sendable {
         self.chunk = chunk
     }
 
-    /// Interprets a decoded msgpack value as a frame.
-    public init(_ value: MessagePackValue, limits: Limits) throws {
-        guard case .array(let elements) = value else { throw ForwardFrameError.notAnArray }
-        guard (2...4).contains(elements.count) else { throw ForwardFrameError.wrongElementCount(elements.count) }
-        guard let tagBytes = elements[0].stringBytes, let tag = String(validating: tagBytes, as: UTF8.self) else {
+    /// Parses one frame: `bytes` holds exactly the frame, as `MessagePackDecoder.measure` delimited it.
+    ///
+    /// Records are not decoded into values: each keeps its map's bytes and
+    /// where its fields lie (see `LogRecord`), so a frame costs a few
+    /// allocations per record whatever the number of fields.
+    public init(parsing bytes: UnsafeBufferPointer<UInt8>, limits: Limits) throws {
+        let maxDepth = limits.decoder.maxDepth
+        var reader = MessagePackReader(bytes: bytes, offset: 0, maxLength: limits.decoder.maxLength)
+        guard case .array(let declared) = try reader.header() else { throw ForwardFrameError.notAnArray }
+        let count = try reader.length(declared, payloadBytes: false)
+        guard (2...4).contains(count) else { throw ForwardFrameError.wrongElementCount(count) }
+        guard case .string(let tagLength) = try reader.header(),
+              let tag = String(validating: UnsafeBufferPointer(rebasing: bytes[try reader.payload(tagLength)]), as: UTF8.self) else {
             throw ForwardFrameError.tagNotAString
         }
         self.tag = tag
 
-        switch elements[1] {
-        case .array(let entryValues):
+        let second = reader.offset
+        switch try reader.header() {
+        case .array(let declared):
             // Forward mode: [tag, [[time, record], ...], option?]
-            guard elements.count <= 3 else { throw ForwardFrameError.wrongElementCount(elements.count) }
-            let options = try Self.options(elements.count == 3 ? elements[2] : nil)
+            guard count <= 3 else { throw ForwardFrameError.wrongElementCount(count) }
+            let entryCount = try reader.length(declared, payloadBytes: false)
+            var entries: [(time: EventTime, record: LogRecord)] = []
+            entries.reserveCapacity(entryCount)
+            for index in 0..<entryCount {
+                entries.append(try Self.entry(&reader, index: index, depth: 2, maxDepth: maxDepth))
+            }
+            self.entries = entries
+            let options = try Self.options(&reader, present: count == 3, maxDepth: maxDepth)
             self.chunk = options.chunk
-            self.entries = try entryValues.enumerated().map { try Self.entry($1, index: $0) }
             try Self.check(options, compressionAllowed: false, count: entries.count)
-        case .binary(let payload), .string(let payload):
+        case .binary(let length), .string(let length):
             // PackedForward or CompressedPackedForward: [tag, bytes, option?]
-            guard elements.count <= 3 else { throw ForwardFrameError.wrongElementCount(elements.count) }
-            let options = try Self.options(elements.count == 3 ? elements[2] : nil)
+            guard count <= 3 else { throw ForwardFrameError.wrongElementCount(count) }
+            let payload = UnsafeBufferPointer(rebasing: bytes[try reader.payload(length)])
+            let options = try Self.options(&reader, present: count == 3, maxDepth: maxDepth)
             self.chunk = options.chunk
-            var packed = payload
             if options.compressed == "gzip" {
+                let inflated: [UInt8]
                 do {
-                    packed = try GzipInflater.inflate(payload, limit: limits.maxInflatedBytes)
+                    inflated = try GzipInflater.inflate(Array(payload), limit: limits.maxInflatedBytes)
                 } catch let error as GzipError {
                     throw ForwardFrameError.compressedPayload(error)
                 }
+                self.entries = try inflated.withUnsafeBufferPointer { try Self.packedEntries($0, limits: limits) }
+            } else {
+                self.entries = try Self.packedEntries(payload, limits: limits)
             }
-            self.entries = try Self.packedEntries(packed, decoder: limits.decoder)
             try Self.check(options, compressionAllowed: true, count: entries.count)
         default:
             // Message mode: [tag, time, record, option?]
-            guard elements.count >= 3 else { throw ForwardFrameError.wrongElementCount(elements.count) }
-            let options = try Self.options(elements.count == 4 ? elements[3] : nil)
+            guard count >= 3 else { throw ForwardFrameError.wrongElementCount(count) }
+            reader.offset = second
+            let time = try Self.time(&reader, maxDepth: maxDepth)
+            self.entries = [(time, try Self.record(&reader, index: 0, depth: 1, maxDepth: maxDepth))]
+            let options = try Self.options(&reader, present: count == 4, maxDepth: maxDepth)
             self.chunk = options.chunk
-            self.entries = [(try Self.time(elements[1]), try Self.record(elements[2], index: 0))]
             try Self.check(options, compressionAllowed: false, count: 1)
         }
+    }
+
+    /// Parses a frame held in an array (tests, tools).
+    public init(parsing bytes: [UInt8], limits: Limits) throws {
+        self = try bytes.withUnsafeBufferPointer { try ForwardFrame(parsing: $0, limits: limits) }
     }
 
     private struct Options {
@@ -108,8 +133,10 @@ public struct ForwardFrame: Sendable {
         var compressed: String?
     }
 
-    private static func options(_ value: MessagePackValue?) throws -> Options {
-        guard let value else { return Options() }
+    /// Reads the option element, when the frame has one.
+    private static func options(_ reader: inout MessagePackReader, present: Bool, maxDepth: Int) throws -> Options {
+        guard present else { return Options() }
+        let value = try reader.value(depth: 1, maxDepth: maxDepth)
         if case .nil = value { return Options() }
         guard case .map(let pairs) = value else { throw ForwardFrameError.optionNotAMap }
         var options = Options()
@@ -138,26 +165,49 @@ public struct ForwardFrame: Sendable {
         }
     }
 
-    private static func packedEntries(_ bytes: [UInt8], decoder: MessagePackDecoder) throws -> [(time: EventTime, record: LogRecord)] {
+    /// The `[time, record]` entries of a PackedForward stream.
+    private static func packedEntries(_ bytes: UnsafeBufferPointer<UInt8>, limits: Limits) throws -> [(time: EventTime, record: LogRecord)] {
         var result: [(time: EventTime, record: LogRecord)] = []
-        try bytes.withUnsafeBufferPointer { buffer in
-            var offset = 0
-            while offset < buffer.count {
-                let value: MessagePackValue
-                do {
-                    value = try decoder.decode(buffer, offset: &offset)
-                } catch let error as MessagePackError {
-                    throw ForwardFrameError.packedEntries(error)
-                }
-                result.append(try entry(value, index: result.count))
+        var reader = MessagePackReader(bytes: bytes, offset: 0, maxLength: limits.decoder.maxLength)
+        do {
+            while reader.offset < bytes.count {
+                result.append(try entry(&reader, index: result.count, depth: 0, maxDepth: limits.decoder.maxDepth))
             }
+        } catch let error as MessagePackError {
+            throw ForwardFrameError.packedEntries(error)
         }
         return result
     }
 
-    private static func entry(_ value: MessagePackValue, index: Int) throws -> (time: EventTime, record: LogRecord) {
-        guard case .array(let pair) = value, pair.count == 2 else { throw ForwardFrameError.entryNotATimeRecordPair(entry: index) }
-        return (try time(pair[0]), try record(pair[1], index: index))
+    /// One `[time, record]` entry whose array sits at nesting `depth`.
+    private static func entry(_ reader: inout MessagePackReader, index: Int, depth: Int, maxDepth: Int) throws -> (time: EventTime, record: LogRecord) {
+        guard case .array(let declared) = try reader.header(), declared == 2 else {
+            throw ForwardFrameError.entryNotATimeRecordPair(entry: index)
+        }
+        guard depth < maxDepth else { throw MessagePackError.nestingTooDeep(limit: maxDepth, offset: reader.offset) }
+        return (try time(&reader, maxDepth: maxDepth), try record(&reader, index: index, depth: depth + 1, maxDepth: maxDepth))
+    }
+
+    /// An event time read in place for the usual encodings (a positive integer,
+    /// EventTime); anything else is decoded and judged by `time(_:)`.
+    private static func time(_ reader: inout MessagePackReader, maxDepth: Int) throws -> EventTime {
+        let start = reader.offset
+        switch try reader.header() {
+        case .scalar(.int(let seconds)):
+            return EventTime(seconds: seconds)
+        case .unsigned(let width) where width <= 4:
+            return EventTime(seconds: Int64(try reader.bigEndian(width)))
+        case .ext(let length, fixed: true) where length == 8 && reader.offset < reader.bytes.count && reader.bytes[reader.offset] == 0:
+            reader.offset += 1
+            let payload = try reader.payload(length)
+            let seconds = reader.bytes[payload.prefix(4)].reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
+            let nanos = reader.bytes[payload.suffix(4)].reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
+            guard nanos < 1_000_000_000 else { throw ForwardFrameError.invalidTime("EventTime nanoseconds \(nanos) >= 1e9") }
+            return EventTime(seconds: Int64(seconds), nanoseconds: nanos)
+        default:
+            reader.offset = start
+            return try time(try reader.value(depth: 0, maxDepth: maxDepth))
+        }
     }
 
     static func time(_ value: MessagePackValue) throws -> EventTime {
@@ -183,13 +233,28 @@ public struct ForwardFrame: Sendable {
         }
     }
 
-    private static func record(_ value: MessagePackValue, index: Int) throws -> LogRecord {
-        guard case .map(let pairs) = value else { throw ForwardFrameError.recordNotAMap(entry: index) }
-        for pair in pairs {
-            guard case .string(let key) = pair.key, key.withUnsafeBufferPointer(RecordJSON.isValidUTF8) else {
+    /// A record map whose header sits at nesting `depth`: its keys must be UTF-8
+    /// strings; its bytes are copied once into the record's own storage.
+    private static func record(_ reader: inout MessagePackReader, index: Int, depth: Int, maxDepth: Int) throws -> LogRecord {
+        let start = reader.offset
+        guard case .map(let declared) = try reader.header() else { throw ForwardFrameError.recordNotAMap(entry: index) }
+        guard depth < maxDepth else { throw MessagePackError.nestingTooDeep(limit: maxDepth, offset: reader.offset) }
+        let count = try reader.length(declared, payloadBytes: false)
+        var layout: [LogRecord.Field] = []
+        layout.reserveCapacity(count)
+        for _ in 0..<count {
+            guard case .string(let keyLength) = try reader.header() else { throw ForwardFrameError.recordKeyNotAString(entry: index) }
+            let key = try reader.payload(keyLength)
+            guard RecordJSON.isValidUTF8(UnsafeBufferPointer(rebasing: reader.bytes[key])) else {
                 throw ForwardFrameError.recordKeyNotAString(entry: index)
             }
+            let valueStart = reader.offset
+            try reader.skip(depth: depth + 1, maxDepth: maxDepth)
+            layout.append(LogRecord.Field(key: key.lowerBound - start..<key.upperBound - start, value: valueStart - start..<reader.offset - start))
         }
-        return LogRecord(fields: pairs)
+        var storage: [UInt8] = []
+        storage.reserveCapacity(reader.offset - start + LogRecord.editReserve)
+        storage.append(contentsOf: UnsafeBufferPointer(rebasing: reader.bytes[start..<reader.offset]))
+        return LogRecord(storage: storage, layout: layout)
     }
 }

@@ -7,6 +7,13 @@ public struct MessagePackEncoder {
 
     public init() {}
 
+    /// The encoding of one value.
+    public static func encoded(_ value: MessagePackValue) -> [UInt8] {
+        var encoder = MessagePackEncoder()
+        encoder.encode(value)
+        return encoder.bytes
+    }
+
     public mutating func encode(_ value: MessagePackValue) {
         switch value {
         case .nil: bytes.append(0xc0)
@@ -18,16 +25,15 @@ public struct MessagePackEncoder {
             bytes.append(0xcb)
             appendBigEndian(v.bitPattern, width: 8)
         case .string(let s):
-            if s.count < 32 { bytes.append(0xa0 | UInt8(s.count)) } else { header(s.count, 0xd9, 0xda, 0xdb) }
-            bytes.append(contentsOf: s)
+            s.withUnsafeBufferPointer { encodeString($0) }
         case .binary(let b):
             header(b.count, 0xc4, 0xc5, 0xc6)
             bytes.append(contentsOf: b)
         case .array(let elements):
-            if elements.count < 16 { bytes.append(0x90 | UInt8(elements.count)) } else { header(elements.count, nil, 0xdc, 0xdd) }
+            encodeArrayHeader(count: elements.count)
             for element in elements { encode(element) }
         case .map(let pairs):
-            if pairs.count < 16 { bytes.append(0x80 | UInt8(pairs.count)) } else { header(pairs.count, nil, 0xde, 0xdf) }
+            encodeMapHeader(count: pairs.count)
             for pair in pairs {
                 encode(pair.key)
                 encode(pair.value)
@@ -38,6 +44,27 @@ public struct MessagePackEncoder {
             bytes.append(UInt8(bitPattern: type))
             bytes.append(contentsOf: data)
         }
+    }
+
+    /// Starts an array of `count` elements; the caller encodes them next.
+    public mutating func encodeArrayHeader(count: Int) {
+        if count < 16 { bytes.append(0x90 | UInt8(count)) } else { header(count, nil, 0xdc, 0xdd) }
+    }
+
+    /// Starts a map of `count` pairs; the caller encodes them next.
+    public mutating func encodeMapHeader(count: Int) {
+        if count < 16 { bytes.append(0x80 | UInt8(count)) } else { header(count, nil, 0xde, 0xdf) }
+    }
+
+    /// Appends a string of these UTF-8 bytes.
+    public mutating func encodeString(_ utf8: UnsafeBufferPointer<UInt8>) {
+        if utf8.count < 32 { bytes.append(0xa0 | UInt8(utf8.count)) } else { header(utf8.count, 0xd9, 0xda, 0xdb) }
+        bytes.append(contentsOf: utf8)
+    }
+
+    /// Appends bytes that are already a msgpack encoding.
+    public mutating func appendEncoded(_ encoded: UnsafeBufferPointer<UInt8>) {
+        bytes.append(contentsOf: encoded)
     }
 
     private mutating func encodeUnsigned(_ v: UInt64) {

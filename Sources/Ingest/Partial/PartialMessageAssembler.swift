@@ -56,6 +56,9 @@ public final class PartialMessageAssembler: @unchecked Sendable {
 
     static let partialKeys: [[UInt8]] = ["partial_message", "partial_id", "partial_ordinal", "partial_last"].map { Array($0.utf8) }
     static let logKey = Array("log".utf8)
+    /// `partial_message` as an accessor path, and the text that marks a piece.
+    private static let partialMessagePath = [partialKeys[0]]
+    private static let trueText = Array("true".utf8)
 
     /// Lines in progress, for the metrics.
     public var pendingLines: Int {
@@ -64,8 +67,9 @@ public final class PartialMessageAssembler: @unchecked Sendable {
         return lines.count
     }
 
-    public func add(_ record: TaggedRecord) -> Outcome {
-        guard record.record[bytes: Self.partialKeys[0]]?.textValue == "true",
+    public func add(_ record: consuming TaggedRecord) -> Outcome {
+        // Every record passes here: the common answer ("not a piece") reads the bytes in place.
+        guard let flag = record.record.textBytes(at: Self.partialMessagePath), flag.elementsEqual(Self.trueText),
               let key = record.record[bytes: Self.partialKeys[1]]?.stringBytes,
               let ordinal = record.record[bytes: Self.partialKeys[2]]?.textValue.flatMap({ Int($0) }), ordinal >= 1 else {
             return .whole(record)
@@ -141,7 +145,11 @@ public final class PartialMessageAssembler: @unchecked Sendable {
     /// `[tag, seconds, nanoseconds, record]`.
     static func encode(_ record: TaggedRecord) -> [UInt8] {
         var encoder = MessagePackEncoder()
-        encoder.encode(.array([.string(record.tag), .int(record.time.seconds), .int(Int64(record.time.nanoseconds)), .map(record.record.fields)]))
+        encoder.encodeArrayHeader(count: 4)
+        encoder.encode(.string(record.tag))
+        encoder.encode(.int(record.time.seconds))
+        encoder.encode(.int(Int64(record.time.nanoseconds)))
+        record.record.encode(into: &encoder)
         return encoder.bytes
     }
 

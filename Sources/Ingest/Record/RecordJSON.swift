@@ -5,62 +5,99 @@
 /// UTF-8 are replaced with U+FFFD, since JSON (and CloudWatch) require UTF-8.
 public enum RecordJSON {
     public static func encode(_ record: LogRecord) -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(estimatedSize(record.fields))
-        appendObject(record.fields, to: &out)
-        return out
+        record.withFields { bytes, fields in
+            var out: [UInt8] = []
+            out.reserveCapacity(estimatedSize(fields))
+            out.append(UInt8(ascii: "{"))
+            for (i, field) in fields.enumerated() {
+                if i > 0 { out.append(UInt8(ascii: ",")) }
+                appendString(UnsafeBufferPointer(rebasing: bytes[field.key]), to: &out)
+                out.append(UInt8(ascii: ":"))
+                appendValue(bytes, at: field.value, to: &out)
+            }
+            out.append(UInt8(ascii: "}"))
+            return out
+        }
     }
 
-    public static func append(_ value: MessagePackValue, to out: inout [UInt8]) {
-        switch value {
-        case .nil: out.append(contentsOf: "null".utf8)
-        case .bool(let v): out.append(contentsOf: (v ? "true" : "false").utf8)
-        case .int(let v): out.append(contentsOf: String(v).utf8)
-        case .uint(let v): out.append(contentsOf: String(v).utf8)
-        case .double(let v):
-            if v.isFinite { out.append(contentsOf: String(v).utf8) } else { out.append(contentsOf: "null".utf8) }
-        case .string(let bytes), .binary(let bytes): appendString(bytes, to: &out)
-        case .array(let elements):
-            out.append(UInt8(ascii: "["))
-            for (i, element) in elements.enumerated() {
-                if i > 0 { out.append(UInt8(ascii: ",")) }
-                append(element, to: &out)
-            }
-            out.append(UInt8(ascii: "]"))
-        case .map(let pairs): appendObject(pairs, to: &out)
-        case .ext(_, let data): appendString(data, to: &out)
+    /// The JSON of field `index`'s value alone.
+    public static func encodeValue(ofField index: Int, in record: LogRecord) -> [UInt8] {
+        record.withFields { bytes, fields in
+            var out: [UInt8] = []
+            appendValue(bytes, at: fields[index].value, to: &out)
+            return out
         }
     }
 
     /// About the encoded size, so the output buffer is allocated once for usual records.
-    private static func estimatedSize(_ pairs: [MessagePackPair]) -> Int {
-        var size = 2
-        for pair in pairs {
-            size += 6
-            if case .string(let key) = pair.key { size += key.count }
-            switch pair.value {
-            case .string(let bytes), .binary(let bytes): size += bytes.count + bytes.count / 16
-            default: size += 24
-            }
-        }
-        return size
+    private static func estimatedSize(_ fields: [LogRecord.Field]) -> Int {
+        fields.reduce(2) { size, field in size + 6 + field.key.count + field.value.count + field.value.count / 16 }
     }
 
-    private static func appendObject(_ pairs: [MessagePackPair], to out: inout [UInt8]) {
-        out.append(UInt8(ascii: "{"))
-        for (i, pair) in pairs.enumerated() {
-            if i > 0 { out.append(UInt8(ascii: ",")) }
-            if let key = pair.key.stringBytes {
-                appendString(key, to: &out)
-            } else {
-                var keyJSON: [UInt8] = []
-                append(pair.key, to: &keyJSON)
-                appendString(keyJSON, to: &out)
+    /// Renders the msgpack value encoded at `range` (already validated by the frame parser).
+    private static func appendValue(_ bytes: UnsafeBufferPointer<UInt8>, at range: Range<Int>, to out: inout [UInt8]) {
+        var reader = MessagePackReader(bytes: UnsafeBufferPointer(rebasing: bytes[..<range.upperBound]), offset: range.lowerBound, maxLength: .max)
+        if (try? appendValue(&reader, to: &out)) == nil { out.append(contentsOf: "null".utf8) }
+    }
+
+    private static func appendValue(_ reader: inout MessagePackReader, to out: inout [UInt8]) throws {
+        switch try reader.header() {
+        case .scalar(let value):
+            switch value {
+            case .bool(let v): out.append(contentsOf: (v ? "true" : "false").utf8)
+            case .int(let v): appendNumber(v, to: &out)
+            default: out.append(contentsOf: "null".utf8)
             }
-            out.append(UInt8(ascii: ":"))
-            append(pair.value, to: &out)
+        case .string(let length), .binary(let length):
+            appendString(UnsafeBufferPointer(rebasing: reader.bytes[try reader.payload(length)]), to: &out)
+        case .ext(let length, _):
+            _ = try reader.byte()
+            appendString(UnsafeBufferPointer(rebasing: reader.bytes[try reader.payload(length)]), to: &out)
+        case .float32:
+            appendNumber(Double(Float(bitPattern: UInt32(try reader.bigEndian(4)))), to: &out)
+        case .float64:
+            appendNumber(Double(bitPattern: try reader.bigEndian(8)), to: &out)
+        case .unsigned(let width):
+            let v = try reader.bigEndian(width)
+            out.append(contentsOf: String(v).utf8)
+        case .signed(let width):
+            let raw = try reader.bigEndian(width)
+            let shift = UInt64(64 - width * 8)
+            appendNumber(Int64(bitPattern: raw << shift) >> Int64(shift), to: &out)
+        case .array(let declared):
+            out.append(UInt8(ascii: "["))
+            for i in 0..<declared {
+                if i > 0 { out.append(UInt8(ascii: ",")) }
+                try appendValue(&reader, to: &out)
+            }
+            out.append(UInt8(ascii: "]"))
+        case .map(let declared):
+            out.append(UInt8(ascii: "{"))
+            for i in 0..<declared {
+                if i > 0 { out.append(UInt8(ascii: ",")) }
+                let keyStart = reader.offset
+                if case .string(let length) = try reader.header() {
+                    appendString(UnsafeBufferPointer(rebasing: reader.bytes[try reader.payload(length)]), to: &out)
+                } else {
+                    // A key that is not a string becomes the string of its JSON.
+                    reader.offset = keyStart
+                    var keyJSON: [UInt8] = []
+                    try appendValue(&reader, to: &keyJSON)
+                    appendString(keyJSON, to: &out)
+                }
+                out.append(UInt8(ascii: ":"))
+                try appendValue(&reader, to: &out)
+            }
+            out.append(UInt8(ascii: "}"))
         }
-        out.append(UInt8(ascii: "}"))
+    }
+
+    private static func appendNumber(_ v: Int64, to out: inout [UInt8]) {
+        out.append(contentsOf: String(v).utf8)
+    }
+
+    private static func appendNumber(_ v: Double, to out: inout [UInt8]) {
+        if v.isFinite { out.append(contentsOf: String(v).utf8) } else { out.append(contentsOf: "null".utf8) }
     }
 
     private static let hex: [UInt8] = Array("0123456789abcdef".utf8)

@@ -40,11 +40,9 @@ struct Router: Sendable {
     }
 
     func message(for record: LogRecord, _ output: CloudWatchOutputSettings) -> [UInt8] {
-        if let key = output.logKey, let value = record[key] {
-            if case .string(let bytes) = value { return bytes }
-            var out: [UInt8] = []
-            RecordJSON.append(value, to: &out)
-            return out
+        if let key = output.logKey, let index = record.index(of: Array(key.utf8)) {
+            if let bytes = record.stringBytes(ofField: index) { return Array(bytes) }
+            return RecordJSON.encodeValue(ofField: index, in: record)
         }
         return RecordJSON.encode(record)
     }
