@@ -38,11 +38,12 @@ final class SpoolWriter: @unchecked Sendable {
     private var finished = false
     private let maxQueuedBytes: Int
     private var streamIDs: [StreamKey: Int64] = [:]
+    private var lastStream: (key: StreamKey, id: Int64)?
     /// Read by connection threads (`hasCommitted`) and written by the writer thread.
     private var recentChunks: RecentChunks
     private let chunksLock = NSLock()
     private(set) var duplicateChunks = 0
-    private let insertRecord: SQLiteStatement
+    private let inserter: RecordInserter
     private let insertStream: SQLiteStatement
     private let selectStream: SQLiteStatement
     private let insertPiece: SQLiteStatement
@@ -64,7 +65,7 @@ final class SpoolWriter: @unchecked Sendable {
         self.afterCommit = afterCommit
         self.onDiskFull = onDiskFull
         recentChunks = RecentChunks(capacity: recentChunkCapacity)
-        insertRecord = try database.prepare("INSERT INTO records(stream_id, time_ns, tag, message, chunk) VALUES(?, ?, ?, ?, ?)")
+        inserter = try RecordInserter(database: database)
         insertStream = try database.prepare("INSERT INTO streams(log_group, log_stream) VALUES(?, ?) ON CONFLICT DO NOTHING")
         selectStream = try database.prepare("SELECT id FROM streams WHERE log_group = ? AND log_stream = ?")
         insertPiece = try database.prepare("INSERT INTO partial_pieces(line, ordinal, piece) VALUES(?, ?, ?)")
@@ -178,16 +179,16 @@ final class SpoolWriter: @unchecked Sendable {
                 if let afterCommit { afterCommit((try? database.usedBytes()) ?? 0) }
                 return .success(())
             } catch let error as SQLiteError where error.isDiskFull {
-                streamIDs.removeAll()
+                forgetStreamIDs()
                 pressure.pause(.diskFull)
                 onDiskFull(error)
                 guard isOpen else { return .failure(SpoolError.database(error)) }
                 Thread.sleep(forTimeInterval: 1)
             } catch let error as SQLiteError {
-                streamIDs.removeAll()
+                forgetStreamIDs()
                 return .failure(SpoolError.database(error))
             } catch {
-                streamIDs.removeAll()
+                forgetStreamIDs()
                 return .failure(error)
             }
         }
@@ -197,6 +198,7 @@ final class SpoolWriter: @unchecked Sendable {
     private func commit(_ batches: [Batch]) throws -> [[UInt8]] {
         var stored: [[UInt8]] = []
         var seenInThisTransaction = Set<[UInt8]>()
+        inserter.discardPending()
         try database.transaction {
             for batch in batches {
                 for append in batch.appends {
@@ -221,23 +223,29 @@ final class SpoolWriter: @unchecked Sendable {
                     }
                     for (index, record) in append.records.enumerated() {
                         let streamID = try streamID(group: record.logGroup, stream: record.logStream)
-                        defer { insertRecord.reset() }
-                        try insertRecord.bind(1, streamID)
-                        try insertRecord.bind(2, record.timeNanoseconds)
-                        try insertRecord.bind(3, record.tag)
-                        try insertRecord.bind(4, record.message)
-                        if index == 0, let chunk = append.chunk { try insertRecord.bind(5, chunk) } else { try insertRecord.bindNull(5) }
-                        try insertRecord.step()
+                        try inserter.add(streamID: streamID, record: record, chunk: index == 0 ? append.chunk : nil)
                     }
                 }
             }
+            try inserter.flush()
         }
         return stored
     }
 
+    /// After a failed transaction the stream rows it inserted are gone: look them up again.
+    private func forgetStreamIDs() {
+        streamIDs.removeAll()
+        lastStream = nil
+    }
+
     private func streamID(group: String, stream: String) throws -> Int64 {
+        // Records come in runs for one stream: comparing with the last costs less than hashing.
+        if let last = lastStream, last.key.group == group, last.key.stream == stream { return last.id }
         let key = StreamKey(group: group, stream: stream)
-        if let id = streamIDs[key] { return id }
+        if let id = streamIDs[key] {
+            lastStream = (key, id)
+            return id
+        }
         defer {
             insertStream.reset()
             selectStream.reset()
@@ -252,6 +260,7 @@ final class SpoolWriter: @unchecked Sendable {
         }
         let id = selectStream.int64(0)
         streamIDs[key] = id
+        lastStream = (key, id)
         return id
     }
 

@@ -40,6 +40,25 @@ final class SpoolTests: XCTestCase {
         XCTAssertEqual(try spool.undelivered(stream: s1.id, limit: 10).map { String(decoding: $0.message, as: UTF8.self) }, ["m3", "m4"])
     }
 
+    func testRowsInsertedManyPerStatementKeepTheirOrderStreamAndBytes() throws {
+        let spool = try Spool(configuration: .init(path: path))
+        defer { spool.close() }
+        // 2 full multi-row statements and a remainder, streams interleaved, one empty tag and message.
+        var records = (0..<37).map { record($0, stream: $0 % 3 == 0 ? "s2" : "s1") }
+        records[20] = SpoolRecord(logGroup: "g", logStream: "s1", tag: "", timeNanoseconds: 20_000_000, message: [])
+        try store(spool, records, chunk: "c")
+
+        for name in ["s1", "s2"] {
+            let stream = try XCTUnwrap(try spool.streamsWithPendingRecords().first { $0.logStream == name })
+            let stored = try spool.undelivered(stream: stream.id, limit: 100)
+            let expected = records.filter { $0.logStream == name }
+            XCTAssertEqual(stored.map(\.message), expected.map(\.message), name)
+            XCTAssertEqual(stored.map(\.timeNanoseconds), expected.map(\.timeNanoseconds), name)
+            XCTAssertEqual(stored.map(\.id), stored.map(\.id).sorted(), "ids follow the order of arrival")
+        }
+        XCTAssertTrue(spool.hasCommitted(chunk: Array("c".utf8)))
+    }
+
     func testIDsAreNeverReusedAfterTheTableEmpties() throws {
         let spool = try Spool(configuration: .init(path: path, keepDelivered: 0))
         try store(spool, (0..<100).map { record($0) })

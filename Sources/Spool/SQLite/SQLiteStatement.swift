@@ -34,6 +34,23 @@ final class SQLiteStatement {
         try check(status, "binding parameter \(index)")
     }
 
+    /// Binds bytes where they lie, without SQLite copying them. The caller keeps
+    /// them valid until the statement is reset.
+    func bind(_ index: Int32, unsafeBlob bytes: UnsafeRawBufferPointer) throws {
+        let status = bytes.isEmpty
+            ? sqlite3_bind_zeroblob(handle, index, 0)
+            : sqlite3_bind_blob(handle, index, bytes.baseAddress, Int32(bytes.count), nil)
+        try check(status, "binding parameter \(index)")
+    }
+
+    /// Binds UTF-8 text where it lies, as `bind(_:unsafeBlob:)`.
+    func bind(_ index: Int32, unsafeText utf8: UnsafeRawBufferPointer) throws {
+        let status = utf8.isEmpty
+            ? sqlite3_bind_text(handle, index, "", 0, csqlite_transient())
+            : sqlite3_bind_text(handle, index, utf8.baseAddress?.assumingMemoryBound(to: CChar.self), Int32(utf8.count), nil)
+        try check(status, "binding parameter \(index)")
+    }
+
     /// Steps once; `true` when a row is available.
     @discardableResult
     func step() throws -> Bool {

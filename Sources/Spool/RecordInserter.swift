@@ -1,0 +1,73 @@
+/// Inserts records into the spool, many rows per statement.
+///
+/// SQLite does some work for every statement it runs (starting and halting
+/// the program; with AUTOINCREMENT, reading and updating `sqlite_sequence`),
+/// so rows go in `rowsPerStatement` at a time. Each row's tag and message are
+/// copied once into a scratch buffer and bound where they lie there, so SQLite
+/// does not copy them again.
+final class RecordInserter {
+    static let rowsPerStatement = 16
+
+    private struct Row {
+        let streamID: Int64
+        let timeNanoseconds: Int64
+        let chunk: [UInt8]?
+        let tag: Range<Int>
+        let message: Range<Int>
+    }
+
+    private let single: SQLiteStatement
+    private let many: SQLiteStatement
+    private var pending: [Row] = []
+    private var scratch: [UInt8] = []
+
+    init(database: SQLiteDatabase) throws {
+        let insert = "INSERT INTO records(stream_id, time_ns, tag, message, chunk) VALUES "
+        single = try database.prepare(insert + "(?, ?, ?, ?, ?)")
+        many = try database.prepare(insert + Array(repeating: "(?, ?, ?, ?, ?)", count: Self.rowsPerStatement).joined(separator: ", "))
+        pending.reserveCapacity(Self.rowsPerStatement)
+    }
+
+    /// Queues a row; rows go in once `rowsPerStatement` are queued, the rest on `flush`.
+    func add(streamID: Int64, record: SpoolRecord, chunk: [UInt8]?) throws {
+        let tagStart = scratch.count
+        scratch.append(contentsOf: record.tag.utf8)
+        let messageStart = scratch.count
+        scratch.append(contentsOf: record.message)
+        pending.append(Row(streamID: streamID, timeNanoseconds: record.timeNanoseconds, chunk: chunk,
+                           tag: tagStart..<messageStart, message: messageStart..<scratch.count))
+        if pending.count == Self.rowsPerStatement { try flush() }
+    }
+
+    /// Inserts the queued rows; the transaction must not commit before this.
+    func flush() throws {
+        defer { discardPending() }
+        guard !pending.isEmpty else { return }
+        try scratch.withUnsafeBytes { bytes in
+            if pending.count == Self.rowsPerStatement {
+                try insert(pending[...], with: many, bytes)
+            } else {
+                for index in pending.indices { try insert(pending[index...index], with: single, bytes) }
+            }
+        }
+    }
+
+    /// Forgets queued rows, as when their transaction failed.
+    func discardPending() {
+        pending.removeAll(keepingCapacity: true)
+        scratch.removeAll(keepingCapacity: true)
+    }
+
+    private func insert(_ rows: ArraySlice<Row>, with statement: SQLiteStatement, _ bytes: UnsafeRawBufferPointer) throws {
+        defer { statement.reset() }
+        for (position, row) in rows.enumerated() {
+            let first = Int32(position * 5)
+            try statement.bind(first + 1, row.streamID)
+            try statement.bind(first + 2, row.timeNanoseconds)
+            try statement.bind(first + 3, unsafeText: UnsafeRawBufferPointer(rebasing: bytes[row.tag]))
+            try statement.bind(first + 4, unsafeBlob: UnsafeRawBufferPointer(rebasing: bytes[row.message]))
+            if let chunk = row.chunk { try statement.bind(first + 5, chunk) } else { try statement.bindNull(first + 5) }
+        }
+        try statement.step()
+    }
+}
