@@ -27,6 +27,7 @@ let package = Package(
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite"),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL"),
+        .systemLibrary(name: "CMalloc", path: "Sources/CMalloc"),
         .target(
             name: "Ingest",
             dependencies: ["CZlib", "COpenSSL", .product(name: "Logging", package: "swift-log")],
@@ -40,7 +41,7 @@ let package = Package(
         .executableTarget(
             name: "Shipper",
             dependencies: [
-                "Ingest", "Spool", "COpenSSL",
+                "Ingest", "Spool", "COpenSSL", "CMalloc",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -113,7 +113,7 @@ public enum RecordJSON {
         out.append(UInt8(ascii: "\""))
         var needsEscape = false
         var hasNonASCII = false
-        for b in bytes {
+        for b in UnsafeBufferPointer(rebasing: bytes[plainASCIIPrefix(bytes)...]) {
             if b < 0x20 || b == 0x22 || b == 0x5c { needsEscape = true } else if b >= 0x80 { hasNonASCII = true }
         }
         if !needsEscape && (!hasNonASCII || isValidUTF8(bytes)) {
@@ -122,6 +122,25 @@ public enum RecordJSON {
             appendEscaped(bytes, to: &out)
         }
         out.append(UInt8(ascii: "\""))
+    }
+
+    /// How many leading bytes, in whole 8-byte words, are ASCII that JSON takes
+    /// as is (no control character, quote or backslash): checked a word at a
+    /// time, since that is nearly every byte of a log line.
+    static func plainASCIIPrefix(_ bytes: UnsafeBufferPointer<UInt8>) -> Int {
+        guard let base = bytes.baseAddress else { return 0 }
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highBits: UInt64 = 0x8080_8080_8080_8080
+        /// High bit set in each byte of `word` that is below `limit` (limit <= 0x80).
+        func below(_ word: UInt64, _ limit: UInt64) -> UInt64 { (word &- ones &* limit) & ~word & highBits }
+        var offset = 0
+        while offset + 8 <= bytes.count {
+            let word = UInt64(littleEndian: UnsafeRawPointer(base + offset).loadUnaligned(as: UInt64.self))
+            let special = (word & highBits) | below(word, 0x20) | below(word ^ (ones &* 0x22), 1) | below(word ^ (ones &* 0x5c), 1)
+            if special != 0 { break }
+            offset += 8
+        }
+        return offset
     }
 
     /// The slow path: escapes, and U+FFFD for bytes that are not UTF-8.

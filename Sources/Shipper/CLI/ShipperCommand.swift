@@ -57,6 +57,7 @@ struct RunCommand: AsyncParsableCommand {
     var storagePath: String?
 
     func run() async throws {
+        MemoryArenas.capForThreads()
         ShutdownSignal.ignoreBrokenPipes()
         let configuration = try options.load()
         let level = LineLogHandler.level(fromFluentBit: configuration.service.logLevel)
