@@ -42,7 +42,7 @@ final class ForwardConnection {
     static let maxRead = 128 * 1024
 
     /// Received bytes; `buffer[consumed..<filled]` is not decoded yet.
-    private var buffer: [UInt8]
+    private let buffer: ReceiveBuffer
     private var consumed = 0
     private var filled = 0
 
@@ -57,7 +57,7 @@ final class ForwardConnection {
         self.logger = logger
         let decoder = MessagePackDecoder(maxLength: configuration.bufferMaxSize, maxDepth: 64)
         self.limits = ForwardFrame.Limits(maxInflatedBytes: configuration.bufferMaxSize, decoder: decoder)
-        self.buffer = [UInt8](repeating: 0, count: min(configuration.bufferChunkSize, 256 * 1024))
+        self.buffer = ReceiveBuffer(capacity: min(configuration.bufferChunkSize, 256 * 1024))
     }
 
     /// Serves the connection until the peer closes it, it misbehaves, or the server stops.
@@ -99,8 +99,8 @@ final class ForwardConnection {
         while ping == nil {
             guard try receive() else { throw ForwardConnectionError.handshakeFailed("the client closed the connection before PING") }
             let decoder = limits.decoder
-            let result: Result<MessagePackValue?, ForwardConnectionError> = buffer.withUnsafeBufferPointer { whole in
-                let bytes = UnsafeBufferPointer(rebasing: whole[0..<filled])
+            let bytes = buffer.filled(filled)
+            let result: Result<MessagePackValue?, ForwardConnectionError> = {
                 var offset = consumed
                 do {
                     _ = try decoder.measure(bytes, offset: consumed)
@@ -114,7 +114,7 @@ final class ForwardConnection {
                 } catch {
                     return .failure(.handshakeFailed("\(error)"))
                 }
-            }
+            }()
             ping = try result.get()
         }
         let (pong, accepted, reason) = handshake.answer(ping ?? .nil, session: session)
@@ -132,22 +132,17 @@ final class ForwardConnection {
             consumed = 0
             filled = 0
         }
-        if buffer.count - filled < 4096 && consumed > 0 {
-            let pending = filled - consumed
-            buffer.withUnsafeMutableBufferPointer { b in
-                UnsafeMutableRawPointer(b.baseAddress!).copyMemory(from: b.baseAddress! + consumed, byteCount: pending)
-            }
-            filled = pending
+        if buffer.capacity - filled < 4096 && consumed > 0 {
+            buffer.moveToStart(consumed..<filled)
+            filled -= consumed
             consumed = 0
         }
-        if filled == buffer.count {
-            let wanted = min(buffer.count * 2, configuration.bufferMaxSize + configuration.bufferChunkSize)
-            guard wanted > buffer.count else { throw ForwardConnectionError.frameTooLarge(limit: configuration.bufferMaxSize) }
-            buffer.append(contentsOf: repeatElement(0, count: wanted - buffer.count))
+        if filled == buffer.capacity {
+            let wanted = min(buffer.capacity * 2, configuration.bufferMaxSize + configuration.bufferChunkSize)
+            guard wanted > buffer.capacity else { throw ForwardConnectionError.frameTooLarge(limit: configuration.bufferMaxSize) }
+            buffer.grow(to: wanted, keeping: filled)
         }
-        let n = try buffer.withUnsafeMutableBytes { raw in
-            try socket.read(into: UnsafeMutableRawBufferPointer(rebasing: raw[filled..<min(raw.count, filled + Self.maxRead)]))
-        }
+        let n = try socket.read(into: buffer.room(from: filled, limit: Self.maxRead))
         filled += n
         statistics.received(n)
         return n > 0
@@ -158,37 +153,35 @@ final class ForwardConnection {
     /// the first bad frame and returns why.
     private func decodeAvailableFrames(_ handle: (inout ForwardFrame) -> Void) -> ForwardConnectionError? {
         let decoder = limits.decoder
-        return buffer.withUnsafeBufferPointer { whole in
-            let bytes = UnsafeBufferPointer(rebasing: whole[0..<filled])
-            while consumed < filled {
-                let first = bytes[consumed]
-                guard (0x90...0x9f).contains(first) || first == 0xdc || first == 0xdd else {
-                    return .notAFrame(first)
-                }
-                let length: Int
-                do {
-                    length = try decoder.measure(bytes, offset: consumed)
-                } catch MessagePackError.truncated {
-                    return filled - consumed > configuration.bufferMaxSize ? .frameTooLarge(limit: configuration.bufferMaxSize) : nil
-                } catch let error as MessagePackError {
-                    return .malformed(error)
-                } catch {
-                    return nil
-                }
-                do {
-                    var frame = try ForwardFrame(parsing: UnsafeBufferPointer(rebasing: bytes[consumed..<consumed + length]), limits: limits)
-                    handle(&frame)
-                    consumed += length
-                } catch let error as MessagePackError {
-                    return .malformed(error)
-                } catch let error as ForwardFrameError {
-                    return .invalidFrame(error)
-                } catch {
-                    return nil
-                }
+        let bytes = buffer.filled(filled)
+        while consumed < filled {
+            let first = bytes[consumed]
+            guard (0x90...0x9f).contains(first) || first == 0xdc || first == 0xdd else {
+                return .notAFrame(first)
             }
-            return nil
+            let length: Int
+            do {
+                length = try decoder.measure(bytes, offset: consumed)
+            } catch MessagePackError.truncated {
+                return filled - consumed > configuration.bufferMaxSize ? .frameTooLarge(limit: configuration.bufferMaxSize) : nil
+            } catch let error as MessagePackError {
+                return .malformed(error)
+            } catch {
+                return nil
+            }
+            do {
+                var frame = try ForwardFrame(parsing: UnsafeBufferPointer(rebasing: bytes[consumed..<consumed + length]), limits: limits)
+                handle(&frame)
+                consumed += length
+            } catch let error as MessagePackError {
+                return .malformed(error)
+            } catch let error as ForwardFrameError {
+                return .invalidFrame(error)
+            } catch {
+                return nil
+            }
         }
+        return nil
     }
 
     /// Stores the frames' records; the chunks that asked for it are acked once
