@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """Sends records in each Forward protocol mode, with acks, built with the msgpack package:
 Message (integer time), Message (EventTime), Forward, PackedForward, and
-CompressedPackedForward (two gzip members back to back). Every record's log is
-"<mode> <n>". Prints "ACK <mode>" per acked frame.
+CompressedPackedForward (two gzip members back to back), and a large Forward frame
+(1,000 records of 1 KiB, larger than the server's first receive buffer). Every
+record's log is "<mode> <n>" (the large ones padded with "y"). Prints "ACK <mode>"
+per acked frame.
 """
 import argparse
 import gzip
@@ -21,8 +23,8 @@ def event_time(seconds, nanoseconds):
     return msgpack.ExtType(0, struct.pack(">II", seconds, nanoseconds))
 
 
-def record(mode, n):
-    return {"log": "%s %d" % (mode, n), "com.amazonaws.ecs.cluster": "modes", "com.amazonaws.ecs.container-name": "app",
+def record(mode, n, pad=0):
+    return {"log": "%s %d" % (mode, n) + "y" * pad, "com.amazonaws.ecs.cluster": "modes", "com.amazonaws.ecs.container-name": "app",
             "com.amazonaws.ecs.task-arn": "arn:aws:ecs:us-east-1:012345678901:task/modes/0a1b2c3d",
             "com.amazonaws.ecs.task-definition-family": "modes", "com.amazonaws.ecs.task-definition-version": "1"}
 
@@ -41,6 +43,7 @@ def main():
     compressed = gzip.compress(b"".join(msgpack.packb([now, record("compressed", i)]) for i in range(2))) + \
         gzip.compress(msgpack.packb([now, record("compressed", 2)]))
     frames.append(("compressed", lambda c: ["app", compressed, {"chunk": c, "size": 3, "compressed": "gzip"}]))
+    frames.append(("large", lambda c: ["app", [[now, record("large", i, pad=1000)] for i in range(1000)], {"chunk": c, "size": 1000}]))
     conn = socket.create_connection(("127.0.0.1", args.port), timeout=10)
     answers = Answers(conn)
     for mode, build in frames:
