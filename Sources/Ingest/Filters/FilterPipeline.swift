@@ -5,9 +5,24 @@
 /// skipped on that path, so a rule cannot re-emit its own output forever.
 public struct FilterPipeline: Sendable {
     public let filters: [any RecordFilter]
+    /// The filters with their patterns, as classes: the loop over them runs for
+    /// every record, and a class reference is one count to take where a copy of
+    /// a filter would take one per string and array in it.
+    private let stages: [Stage]
+
+    private final class Stage: Sendable {
+        let filter: any RecordFilter
+        let match: TagPattern
+
+        init(_ filter: any RecordFilter) {
+            self.filter = filter
+            self.match = filter.match
+        }
+    }
 
     public init(filters: [any RecordFilter]) {
         self.filters = filters
+        self.stages = filters.map(Stage.init)
     }
 
     /// Runs `record` through every filter and appends what comes out to `output`.
@@ -17,8 +32,8 @@ public struct FilterPipeline: Sendable {
 
     private func run(_ input: consuming TaggedRecord, emitters: Emitters, into output: inout [TaggedRecord]) {
         var current = input
-        for (index, filter) in filters.enumerated() where !emitters.contains(index) && filter.match.matches(current.tag) {
-            switch filter.apply(tag: current.tag, record: &current.record) {
+        for (index, stage) in stages.enumerated() where !emitters.contains(index) && stage.match.matches(current.tag) {
+            switch stage.filter.apply(tag: current.tag, record: &current.record) {
             case .pass:
                 continue
             case .reemit(let newTag, keepOriginal: true):

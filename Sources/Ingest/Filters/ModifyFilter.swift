@@ -76,61 +76,86 @@ public struct ModifyFilter: RecordFilter {
     public let match: TagPattern
     public let rules: [Rule]
     public let conditions: [Condition]
-    /// The rules with their keys as bytes, so applying them allocates nothing per record.
+    /// The rules as plain ranges into `ruleBytes`: applying them copies no
+    /// reference, so the connection threads do not contend on shared counts.
     private let operations: [Operation]
+    /// Every key and encoded value the rules name, end to end.
+    private let ruleBytes: [UInt8]
 
-    private enum Operation: Sendable {
-        case rename(from: [UInt8], to: [UInt8], hard: Bool)
-        case copy(from: [UInt8], to: [UInt8], hard: Bool)
-        case add(key: [UInt8], encodedValue: [UInt8], overwrite: Bool)
-        case remove(key: [UInt8])
+    private struct Operation {
+        enum Kind { case rename, copy, set, remove }
+        let kind: Kind
+        /// The key the rule reads (or removes, or sets).
+        let key: Range<Int>
+        /// The key written (rename, copy) or the encoded value (set).
+        let operand: Range<Int>
+        /// Hard_rename, Hard_copy, or Set (rather than Add): overwrite what is there.
+        let overwrite: Bool
     }
 
     public init(match: TagPattern, rules: [Rule], conditions: [Condition] = []) {
         self.match = match
         self.rules = rules
         self.conditions = conditions
+        var bytes: [UInt8] = []
+        func add(_ more: [UInt8]) -> Range<Int> {
+            bytes.append(contentsOf: more)
+            return bytes.count - more.count..<bytes.count
+        }
+        func operation(_ kind: Operation.Kind, _ key: String, _ operand: [UInt8], overwrite: Bool) -> Operation {
+            Operation(kind: kind, key: add(Array(key.utf8)), operand: add(operand), overwrite: overwrite)
+        }
         self.operations = rules.map { rule in
             switch rule {
-            case .rename(let from, let to): return .rename(from: Array(from.utf8), to: Array(to.utf8), hard: false)
-            case .hardRename(let from, let to): return .rename(from: Array(from.utf8), to: Array(to.utf8), hard: true)
-            case .copy(let from, let to): return .copy(from: Array(from.utf8), to: Array(to.utf8), hard: false)
-            case .hardCopy(let from, let to): return .copy(from: Array(from.utf8), to: Array(to.utf8), hard: true)
-            case .add(let key, let value): return .add(key: Array(key.utf8), encodedValue: MessagePackEncoder.encoded(.string(value)), overwrite: false)
-            case .set(let key, let value): return .add(key: Array(key.utf8), encodedValue: MessagePackEncoder.encoded(.string(value)), overwrite: true)
-            case .remove(let key): return .remove(key: Array(key.utf8))
+            case .rename(let from, let to): return operation(.rename, from, Array(to.utf8), overwrite: false)
+            case .hardRename(let from, let to): return operation(.rename, from, Array(to.utf8), overwrite: true)
+            case .copy(let from, let to): return operation(.copy, from, Array(to.utf8), overwrite: false)
+            case .hardCopy(let from, let to): return operation(.copy, from, Array(to.utf8), overwrite: true)
+            case .add(let key, let value): return operation(.set, key, MessagePackEncoder.encoded(.string(value)), overwrite: false)
+            case .set(let key, let value): return operation(.set, key, MessagePackEncoder.encoded(.string(value)), overwrite: true)
+            case .remove(let key): return operation(.remove, key, [], overwrite: false)
             }
         }
+        self.ruleBytes = bytes
     }
 
     public func apply(tag: String, record: inout LogRecord) -> FilterOutcome {
         guard conditions.allSatisfy({ $0.holds(for: record) }) else { return .pass }
-        for operation in operations {
-            switch operation {
-            case .rename(let from, let to, let hard):
-                guard let source = record.index(of: from) else { continue }
-                if let existing = record.index(of: to) {
-                    guard hard else { continue }
-                    record.setValue(ofField: existing, toValueOf: source)
-                    record.removeField(at: source)
-                } else {
-                    record.renameField(at: source, to: to)
+        ruleBytes.withUnsafeBufferPointer { bytes in
+            operations.withUnsafeBufferPointer { operations in
+                for operation in operations {
+                    Self.apply(operation, key: UnsafeBufferPointer(rebasing: bytes[operation.key]),
+                               operand: UnsafeBufferPointer(rebasing: bytes[operation.operand]), to: &record)
                 }
-            case .copy(let from, let to, let hard):
-                guard let source = record.index(of: from) else { continue }
-                if let existing = record.index(of: to) {
-                    guard hard else { continue }
-                    record.setValue(ofField: existing, toValueOf: source)
-                } else {
-                    record.appendField(key: to, copyingValueOf: source)
-                }
-            case .add(let key, let encodedValue, let overwrite):
-                if overwrite || record.index(of: key) == nil { record.setField(key: key, encodedValue: encodedValue) }
-            case .remove(let key):
-                if let index = record.index(of: key) { record.removeField(at: index) }
             }
         }
         return .pass
+    }
+
+    private static func apply(_ operation: Operation, key: UnsafeBufferPointer<UInt8>, operand: UnsafeBufferPointer<UInt8>, to record: inout LogRecord) {
+        switch operation.kind {
+        case .rename:
+            guard let source = record.index(of: key) else { return }
+            if let existing = record.index(of: operand) {
+                guard operation.overwrite else { return }
+                record.setValue(ofField: existing, toValueOf: source)
+                record.removeField(at: source)
+            } else {
+                record.renameField(at: source, to: operand)
+            }
+        case .copy:
+            guard let source = record.index(of: key) else { return }
+            if let existing = record.index(of: operand) {
+                guard operation.overwrite else { return }
+                record.setValue(ofField: existing, toValueOf: source)
+            } else {
+                record.appendField(key: operand, copyingValueOf: source)
+            }
+        case .set:
+            if operation.overwrite || record.index(of: key) == nil { record.setField(key: key, encodedValue: operand) }
+        case .remove:
+            if let index = record.index(of: key) { record.removeField(at: index) }
+        }
     }
 }
 

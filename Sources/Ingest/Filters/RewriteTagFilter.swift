@@ -15,7 +15,8 @@ public struct RewriteTagRuleError: Error, Equatable, CustomStringConvertible {
 /// The same few values (one task ARN per container) match over and over, so
 /// each rule remembers its recent results and runs the regex once per value.
 public struct RewriteTagFilter: RecordFilter {
-    public struct Rule: Sendable {
+    /// A class: every record reads the rule, and taking one reference costs less than copying its parts.
+    public final class Rule: Sendable {
         public let key: RecordAccessor
         public let regex: NSRegularExpression
         public let newTag: RecordTemplate

@@ -64,11 +64,9 @@ public struct LogRecord: Sendable {
     }
 
     /// The index of the field whose key's UTF-8 bytes are `key`.
-    public func index(of key: [UInt8]) -> Int? {
+    public func index(of key: some Collection<UInt8>) -> Int? {
         storage.withUnsafeBufferPointer { bytes in
-            key.withUnsafeBufferPointer { wanted in
-                layout.firstIndex { Self.equal(bytes, $0.key, wanted) }
-            }
+            layout.firstIndex { Self.equal(bytes, $0.key, key) }
         }
     }
 
@@ -116,7 +114,7 @@ public struct LogRecord: Sendable {
     // MARK: Edits, used by the filters
 
     /// Gives field `index` the key `key`.
-    mutating func renameField(at index: Int, to key: [UInt8]) {
+    mutating func renameField(at index: Int, to key: some Collection<UInt8>) {
         layout[index].key = append(key)
     }
 
@@ -126,12 +124,12 @@ public struct LogRecord: Sendable {
     }
 
     /// Appends a field named `key` with the same value as field `source`.
-    mutating func appendField(key: [UInt8], copyingValueOf source: Int) {
+    mutating func appendField(key: some Collection<UInt8>, copyingValueOf source: Int) {
         layout.append(Field(key: append(key), value: layout[source].value))
     }
 
     /// Sets `key` to an already encoded msgpack value, appending the field when it is new.
-    mutating func setField(key: [UInt8], encodedValue: [UInt8]) {
+    mutating func setField(key: some Collection<UInt8>, encodedValue: some Collection<UInt8>) {
         if let index = index(of: key) {
             layout[index].value = append(encodedValue)
         } else {
@@ -143,12 +141,12 @@ public struct LogRecord: Sendable {
         layout.remove(at: index)
     }
 
-    private mutating func appendField(key: [UInt8], encodedValue: [UInt8]) {
+    private mutating func appendField(key: some Collection<UInt8>, encodedValue: some Collection<UInt8>) {
         let keyRange = append(key)
         layout.append(Field(key: keyRange, value: append(encodedValue)))
     }
 
-    private mutating func append(_ bytes: [UInt8]) -> Range<Int> {
+    private mutating func append(_ bytes: some Collection<UInt8>) -> Range<Int> {
         let start = storage.count
         storage.append(contentsOf: bytes)
         return start..<storage.count
@@ -187,22 +185,20 @@ public struct LogRecord: Sendable {
     private static func mapValue(in bytes: UnsafeBufferPointer<UInt8>, map: Range<Int>, key: [UInt8]) -> Range<Int>? {
         var reader = MessagePackReader(bytes: UnsafeBufferPointer(rebasing: bytes[..<map.upperBound]), offset: map.lowerBound, maxLength: .max)
         guard case .map(let declared)? = try? reader.header() else { return nil }
-        return key.withUnsafeBufferPointer { wanted -> Range<Int>? in
-            for _ in 0..<declared {
-                var matches = false
-                let keyStart = reader.offset
-                if case .string(let length)? = try? reader.header(), let payload = try? reader.payload(length) {
-                    matches = equal(bytes, payload, wanted)
-                } else {
-                    reader.offset = keyStart
-                    guard (try? reader.skip(depth: 0, maxDepth: .max)) != nil else { return nil }
-                }
-                let start = reader.offset
+        for _ in 0..<declared {
+            var matches = false
+            let keyStart = reader.offset
+            if case .string(let length)? = try? reader.header(), let payload = try? reader.payload(length) {
+                matches = equal(bytes, payload, key)
+            } else {
+                reader.offset = keyStart
                 guard (try? reader.skip(depth: 0, maxDepth: .max)) != nil else { return nil }
-                if matches { return start..<reader.offset }
             }
-            return nil
+            let start = reader.offset
+            guard (try? reader.skip(depth: 0, maxDepth: .max)) != nil else { return nil }
+            if matches { return start..<reader.offset }
         }
+        return nil
     }
 
     /// The payload range of the string encoded at `range`, or nil when it is not a string.
@@ -221,7 +217,7 @@ public struct LogRecord: Sendable {
         }
     }
 
-    private static func equal(_ bytes: UnsafeBufferPointer<UInt8>, _ range: Range<Int>, _ wanted: UnsafeBufferPointer<UInt8>) -> Bool {
+    private static func equal(_ bytes: UnsafeBufferPointer<UInt8>, _ range: Range<Int>, _ wanted: some Collection<UInt8>) -> Bool {
         guard range.count == wanted.count else { return false }
         var i = range.lowerBound
         for b in wanted {

@@ -7,43 +7,69 @@ import Spool
 /// Routing happens once, at ingest, so the spool holds exactly what will be
 /// sent and the uploaders never look inside a record.
 struct Router: Sendable {
-    let outputs: [CloudWatchOutputSettings]
+    private let routes: [Route]
+
+    init(outputs: [CloudWatchOutputSettings]) {
+        routes = outputs.map(Route.init)
+    }
 
     /// Appends a spool record per matching output; returns `false` when no output matches the tag.
     func route(_ tagged: TaggedRecord, into out: inout [SpoolRecord]) -> Bool {
         var matched = false
-        for output in outputs where output.match.matches(tagged.tag) {
+        for route in routes where route.match.matches(tagged.tag) {
             matched = true
             out.append(SpoolRecord(
-                logGroup: logGroup(for: tagged, output),
-                logStream: logStream(for: tagged, output),
+                logGroup: route.logGroup(for: tagged.record),
+                logStream: route.logStream(for: tagged),
                 tag: tagged.tag,
                 timeNanoseconds: tagged.time.unixNanoseconds,
-                message: message(for: tagged.record, output)))
+                message: route.message(for: tagged.record)))
         }
         return matched
     }
 
-    func logGroup(for tagged: TaggedRecord, _ output: CloudWatchOutputSettings) -> String {
-        if let template = output.logGroupTemplate, let name = template.render(tagged.record), !name.isEmpty {
-            return name
-        }
-        return output.logGroupName
-    }
+    /// What routing needs of one output, read for every record: a class, so
+    /// that looking at it takes one reference rather than copying the
+    /// settings' strings (connection threads would contend on their counts).
+    private final class Route: Sendable {
+        let match: TagPattern
+        let logGroupTemplate: RecordTemplate?
+        let logGroupName: String
+        let logStreamTemplate: RecordTemplate?
+        let logStreamName: String?
+        let logStreamPrefix: String
+        let logKey: [UInt8]?
 
-    func logStream(for tagged: TaggedRecord, _ output: CloudWatchOutputSettings) -> String {
-        if let template = output.logStreamTemplate, let name = template.render(tagged.record), !name.isEmpty {
-            return name
+        init(_ output: CloudWatchOutputSettings) {
+            match = output.match
+            logGroupTemplate = output.logGroupTemplate
+            logGroupName = output.logGroupName
+            logStreamTemplate = output.logStreamTemplate
+            logStreamName = output.logStreamName
+            logStreamPrefix = output.logStreamPrefix ?? ""
+            logKey = output.logKey.map { Array($0.utf8) }
         }
-        if let name = output.logStreamName { return name }
-        return (output.logStreamPrefix ?? "") + tagged.tag
-    }
 
-    func message(for record: LogRecord, _ output: CloudWatchOutputSettings) -> [UInt8] {
-        if let key = output.logKey, let index = record.index(of: Array(key.utf8)) {
-            if let bytes = record.stringBytes(ofField: index) { return Array(bytes) }
-            return RecordJSON.encodeValue(ofField: index, in: record)
+        func logGroup(for record: LogRecord) -> String {
+            if let logGroupTemplate, let name = logGroupTemplate.render(record), !name.isEmpty {
+                return name
+            }
+            return logGroupName
         }
-        return RecordJSON.encode(record)
+
+        func logStream(for tagged: TaggedRecord) -> String {
+            if let logStreamTemplate, let name = logStreamTemplate.render(tagged.record), !name.isEmpty {
+                return name
+            }
+            return logStreamName ?? logStreamPrefix + tagged.tag
+        }
+
+        func message(for record: LogRecord) -> [UInt8] {
+            if let logKey, let index = record.index(of: logKey) {
+                if let bytes = record.stringBytes(ofField: index) { return Array(bytes) }
+                return RecordJSON.encodeValue(ofField: index, in: record)
+            }
+            return RecordJSON.encode(record)
+        }
     }
 }
