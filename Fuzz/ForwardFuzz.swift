@@ -2,9 +2,10 @@
 // by scripts/fuzz (swiftc -sanitize=fuzzer), so no package plumbing is needed.
 
 /// libFuzzer's entry point: every input is a stream of bytes a client might send.
-/// It must never crash the decoders, and the structural scan (`measure`) must
-/// agree with the full decode on where each value ends, and a record read in
-/// place must render the same JSON as its decoded fields.
+/// It must never crash the decoders; the structural scan (`measure`), the
+/// resumable scanner fed in pieces and the full decode must agree on where each
+/// value ends; and a record read in place must render the same JSON as its
+/// decoded fields.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let bytes = UnsafeBufferPointer(start: data, count: size)
@@ -13,6 +14,18 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     var offset = 0
     while offset < bytes.count {
         let measured = try? decoder.measure(bytes, offset: offset)
+        // The resumable scanner, fed in two pieces, finds the same end (or refuses too).
+        let rest = UnsafeBufferPointer(rebasing: bytes[offset...])
+        var scanner = MessagePackScanner(limitsOf: decoder)
+        let scanned: Int? = {
+            do {
+                _ = try scanner.scan(UnsafeBufferPointer(rebasing: rest[..<(rest.count / 2)]))
+                return try scanner.scan(rest)
+            } catch {
+                return nil
+            }
+        }()
+        precondition(scanned == measured, "the scanner and measure disagree on the value's length")
         var end = offset
         guard (try? decoder.decode(bytes, offset: &end)) != nil else {
             precondition(measured == nil, "measure accepted a value that decode refused")

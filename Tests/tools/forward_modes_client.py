@@ -2,7 +2,8 @@
 """Sends records in each Forward protocol mode, with acks, built with the msgpack package:
 Message (integer time), Message (EventTime), Forward, PackedForward, and
 CompressedPackedForward (two gzip members back to back), and a large Forward frame
-(1,000 records of 1 KiB, larger than the server's first receive buffer). Every
+(1,000 records of 1 KiB, larger than the server's first receive buffer, sent in
+16 KiB pieces). Every
 record's log is "<mode> <n>" (the large ones padded with "y"). Prints "ACK <mode>"
 per acked frame.
 """
@@ -48,7 +49,15 @@ def main():
     answers = Answers(conn)
     for mode, build in frames:
         chunk = uuid.uuid4().hex
-        conn.sendall(msgpack.packb(build(chunk), use_bin_type=True))
+        frame = msgpack.packb(build(chunk), use_bin_type=True)
+        if mode == "large":
+            # Trickled in 16 KiB pieces, so the server receives it over many reads.
+            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            for start in range(0, len(frame), 16384):
+                conn.sendall(frame[start:start + 16384])
+                time.sleep(0.001)
+        else:
+            conn.sendall(frame)
         answer = answers.next()
         if answer is None:
             print("closed before ack on %s" % mode, file=sys.stderr)

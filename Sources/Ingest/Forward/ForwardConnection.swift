@@ -45,6 +45,9 @@ final class ForwardConnection {
     private let buffer: ReceiveBuffer
     private var consumed = 0
     private var filled = 0
+    /// Where scanning the unfinished frame at `consumed` got to: each read
+    /// scans only the bytes it brought, however slowly a large frame arrives.
+    private var pendingFrame: MessagePackScanner?
 
     init(socket: any ByteStream, configuration: ForwardServerConfiguration, pipeline: FilterPipeline, sink: IngestSink, logger: Logger,
          statistics: ForwardServerStatistics, assembler: PartialMessageAssembler) {
@@ -159,16 +162,20 @@ final class ForwardConnection {
             guard (0x90...0x9f).contains(first) || first == 0xdc || first == 0xdd else {
                 return .notAFrame(first)
             }
+            var scanner = pendingFrame ?? MessagePackScanner(limitsOf: decoder)
             let length: Int
             do {
-                length = try decoder.measure(bytes, offset: consumed)
-            } catch MessagePackError.truncated {
-                return filled - consumed > configuration.bufferMaxSize ? .frameTooLarge(limit: configuration.bufferMaxSize) : nil
+                guard let complete = try scanner.scan(UnsafeBufferPointer(rebasing: bytes[consumed...])) else {
+                    pendingFrame = scanner
+                    return filled - consumed > configuration.bufferMaxSize ? .frameTooLarge(limit: configuration.bufferMaxSize) : nil
+                }
+                length = complete
             } catch let error as MessagePackError {
                 return .malformed(error)
             } catch {
                 return nil
             }
+            pendingFrame = nil
             do {
                 var frame = try ForwardFrame(parsing: UnsafeBufferPointer(rebasing: bytes[consumed..<consumed + length]), limits: limits)
                 handle(&frame)
