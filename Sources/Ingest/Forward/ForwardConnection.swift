@@ -98,29 +98,26 @@ final class ForwardConnection {
     private func authenticate(_ handshake: ForwardHandshake) throws {
         let session = handshake.newSession()
         try socket.write(handshake.helo(session))
-        var ping: MessagePackValue?
-        while ping == nil {
+        let decoder = limits.decoder
+        var scanner = MessagePackScanner(limitsOf: decoder)
+        var length: Int?
+        while length == nil {
             guard try receive() else { throw ForwardConnectionError.handshakeFailed("the client closed the connection before PING") }
-            let decoder = limits.decoder
-            let bytes = buffer.filled(filled)
-            let result: Result<MessagePackValue?, ForwardConnectionError> = {
-                var offset = consumed
-                do {
-                    _ = try decoder.measure(bytes, offset: consumed)
-                    let value = try decoder.decode(bytes, offset: &offset)
-                    consumed = offset
-                    return .success(value)
-                } catch MessagePackError.truncated {
-                    return .success(nil)
-                } catch let error as MessagePackError {
-                    return .failure(.malformed(error))
-                } catch {
-                    return .failure(.handshakeFailed("\(error)"))
-                }
-            }()
-            ping = try result.get()
+            do {
+                length = try scanner.scan(UnsafeBufferPointer(rebasing: buffer.filled(filled)[consumed...]))
+            } catch let error as MessagePackError {
+                throw ForwardConnectionError.malformed(error)
+            }
         }
-        let (pong, accepted, reason) = handshake.answer(ping ?? .nil, session: session)
+        let ping: MessagePackValue
+        do {
+            var offset = consumed
+            ping = try decoder.decode(buffer.filled(filled), offset: &offset)
+            consumed = offset
+        } catch let error as MessagePackError {
+            throw ForwardConnectionError.malformed(error)
+        }
+        let (pong, accepted, reason) = handshake.answer(ping, session: session)
         try socket.write(pong)
         guard accepted else { throw ForwardConnectionError.handshakeFailed(reason) }
     }
