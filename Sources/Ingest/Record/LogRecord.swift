@@ -18,8 +18,8 @@ public struct LogRecord: Sendable {
     }
 
     /// Keys and values as msgpack bytes: the map as received, then whatever filters added.
-    private(set) var storage: [UInt8]
-    private(set) var layout: [Field]
+    private var storage: [UInt8]
+    private var layout: [Field]
 
     /// Room left after a received record's bytes for the keys and values filters add,
     /// so that renaming a few keys does not reallocate the storage.
