@@ -124,4 +124,15 @@ final class FilterTests: XCTestCase {
             XCTAssertTrue("\(error)".contains("does not compile"), "\(error)")
         }
     }
+
+    func testTheRegexMemoKeepsOnlyValuesOfBoundedSize() {
+        let cache = MatchCache()
+        let arn = Array("arn:aws:ecs:us-east-1:012345678901:task/c/0a1b".utf8)[...]
+        cache.store(arn, ["whole"])
+        XCTAssertEqual(cache.lookup(arn), .some(["whole"]))
+        let huge = [UInt8](repeating: 0x61, count: MatchCache.maxKeyBytes + 1)[...]
+        cache.store(huge, nil)
+        XCTAssertNil(cache.lookup(huge), "a value past the bound is matched again each time, not kept")
+        XCTAssertEqual(cache.lookup(arn), .some(["whole"]))
+    }
 }

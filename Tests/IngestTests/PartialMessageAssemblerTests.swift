@@ -42,10 +42,27 @@ final class PartialMessageAssemblerTests: XCTestCase {
         XCTAssertEqual(flushed.first?.record.record["partial_incomplete"], .string("true"))
         XCTAssertEqual(flushed.first?.record.record["log"], .string("a"))
 
-        let bounded = PartialMessageAssembler(maxBytes: 10, timeout: 30)
+        let onePiece = piece([UInt8](repeating: 0x61, count: 8), ordinal: 1, last: false, id: "old").record.byteCount + 10
+        let bounded = PartialMessageAssembler(maxBytes: onePiece * 3 / 2, timeout: 30)
         _ = bounded.add(piece([UInt8](repeating: 0x61, count: 8), ordinal: 1, last: false, id: "old"))
         _ = bounded.add(piece([UInt8](repeating: 0x62, count: 8), ordinal: 1, last: false, id: "new"))
         XCTAssertEqual(bounded.due().map(\.key), [Array("old".utf8)], "the oldest line goes first until under the bound")
+    }
+
+    func testPiecesCountInFullAgainstTheMemoryBound() {
+        // A hostile client pads pieces with other fields: a 1-byte log line holding 100 KiB.
+        let assembler = PartialMessageAssembler(maxBytes: 150 << 10, timeout: 30)
+        var padded = piece([0x61], ordinal: 1, last: false, id: "padded")
+        padded.record["padding"] = .binary([UInt8](repeating: 0x70, count: 100 << 10))
+        _ = assembler.add(padded)
+        XCTAssertTrue(assembler.due().isEmpty, "one padded piece is within the bound")
+        var second = piece([0x62], ordinal: 1, last: false, id: "second")
+        second.record["padding"] = .binary([UInt8](repeating: 0x70, count: 100 << 10))
+        _ = assembler.add(second)
+        XCTAssertEqual(assembler.due().map(\.key), [Array("padded".utf8)], "two are over it: the oldest line is flushed")
+        // A repeated piece replaces the one held, and its size with it.
+        _ = assembler.add(piece([0x63], ordinal: 1, last: false, id: "second"))
+        XCTAssertTrue(assembler.due().isEmpty)
     }
 
     func testStagedPiecesRestoreAfterARestart() {

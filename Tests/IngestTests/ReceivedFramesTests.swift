@@ -33,4 +33,21 @@ final class ReceivedFramesTests: XCTestCase {
         XCTAssertEqual(received.batches.last?.staged.count, 1, "a new piece is staged as usual")
         XCTAssertEqual(assembler.pendingLines, 1)
     }
+
+    func testLongChunkIdsAreRememberedByADigestOfBoundedSize() {
+        let docker = "hDZ3cTbYrXVjsDgCuWfbiA=="
+        XCTAssertEqual(ReceivedFrames.chunkKey(.string(docker)), Array(docker.utf8), "the usual ids are kept as they are")
+        let long = String(repeating: "c", count: 1 << 20)
+        let key = ReceivedFrames.chunkKey(.string(long))
+        XCTAssertEqual(key.count, 65)
+        XCTAssertEqual(key, ReceivedFrames.chunkKey(.string(long)), "the same id gives the same key")
+        XCTAssertNotEqual(key, ReceivedFrames.chunkKey(.string(long + "d")))
+
+        // A frame resent with that id is still recognised.
+        var received = ReceivedFrames()
+        var resent = piece(chunk: long)
+        received.add(&resent, pipeline: FilterPipeline(filters: []), tagPrefix: "", assembler: PartialMessageAssembler(), sink: KnownChunkSink(stored: key))
+        XCTAssertEqual(received.chunks, [.string(long)], "acked with the id the client sent")
+        XCTAssertEqual(received.batches.first?.staged.count, 0, "and not taken again")
+    }
 }

@@ -88,12 +88,15 @@ public struct RewriteTagFilter: RecordFilter {
 /// A small, thread-safe memo of regex results keyed by the matched bytes.
 ///
 /// The last value looked up is checked first: records come in runs from one
-/// container, and comparing bytes is cheaper than hashing them.
+/// container, and comparing bytes is cheaper than hashing them. Only values
+/// up to `maxKeyBytes` are kept (task ARNs are about 100 bytes), so a client
+/// sending huge values cannot make the memo hold gigabytes.
 final class MatchCache: @unchecked Sendable {
     private let lock = NSLock()
     private var entries: [ArraySlice<UInt8>: [Substring]?] = [:]
     private var last: (key: ArraySlice<UInt8>, value: [Substring]?)?
     private let capacity = 4096
+    static let maxKeyBytes = 1024
 
     func lookup(_ key: ArraySlice<UInt8>) -> [Substring]?? {
         lock.lock()
@@ -105,6 +108,7 @@ final class MatchCache: @unchecked Sendable {
     }
 
     func store(_ key: ArraySlice<UInt8>, _ value: [Substring]?) {
+        guard key.count <= Self.maxKeyBytes else { return }
         // An own copy: `key` is a slice of a record's storage, which it would keep alive.
         let owned = ArraySlice(Array(key))
         lock.lock()

@@ -265,14 +265,20 @@ struct ReceivedFrames {
         if let chunk = frame.chunk { chunks.append(chunk) }
     }
 
-    /// The bytes that identify a chunk: the id itself for the usual string or binary.
+    /// The longest chunk id kept as it is; Fluentd and Docker send 24 bytes.
+    static let maxChunkKeyBytes = 64
+
+    /// The bytes that identify a chunk: the id itself for the usual string or
+    /// binary. A longer id (or one of another type) is kept as its SHA-512
+    /// digest behind a 0xff marker, so that remembering the last thousands of
+    /// chunks costs the same whatever ids a client makes up.
     static func chunkKey(_ chunk: MessagePackValue) -> [UInt8] {
+        let bytes: [UInt8]
         switch chunk {
-        case .string(let bytes), .binary(let bytes): return bytes
-        default:
-            var encoder = MessagePackEncoder()
-            encoder.encode(chunk)
-            return encoder.bytes
+        case .string(let id), .binary(let id): bytes = id
+        default: bytes = MessagePackEncoder.encoded(chunk)
         }
+        guard bytes.count > maxChunkKeyBytes else { return bytes }
+        return [0xff] + ForwardHandshake.sha512(bytes)
     }
 }

@@ -73,10 +73,14 @@ public struct ForwardHandshake: Sendable {
         }
     }
 
-    static func sha512Hex(_ data: [UInt8]) -> String {
+    static func sha512(_ data: [UInt8]) -> [UInt8] {
         var digest = [UInt8](repeating: 0, count: Int(SHA512_DIGEST_LENGTH))
         data.withUnsafeBufferPointer { _ = SHA512($0.baseAddress, $0.count, &digest) }
-        return digest.map { String(format: "%02x", $0) }.joined()
+        return digest
+    }
+
+    static func sha512Hex(_ data: [UInt8]) -> String {
+        sha512(data).map { String(format: "%02x", $0) }.joined()
     }
 
     static func randomBytes(_ count: Int) -> [UInt8] {

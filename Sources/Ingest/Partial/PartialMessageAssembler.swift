@@ -39,6 +39,8 @@ public final class PartialMessageAssembler: @unchecked Sendable {
     private struct Line {
         var pieces: [Int: TaggedRecord] = [:]
         var last: Int?
+        /// Memory the held pieces take: whole records, not only their `log`
+        /// bytes, so that pieces padded with other large fields count in full.
         var bytes = 0
         var started: Date
     }
@@ -79,11 +81,10 @@ public final class PartialMessageAssembler: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         var line = lines[key] ?? Line(started: Date())
-        if line.pieces[ordinal] == nil {
-            let size = Self.logBytes(record).count
-            line.bytes += size
-            heldBytes += size
-        }
+        let size = Self.heldSize(record, key: key)
+        let replaced = line.pieces[ordinal].map { Self.heldSize($0, key: key) } ?? 0
+        line.bytes += size - replaced
+        heldBytes += size - replaced
         line.pieces[ordinal] = record
         if isLast { line.last = ordinal }
         if let last = line.last, (1...last).allSatisfy({ line.pieces[$0] != nil }) {
@@ -122,6 +123,11 @@ public final class PartialMessageAssembler: @unchecked Sendable {
         }
     }
 
+    /// What holding `record` as a piece of line `key` costs in memory.
+    private static func heldSize(_ record: TaggedRecord, key: [UInt8]) -> Int {
+        record.record.byteCount + record.tag.utf8.count + key.count
+    }
+
     private static func logBytes(_ record: TaggedRecord) -> [UInt8] {
         switch record.record[bytes: logKey] {
         case .string(let bytes)?, .binary(let bytes)?: return bytes
@@ -133,7 +139,6 @@ public final class PartialMessageAssembler: @unchecked Sendable {
     private static func assemble(_ line: Line, complete: Bool) -> TaggedRecord {
         let ordinals = line.pieces.keys.sorted()
         var joined: [UInt8] = []
-        joined.reserveCapacity(line.bytes)
         for ordinal in ordinals { joined.append(contentsOf: logBytes(line.pieces[ordinal]!)) }
         var result = line.pieces[ordinals[0]]!
         for key in partialKeys { result.record[bytes: key] = nil }

@@ -53,6 +53,9 @@ public struct LogRecord: Sendable {
     /// How many fields the record has.
     public var count: Int { layout.count }
 
+    /// About the memory the record holds (its keys and values and their places), for memory bounds.
+    public var byteCount: Int { storage.count + layout.count * MemoryLayout<Field>.stride }
+
     /// The fields, decoded: for tests and rare paths, not for every record.
     public var fields: [MessagePackPair] {
         layout.indices.map { MessagePackPair(key: .string(Array(keyBytes(at: $0))), value: value(ofField: $0) ?? .nil) }

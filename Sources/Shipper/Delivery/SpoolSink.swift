@@ -56,14 +56,17 @@ final class SpoolSink: IngestSink, @unchecked Sendable {
     }
 
     /// Counts a record no output matches and warns once per tag, so a
-    /// misrouting is visible without a log line per record.
+    /// misrouting is visible without a log line per record. Tags are
+    /// remembered by their first 256 bytes: 10,000 of them stay small
+    /// whatever tags clients send.
     private func noteUnmatched(_ tag: String) {
         lock.lock()
         unmatched += 1
-        let first = unmatchedTags.count < 10_000 && unmatchedTags.insert(tag).inserted
+        let remembered = tag.utf8.count <= 256 ? tag : String(decoding: tag.utf8.prefix(256), as: UTF8.self)
+        let first = unmatchedTags.count < 10_000 && unmatchedTags.insert(remembered).inserted
         lock.unlock()
         if first {
-            logger.warning("record matches no output; it is not stored (check the OUTPUT Match and the rewrite_tag rules)", metadata: ["tag": "\(tag)"])
+            logger.warning("record matches no output; it is not stored (check the OUTPUT Match and the rewrite_tag rules)", metadata: ["tag": "\(remembered)\(remembered.utf8.count < tag.utf8.count ? "… (\(tag.utf8.count) bytes)" : "")"])
         }
     }
 }
