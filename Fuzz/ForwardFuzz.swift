@@ -2,10 +2,9 @@
 // by scripts/fuzz (swiftc -sanitize=fuzzer), so no package plumbing is needed.
 
 /// libFuzzer's entry point: every input is a stream of bytes a client might send.
-/// It must never crash the decoders; the structural scan (`measure`), the
-/// resumable scanner fed in pieces and the full decode must agree on where each
-/// value ends; and a record read in place must render the same JSON as its
-/// decoded fields.
+/// It must never crash the decoders; the resumable scanner, fed whole or in
+/// pieces, and the full decode must agree on where each value ends; and a
+/// record read in place must render the same JSON as its decoded fields.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let bytes = UnsafeBufferPointer(start: data, count: size)
@@ -13,25 +12,22 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let limits = ForwardFrame.Limits(maxInflatedBytes: 1 << 20, decoder: decoder)
     var offset = 0
     while offset < bytes.count {
-        let measured = try? decoder.measure(bytes, offset: offset)
-        // The resumable scanner, fed in two pieces, finds the same end (or refuses too).
         let rest = UnsafeBufferPointer(rebasing: bytes[offset...])
-        var scanner = MessagePackScanner(limitsOf: decoder)
-        let scanned: Int? = {
-            do {
-                _ = try scanner.scan(UnsafeBufferPointer(rebasing: rest[..<(rest.count / 2)]))
-                return try scanner.scan(rest)
-            } catch {
-                return nil
-            }
+        var whole = MessagePackScanner(limitsOf: decoder)
+        let scanned: Int? = try? whole.scan(rest)
+        // Fed in two pieces, the scanner ends in the same place (or refuses too).
+        var pieces = MessagePackScanner(limitsOf: decoder)
+        let scannedInPieces: Int? = try? {
+            _ = try pieces.scan(UnsafeBufferPointer(rebasing: rest[..<(rest.count / 2)]))
+            return try pieces.scan(rest)
         }()
-        precondition(scanned == measured, "the scanner and measure disagree on the value's length")
+        precondition(scannedInPieces == scanned, "the scanner ends elsewhere when fed in pieces")
         var end = offset
         guard (try? decoder.decode(bytes, offset: &end)) != nil else {
-            precondition(measured == nil, "measure accepted a value that decode refused")
+            precondition(scanned == nil, "the scanner accepted a value that decode refused")
             break
         }
-        precondition(measured == end - offset, "measure and decode disagree on the value's length")
+        precondition(scanned == end - offset, "the scanner and decode disagree on the value's length")
         let frameBytes = UnsafeBufferPointer(rebasing: bytes[offset..<end])
         if let frame = try? ForwardFrame(parsing: frameBytes, limits: limits) {
             for entry in frame.entries {

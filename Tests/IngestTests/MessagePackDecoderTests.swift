@@ -8,8 +8,7 @@ final class MessagePackDecoderTests: XCTestCase {
         var encoder = MessagePackEncoder()
         encoder.encode(value)
         XCTAssertEqual(try decoder.decode(encoder.bytes), value, file: file, line: line)
-        let length = try encoder.bytes.withUnsafeBufferPointer { try decoder.measure($0, offset: 0) }
-        XCTAssertEqual(length, encoder.bytes.count, "measure agrees with decode", file: file, line: line)
+        XCTAssertEqual(try scan(encoder.bytes), encoder.bytes.count, "the scanner agrees with decode", file: file, line: line)
     }
 
     func testEveryTypeRoundTrips() throws {
@@ -30,15 +29,22 @@ final class MessagePackDecoderTests: XCTestCase {
         XCTAssertEqual(try decoder.decode([0xca, 0x3f, 0xc0, 0x00, 0x00]), .double(1.5))
     }
 
+    /// Where the scanner says the value starting at the first byte ends; nil while it needs more bytes.
+    private func scan(_ bytes: [UInt8]) throws -> Int? {
+        var scanner = MessagePackScanner(limitsOf: decoder)
+        return try bytes.withUnsafeBufferPointer { try scanner.scan($0) }
+    }
+
     func testEveryTruncationOfAFrameIsReportedAsTruncated() throws {
         var encoder = MessagePackEncoder()
         encoder.encode(.array([.string("tag"), .int(1_700_000_000), .map([MessagePackPair(key: .string("log"), value: .string("hello world"))])]))
         let bytes = encoder.bytes
         for cut in 0..<bytes.count {
             let prefix = Array(bytes[0..<cut])
-            XCTAssertThrowsError(try prefix.withUnsafeBufferPointer { try decoder.measure($0, offset: 0) }) { error in
+            XCTAssertThrowsError(try decoder.decode(prefix)) { error in
                 guard case MessagePackError.truncated = error else { return XCTFail("cut at \(cut): \(error)") }
             }
+            XCTAssertNil(try scan(prefix), "cut at \(cut): the scanner waits for more")
         }
     }
 
@@ -69,7 +75,7 @@ final class MessagePackDecoderTests: XCTestCase {
             guard case MessagePackError.nestingTooDeep(let limit, _) = error else { return XCTFail("\(error)") }
             XCTAssertEqual(limit, 8)
         }
-        XCTAssertThrowsError(try bytes.withUnsafeBufferPointer { try decoder.measure($0, offset: 0) })
+        XCTAssertThrowsError(try scan(bytes))
     }
 
     func testRandomBytesNeverCrashTheDecoder() {
@@ -77,7 +83,7 @@ final class MessagePackDecoderTests: XCTestCase {
         for _ in 0..<20_000 {
             let bytes = (0..<Int.random(in: 0..<64, using: &generator)).map { _ in UInt8.random(in: 0...255, using: &generator) }
             _ = try? decoder.decode(bytes)
-            _ = try? bytes.withUnsafeBufferPointer { try decoder.measure($0, offset: 0) }
+            _ = try? scan(bytes)
         }
     }
 }

@@ -60,7 +60,7 @@ public struct ForwardFrame: Sendable {
         self.chunk = chunk
     }
 
-    /// Parses one frame: `bytes` holds exactly the frame, as `MessagePackDecoder.measure` delimited it.
+    /// Parses one frame: `bytes` holds exactly the frame, as `MessagePackScanner` delimited it.
     ///
     /// Records are not decoded into values: each keeps its map's bytes and
     /// where its fields lie (see `LogRecord`), so a frame costs a few

@@ -32,12 +32,4 @@ public struct MessagePackDecoder: Sendable {
             return value
         }
     }
-
-    /// Returns the length of the value that starts at `offset` without building it,
-    /// or throws `.truncated` when the bytes present end inside it.
-    public func measure(_ bytes: UnsafeBufferPointer<UInt8>, offset: Int) throws -> Int {
-        var reader = MessagePackReader(bytes: bytes, offset: offset, maxLength: maxLength)
-        try reader.skip(depth: 0, maxDepth: maxDepth)
-        return reader.offset - offset
-    }
 }

@@ -1,12 +1,12 @@
 /// Finds where one msgpack value ends in bytes that arrive in pieces, going
 /// on from where the previous attempt stopped.
 ///
-/// `MessagePackDecoder.measure` starts again from the value's first byte each
-/// time; a connection that measured its unfinished frame after every read
-/// would let a client trickling a large frame cost a scan of everything so far
-/// per read, work quadratic in the frame's size. The scanner keeps its place:
-/// the offset of the next item and how many items each open array or map still
-/// owes. It applies the decoder's limits (lengths, nesting) as it goes.
+/// A connection that scanned its unfinished frame from the first byte after
+/// every read would let a client trickling a large frame cost a scan of
+/// everything so far per read, work quadratic in the frame's size. The
+/// scanner keeps its place: the offset of the next item and how many items
+/// each open array or map still owes. It applies the decoder's limits
+/// (lengths, nesting) as it goes, so it refuses what decoding would refuse.
 struct MessagePackScanner {
     private let maxLength: Int
     private let maxDepth: Int
