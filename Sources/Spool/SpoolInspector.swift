@@ -127,14 +127,7 @@ public final class SpoolInspector {
         try run {
             let (sql, bindings) = query(selection, columns: true)
             let statement = try database.prepare(sql + " AND id > ? ORDER BY id LIMIT ?")
-            var index: Int32 = 1
-            for binding in bindings {
-                switch binding {
-                case .text(let text): try statement.bind(index, text)
-                case .integer(let value): try statement.bind(index, value)
-                }
-                index += 1
-            }
+            let index = try bind(bindings, to: statement)
             try statement.bind(index, after)
             try statement.bind(index + 1, Int64(limit))
             var records: [SelectedRecord] = []
@@ -145,6 +138,20 @@ public final class SpoolInspector {
             }
             return records
         }
+    }
+
+    /// Binds a selection's parameters in order; returns the index of the next parameter.
+    @discardableResult
+    private func bind(_ bindings: [Binding], to statement: SQLiteStatement) throws -> Int32 {
+        var index: Int32 = 1
+        for binding in bindings {
+            switch binding {
+            case .text(let text): try statement.bind(index, text)
+            case .integer(let value): try statement.bind(index, value)
+            }
+            index += 1
+        }
+        return index
     }
 
     /// Calls `body` with every selected record, a page at a time, in id order.
@@ -163,14 +170,7 @@ public final class SpoolInspector {
         try run {
             let (sql, bindings) = query(selection, columns: false)
             let statement = try database.prepare(sql)
-            var index: Int32 = 1
-            for binding in bindings {
-                switch binding {
-                case .text(let text): try statement.bind(index, text)
-                case .integer(let value): try statement.bind(index, value)
-                }
-                index += 1
-            }
+            try bind(bindings, to: statement)
             return try statement.step() ? Int(statement.int64(0)) : 0
         }
     }

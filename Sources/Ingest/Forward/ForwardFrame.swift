@@ -101,7 +101,7 @@ public struct ForwardFrame: Sendable {
             if options.compressed == "gzip" {
                 let inflated: [UInt8]
                 do {
-                    inflated = try GzipInflater.inflate(Array(payload), limit: limits.maxInflatedBytes)
+                    inflated = try GzipInflater.inflate(payload, limit: limits.maxInflatedBytes)
                 } catch let error as GzipError {
                     throw ForwardFrameError.compressedPayload(error)
                 }

@@ -19,7 +19,7 @@ public enum GzipError: Error, Equatable, CustomStringConvertible {
 /// forwarders send them, and stops at `limit` bytes so a gzip bomb costs
 /// nothing more than the limit.
 public enum GzipInflater {
-    public static func inflate(_ input: [UInt8], limit: Int) throws -> [UInt8] {
+    public static func inflate(_ input: UnsafeBufferPointer<UInt8>, limit: Int) throws -> [UInt8] {
         var stream = z_stream()
         // 15 + 32: accept gzip or zlib headers, with the largest window.
         guard czlib_inflate_init2(&stream, 15 + 32) == Z_OK else { throw GzipError.corrupt("inflateInit2 failed") }
@@ -27,33 +27,31 @@ public enum GzipInflater {
 
         var output: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 64 * 1024)
-        return try input.withUnsafeBufferPointer { inBuffer -> [UInt8] in
-            guard let base = inBuffer.baseAddress else { return [] }
-            stream.next_in = UnsafeMutablePointer(mutating: base)
-            stream.avail_in = uInt(inBuffer.count)
-            while true {
-                let status: Int32 = chunk.withUnsafeMutableBufferPointer { out in
-                    stream.next_out = out.baseAddress
-                    stream.avail_out = uInt(out.count)
-                    return CZlib.inflate(&stream, Z_NO_FLUSH)
-                }
-                let produced = chunk.count - Int(stream.avail_out)
-                guard output.count + produced <= limit else { throw GzipError.inflatedSizeOverLimit(limit: limit) }
-                output.append(contentsOf: chunk[0..<produced])
-                switch status {
-                case Z_STREAM_END:
-                    // Another member may follow the one that just ended.
-                    if stream.avail_in == 0 { return output }
-                    guard inflateReset(&stream) == Z_OK else { throw GzipError.corrupt("inflateReset failed") }
-                case Z_OK:
-                    continue
-                case Z_BUF_ERROR:
-                    if stream.avail_in == 0 { throw GzipError.truncated }
-                    continue
-                default:
-                    let message = stream.msg.map { String(cString: $0) } ?? "zlib status \(status)"
-                    throw GzipError.corrupt(message)
-                }
+        guard let base = input.baseAddress else { return [] }
+        stream.next_in = UnsafeMutablePointer(mutating: base)
+        stream.avail_in = uInt(input.count)
+        while true {
+            let status: Int32 = chunk.withUnsafeMutableBufferPointer { out in
+                stream.next_out = out.baseAddress
+                stream.avail_out = uInt(out.count)
+                return CZlib.inflate(&stream, Z_NO_FLUSH)
+            }
+            let produced = chunk.count - Int(stream.avail_out)
+            guard output.count + produced <= limit else { throw GzipError.inflatedSizeOverLimit(limit: limit) }
+            output.append(contentsOf: chunk[0..<produced])
+            switch status {
+            case Z_STREAM_END:
+                // Another member may follow the one that just ended.
+                if stream.avail_in == 0 { return output }
+                guard inflateReset(&stream) == Z_OK else { throw GzipError.corrupt("inflateReset failed") }
+            case Z_OK:
+                continue
+            case Z_BUF_ERROR:
+                if stream.avail_in == 0 { throw GzipError.truncated }
+                continue
+            default:
+                let message = stream.msg.map { String(cString: $0) } ?? "zlib status \(status)"
+                throw GzipError.corrupt(message)
             }
         }
     }

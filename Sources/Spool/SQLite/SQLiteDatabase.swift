@@ -70,13 +70,7 @@ final class SQLiteDatabase {
 
     /// Runs a statement without results, keeping it prepared for the next time.
     private func cached(_ sql: String) throws {
-        let statement: SQLiteStatement
-        if let found = scalarStatements[sql] {
-            statement = found
-        } else {
-            statement = try prepare(sql)
-            scalarStatements[sql] = statement
-        }
+        let statement = try preparedOnce(sql)
         defer { statement.reset() }
         try statement.step()
     }
@@ -84,15 +78,17 @@ final class SQLiteDatabase {
     /// The first column of the first row of `sql`, as an integer (0 when there is no row).
     /// The statement is kept for the next call: some of these run after every commit.
     func integer(_ sql: String) throws -> Int64 {
-        let statement: SQLiteStatement
-        if let cached = scalarStatements[sql] {
-            statement = cached
-        } else {
-            statement = try prepare(sql)
-            scalarStatements[sql] = statement
-        }
+        let statement = try preparedOnce(sql)
         defer { statement.reset() }
         return try statement.step() ? statement.int64(0) : 0
+    }
+
+    /// The statement for `sql`, prepared on first use and kept.
+    private func preparedOnce(_ sql: String) throws -> SQLiteStatement {
+        if let statement = scalarStatements[sql] { return statement }
+        let statement = try prepare(sql)
+        scalarStatements[sql] = statement
+        return statement
     }
 
     private var scalarStatements: [String: SQLiteStatement] = [:]
