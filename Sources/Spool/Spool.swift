@@ -124,8 +124,11 @@ public final class Spool: @unchecked Sendable {
         }
     }
 
-    /// Up to `limit` undelivered records of one stream, oldest first.
-    public func undelivered(stream: Int64, limit: Int) throws -> [StoredRecord] {
+    /// Up to `limit` undelivered records of one stream, oldest first, and no
+    /// more once their messages reach `maxBytes`: a batch can hold no more than
+    /// that, and reading ten thousand large records to send a thousand would
+    /// cost the shipper megabytes of memory on every call.
+    public func undelivered(stream: Int64, limit: Int, maxBytes: Int = .max) throws -> [StoredRecord] {
         try read { db in
             let statement = try db.prepare("""
                 SELECT r.id, r.time_ns, r.message FROM records r
@@ -136,8 +139,11 @@ public final class Spool: @unchecked Sendable {
             try statement.bind(2, Int64(limit))
             var records: [StoredRecord] = []
             records.reserveCapacity(min(limit, 10_000))
-            while try statement.step() {
-                records.append(StoredRecord(id: statement.int64(0), timeNanoseconds: statement.int64(1), message: statement.blob(2)))
+            var bytes = 0
+            while bytes < maxBytes, try statement.step() {
+                let record = StoredRecord(id: statement.int64(0), timeNanoseconds: statement.int64(1), message: statement.blob(2))
+                bytes += record.message.count
+                records.append(record)
             }
             return records
         }

@@ -40,6 +40,18 @@ final class SpoolTests: XCTestCase {
         XCTAssertEqual(try spool.undelivered(stream: s1.id, limit: 10).map { String(decoding: $0.message, as: UTF8.self) }, ["m3", "m4"])
     }
 
+    func testUndeliveredStopsOnceTheMessagesReachTheByteBound() throws {
+        let spool = try Spool(configuration: .init(path: path))
+        defer { spool.close() }
+        try store(spool, (0..<10).map { SpoolRecord(logGroup: "g", logStream: "s1", tag: "t", timeNanoseconds: Int64($0), message: Array(repeating: 0x61, count: 1000)) })
+        let stream = try XCTUnwrap(try spool.streamsWithPendingRecords().first)
+        // The record that reaches the bound is read too, so the batch builder sees the batch is full.
+        XCTAssertEqual(try spool.undelivered(stream: stream.id, limit: 100, maxBytes: 3500).map(\.timeNanoseconds), [0, 1, 2, 3])
+        XCTAssertEqual(try spool.undelivered(stream: stream.id, limit: 100, maxBytes: 4000).count, 4)
+        XCTAssertEqual(try spool.undelivered(stream: stream.id, limit: 2, maxBytes: 4000).count, 2)
+        XCTAssertEqual(try spool.undelivered(stream: stream.id, limit: 100).count, 10)
+    }
+
     func testRowsInsertedManyPerStatementKeepTheirOrderStreamAndBytes() throws {
         let spool = try Spool(configuration: .init(path: path))
         defer { spool.close() }

@@ -77,7 +77,7 @@ struct GroupUploader: Sendable {
     private func sendNextBatch(of stream: SpoolStream, state: inout StreamState, failures: inout FailureLog) async -> Step {
         let records: [StoredRecord]
         do {
-            records = try spool.undelivered(stream: stream.id, limit: state.limit)
+            records = try spool.undelivered(stream: stream.id, limit: state.limit, maxBytes: limits.maxBytes)
         } catch {
             failures.failed("reading the spool: \(error)")
             return .retry(state.backoff.next())
