@@ -2,11 +2,12 @@ import XCTest
 @testable import Ingest
 
 final class FilterTests: XCTestCase {
-    private func dockerRecord(taskARN: String = "arn:aws:ecs:us-east-1:012345678901:task/FluentBit-cluster/13f4d9e1a2b34c5d") -> LogRecord {
+    private func dockerRecord(taskARN: String = "arn:aws:ecs:us-east-1:012345678901:task/FluentBit-cluster/13f4d9e1a2b34c5d",
+                              containerName: String = "sample-container") -> LogRecord {
         LogRecord([
             "container_id": .string("61f5e6"), "container_name": .string("/c"), "source": .string("stdout"), "log": .string("10"),
             "com.amazonaws.ecs.cluster": .string("FluentBit-cluster"),
-            "com.amazonaws.ecs.container-name": .string("sample-container"),
+            "com.amazonaws.ecs.container-name": .string(containerName),
             "com.amazonaws.ecs.task-arn": .string(taskARN),
             "com.amazonaws.ecs.task-definition-family": .string("windows-app-task"),
             "com.amazonaws.ecs.task-definition-version": .string("1"),
@@ -102,6 +103,29 @@ final class FilterTests: XCTestCase {
         XCTAssertEqual(try RecordTemplate(parsing: "/aws/$cluster.$k8s['ns']", allowCaptures: false).render(record), "/aws/c1.prod")
         XCTAssertNil(try RecordTemplate(parsing: "/aws/$missing", allowCaptures: false).render(record))
         XCTAssertEqual(try RecordTemplate(parsing: "price $5", allowCaptures: false).render(record), "price $5")
+    }
+
+    func testTemplateMemoAnswersForEachRecordsOwnValues() throws {
+        let template = try RecordTemplate(parsing: "/aws/$cluster.$1", allowCaptures: true)
+        var memo = TemplateMemo()
+        let c1 = LogRecord(["cluster": .string("c1")])
+        let c2 = LogRecord(["cluster": .string("c2")])
+        XCTAssertEqual(template.render(c1, captures: ["", "a"], memo: &memo), "/aws/c1.a")
+        XCTAssertEqual(template.render(c1, captures: ["", "a"], memo: &memo), "/aws/c1.a")
+        XCTAssertEqual(template.render(c1, captures: ["", "b"], memo: &memo), "/aws/c1.b")
+        XCTAssertNil(template.render(LogRecord(["other": .string("c1")]), captures: ["", "b"], memo: &memo))
+        XCTAssertEqual(template.render(c2, captures: ["", "b"], memo: &memo), "/aws/c2.b")
+        XCTAssertEqual(template.render(c1, captures: ["", "b"], memo: &memo), "/aws/c1.b")
+    }
+
+    func testRewriteTagGivesEachRecordItsOwnTagAcrossARun() throws {
+        let pipeline = try tutorialPipeline
+        var output: [TaggedRecord] = []
+        for (arn, container) in [("a1", "web"), ("a1", "web"), ("a1", "db"), ("b2", "db"), ("a1", "web")] {
+            let record = dockerRecord(taskARN: "arn:aws:ecs:us-east-1:012345678901:task/c/\(arn)", containerName: container)
+            pipeline.process(TaggedRecord(tag: "ecs.app", time: EventTime(seconds: 1), record: record), into: &output)
+        }
+        XCTAssertEqual(output.map(\.tag), ["out.a1.web", "out.a1.web", "out.a1.db", "out.b2.db", "out.a1.web"])
     }
 
     func testModifyConditionsGateTheRules() throws {

@@ -22,7 +22,9 @@ final class RouterTests: XCTestCase {
 
     private func route(_ record: LogRecord, tag: String = "out.task1.web", extra: String = "") throws -> [SpoolRecord] {
         var out: [SpoolRecord] = []
-        _ = Router(outputs: [try output(extra)]).route(TaggedRecord(tag: tag, time: EventTime(seconds: 1_700_000_000, nanoseconds: 5), record: record), into: &out)
+        let router = Router(outputs: [try output(extra)])
+        var names = router.makeNames()
+        _ = router.route(TaggedRecord(tag: tag, time: EventTime(seconds: 1_700_000_000, nanoseconds: 5), record: record), into: &out, names: &names)
         return out
     }
 
@@ -45,8 +47,25 @@ final class RouterTests: XCTestCase {
 
     func testUnmatchedTagIsReported() throws {
         var out: [SpoolRecord] = []
-        let matched = Router(outputs: [try output()]).route(TaggedRecord(tag: "ecs.app", time: EventTime(seconds: 1), record: LogRecord()), into: &out)
+        let router = Router(outputs: [try output()])
+        var names = router.makeNames()
+        let matched = router.route(TaggedRecord(tag: "ecs.app", time: EventTime(seconds: 1), record: LogRecord()), into: &out, names: &names)
         XCTAssertFalse(matched)
         XCTAssertTrue(out.isEmpty)
+    }
+
+    func testNamesRememberedAcrossRecordsFollowEachRecordsValues() throws {
+        let router = Router(outputs: [try output()])
+        var names = router.makeNames()
+        var out: [SpoolRecord] = []
+        // Runs, changes, a record missing a template field, and a return to an earlier value.
+        let inputs: [(cluster: String?, tag: String)] = [("prod", "out.a"), ("prod", "out.a"), ("test", "out.a"), (nil, "out.b"), ("prod", "out.b"), ("prod", "out.a")]
+        for input in inputs {
+            let record = input.cluster.map { LogRecord(["ecs_cluster": .string($0), "ecs_task_definition_family": .string("web")]) }
+                ?? LogRecord(["ecs_task_definition_family": .string("web")])
+            XCTAssertTrue(router.route(TaggedRecord(tag: input.tag, time: EventTime(seconds: 1), record: record), into: &out, names: &names))
+        }
+        XCTAssertEqual(out.map(\.logGroup), ["/aws/ecs/prod.web", "/aws/ecs/prod.web", "/aws/ecs/test.web", "fallback-group", "/aws/ecs/prod.web", "/aws/ecs/prod.web"])
+        XCTAssertEqual(out.map(\.logStream), ["task-out.a", "task-out.a", "task-out.a", "task-out.b", "task-out.b", "task-out.a"])
     }
 }

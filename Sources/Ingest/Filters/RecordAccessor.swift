@@ -108,19 +108,24 @@ public struct RecordTemplate: Hashable, Sendable {
 
     /// Fills the template; `nil` when a field it names is missing from the record.
     public func render(_ record: LogRecord, captures: [Substring] = []) -> String? {
-        var result: [UInt8] = []
-        result.reserveCapacity(96)
+        var memo = TemplateMemo()
+        return render(record, captures: captures, memo: &memo)
+    }
+
+    /// Fills the template, answering with `memo`'s last text when the result is the same.
+    public func render(_ record: LogRecord, captures: [Substring] = [], memo: inout TemplateMemo) -> String? {
+        memo.scratch.removeAll(keepingCapacity: true)
         for part in parts {
             switch part {
-            case .literal(let text): result.append(contentsOf: text.utf8)
+            case .literal(let text): memo.scratch.append(contentsOf: text.utf8)
             case .field(let accessor):
                 guard let value = accessor.textBytes(in: record) else { return nil }
-                result.append(contentsOf: value)
+                memo.scratch.append(contentsOf: value)
             case .capture(let n):
                 guard n < captures.count else { return nil }
-                result.append(contentsOf: captures[n].utf8)
+                memo.scratch.append(contentsOf: captures[n].utf8)
             }
         }
-        return String(decoding: result, as: UTF8.self)
+        return memo.result()
     }
 }

@@ -16,12 +16,15 @@ public struct RewriteTagRuleError: Error, Equatable, CustomStringConvertible {
 /// each rule remembers its recent results and runs the regex once per value.
 public struct RewriteTagFilter: RecordFilter {
     /// A class: every record reads the rule, and taking one reference costs less than copying its parts.
-    public final class Rule: Sendable {
+    public final class Rule: @unchecked Sendable {
         public let key: RecordAccessor
         public let regex: NSRegularExpression
         public let newTag: RecordTemplate
         public let keepOriginal: Bool
         fileprivate let cache = MatchCache()
+        /// The last tag made, shared by the records that make the same one; guarded by `memoLock`.
+        private var memo = TemplateMemo()
+        private let memoLock = NSLock()
 
         /// Parses `$KEY REGEX NEW_TAG KEEP`.
         public init(parsing text: String) throws {
@@ -46,6 +49,13 @@ public struct RewriteTagFilter: RecordFilter {
             case "false", "off", "no": keepOriginal = false
             default: throw RewriteTagRuleError(rule: text, reason: "KEEP must be true or false, not \(words[3])")
             }
+        }
+
+        /// The new tag for `record`, or nil when a field it names is missing.
+        func tag(for record: LogRecord, captures: [Substring]) -> String? {
+            memoLock.lock()
+            defer { memoLock.unlock() }
+            return newTag.render(record, captures: captures, memo: &memo)
         }
 
         /// The regex captures (index 0 is the whole match) for the text `bytes`, or `nil` when it does not match.
@@ -78,7 +88,7 @@ public struct RewriteTagFilter: RecordFilter {
         for rule in rules {
             guard let value = rule.key.textBytes(in: record),
                   let captures = rule.captures(of: value),
-                  let newTag = rule.newTag.render(record, captures: captures) else { continue }
+                  let newTag = rule.tag(for: record, captures: captures) else { continue }
             return .reemit(tag: newTag, keepOriginal: rule.keepOriginal)
         }
         return .pass

@@ -13,14 +13,25 @@ struct Router: Sendable {
         routes = outputs.map(Route.init)
     }
 
+    /// The names one caller made last, one set per output. A connection routes
+    /// runs of records from one container, which get the same group and stream:
+    /// with these they share one string each instead of making their own.
+    struct Names {
+        fileprivate var perRoute: [Route.Names]
+    }
+
+    func makeNames() -> Names {
+        Names(perRoute: routes.map { _ in Route.Names() })
+    }
+
     /// Appends a spool record per matching output; returns `false` when no output matches the tag.
-    func route(_ tagged: TaggedRecord, into out: inout [SpoolRecord]) -> Bool {
+    func route(_ tagged: TaggedRecord, into out: inout [SpoolRecord], names: inout Names) -> Bool {
         var matched = false
-        for route in routes where route.match.matches(tagged.tag) {
+        for (index, route) in routes.enumerated() where route.match.matches(tagged.tag) {
             matched = true
             out.append(SpoolRecord(
-                logGroup: route.logGroup(for: tagged.record),
-                logStream: route.logStream(for: tagged),
+                logGroup: route.logGroup(for: tagged.record, names: &names.perRoute[index]),
+                logStream: route.logStream(for: tagged, names: &names.perRoute[index]),
                 tag: tagged.tag,
                 timeNanoseconds: tagged.time.unixNanoseconds,
                 message: route.message(for: tagged.record)))
@@ -31,7 +42,7 @@ struct Router: Sendable {
     /// What routing needs of one output, read for every record: a class, so
     /// that looking at it takes one reference rather than copying the
     /// settings' strings (connection threads would contend on their counts).
-    private final class Route: Sendable {
+    fileprivate final class Route: Sendable {
         let match: TagPattern
         let logGroupTemplate: RecordTemplate?
         let logGroupName: String
@@ -50,18 +61,28 @@ struct Router: Sendable {
             logKey = output.logKey.map { Array($0.utf8) }
         }
 
-        func logGroup(for record: LogRecord) -> String {
-            if let logGroupTemplate, let name = logGroupTemplate.render(record), !name.isEmpty {
+        struct Names {
+            var group = TemplateMemo()
+            var stream = TemplateMemo()
+            var prefixed: (tag: String, stream: String)?
+        }
+
+        func logGroup(for record: LogRecord, names: inout Names) -> String {
+            if let logGroupTemplate, let name = logGroupTemplate.render(record, memo: &names.group), !name.isEmpty {
                 return name
             }
             return logGroupName
         }
 
-        func logStream(for tagged: TaggedRecord) -> String {
-            if let logStreamTemplate, let name = logStreamTemplate.render(tagged.record), !name.isEmpty {
+        func logStream(for tagged: TaggedRecord, names: inout Names) -> String {
+            if let logStreamTemplate, let name = logStreamTemplate.render(tagged.record, memo: &names.stream), !name.isEmpty {
                 return name
             }
-            return logStreamName ?? logStreamPrefix + tagged.tag
+            if let logStreamName { return logStreamName }
+            if let last = names.prefixed, last.tag == tagged.tag { return last.stream }
+            let stream = logStreamPrefix + tagged.tag
+            names.prefixed = (tagged.tag, stream)
+            return stream
         }
 
         func message(for record: LogRecord) -> [UInt8] {

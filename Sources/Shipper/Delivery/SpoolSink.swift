@@ -28,10 +28,11 @@ final class SpoolSink: IngestSink, @unchecked Sendable {
     }
 
     func accept(_ batches: [IngestBatch], whenStored: (@Sendable (Error?) -> Void)?) throws {
+        var names = router.makeNames()
         let appends = batches.map { batch in
             var routed: [SpoolRecord] = []
             routed.reserveCapacity(batch.records.count)
-            for record in batch.records where !router.route(record, into: &routed) {
+            for record in batch.records where !router.route(record, into: &routed, names: &names) {
                 noteUnmatched(record.tag)
             }
             return SpoolAppend(chunk: batch.chunk, records: routed,
