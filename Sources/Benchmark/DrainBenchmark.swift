@@ -31,7 +31,7 @@ struct DrainBenchmark: ParsableCommand {
                 return SpoolRecord(logGroup: "/aws/ecs/bench-\(k % streams % groups)", logStream: "task-\(k % streams)", tag: "out.bench",
                                    timeNanoseconds: now + Int64(k), message: message)
             }
-            try spool.append([SpoolAppend(chunk: nil, records: rows)], durable: false)
+            try spool.append([SpoolAppend(chunk: nil, records: SpoolRecords(rows))], durable: false)
             written += n
         }
         spool.close()

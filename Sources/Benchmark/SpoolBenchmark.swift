@@ -31,7 +31,7 @@ struct SpoolBenchmark: ParsableCommand {
                 let rows = (0..<n).map { i in
                     SpoolRecord(logGroup: "/aws/ecs/bench", logStream: stream, tag: "out.bench", timeNanoseconds: Int64(sent + i), message: message)
                 }
-                do { try spool.append([SpoolAppend(chunk: nil, records: rows)], durable: true) } catch { failures.set("append failed: \(error)"); return }
+                do { try spool.append([SpoolAppend(chunk: nil, records: SpoolRecords(rows))], durable: true) } catch { failures.set("append failed: \(error)"); return }
                 sent += n
             }
         }

@@ -30,7 +30,7 @@ struct StartupBenchmark: ParsableCommand {
                 let rows = (0..<n).map { i in
                     SpoolRecord(logGroup: "/aws/ecs/bench", logStream: "task-\((written + i) % 50)", tag: "out.bench", timeNanoseconds: Int64(written + i), message: message)
                 }
-                try spool.append([SpoolAppend(chunk: Array("fill-\(written)".utf8), records: rows)], durable: false)
+                try spool.append([SpoolAppend(chunk: Array("fill-\(written)".utf8), records: SpoolRecords(rows))], durable: false)
                 written += n
             }
         }

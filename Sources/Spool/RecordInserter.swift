@@ -28,15 +28,19 @@ final class RecordInserter {
         pending.reserveCapacity(Self.rowsPerStatement)
     }
 
-    /// Queues a row; rows go in once `rowsPerStatement` are queued, the rest on `flush`.
-    func add(streamID: Int64, record: SpoolRecord, chunk: [UInt8]?) throws {
-        let tagStart = scratch.count
-        scratch.append(contentsOf: record.tag.utf8)
-        let messageStart = scratch.count
-        scratch.append(contentsOf: record.message)
-        pending.append(Row(streamID: streamID, timeNanoseconds: record.timeNanoseconds, chunk: chunk,
-                           tag: tagStart..<messageStart, message: messageStart..<scratch.count))
-        if pending.count == Self.rowsPerStatement { try flush() }
+    /// Queues the rows of one append, the first carrying its chunk id; rows go
+    /// in once `rowsPerStatement` are queued, the rest on `flush`.
+    func add(_ records: SpoolRecords, chunk: [UInt8]?, streamID: (SpoolRecords.Destination) throws -> Int64) throws {
+        for position in records.indices {
+            let entry = records.entries[position]
+            let tagStart = scratch.count
+            scratch.append(contentsOf: records.bytes[entry.tag])
+            let messageStart = scratch.count
+            scratch.append(contentsOf: records.bytes[entry.message])
+            pending.append(Row(streamID: try streamID(records.destinations[entry.destination]), timeNanoseconds: entry.timeNanoseconds,
+                               chunk: position == records.startIndex ? chunk : nil, tag: tagStart..<messageStart, message: messageStart..<scratch.count))
+            if pending.count == Self.rowsPerStatement { try flush() }
+        }
     }
 
     /// Inserts the queued rows; the transaction must not commit before this.

@@ -25,13 +25,13 @@ public struct SpoolRecord: Hashable, Sendable {
 /// the ack) gets its ack without a second copy.
 public struct SpoolAppend: Sendable {
     public var chunk: [UInt8]?
-    public var records: [SpoolRecord]
+    public var records: SpoolRecords
     /// Pieces of split lines, kept until their line is stored whole.
     public var staged: [SpoolStagedPiece]
     /// Lines these records complete: their staged pieces are removed in the same commit.
     public var completedLines: [[UInt8]]
 
-    public init(chunk: [UInt8]?, records: [SpoolRecord], staged: [SpoolStagedPiece] = [], completedLines: [[UInt8]] = []) {
+    public init(chunk: [UInt8]?, records: SpoolRecords, staged: [SpoolStagedPiece] = [], completedLines: [[UInt8]] = []) {
         self.chunk = chunk
         self.records = records
         self.staged = staged

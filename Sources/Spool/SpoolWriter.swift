@@ -24,7 +24,7 @@ final class SpoolWriter: @unchecked Sendable {
             self.completion = completion
             self.appends = appends
             self.bytes = appends.reduce(0) { total, append in
-                append.records.reduce(total) { $0 + $1.message.count + 128 } + append.staged.reduce(0) { $0 + $1.bytes.count + 64 }
+                total + append.records.byteCount + append.records.count * 64 + append.staged.reduce(0) { $0 + $1.bytes.count + 64 }
             }
         }
     }
@@ -221,10 +221,7 @@ final class SpoolWriter: @unchecked Sendable {
                         try deletePieces.bind(1, line)
                         try deletePieces.step()
                     }
-                    for (index, record) in append.records.enumerated() {
-                        let streamID = try streamID(group: record.logGroup, stream: record.logStream)
-                        try inserter.add(streamID: streamID, record: record, chunk: index == 0 ? append.chunk : nil)
-                    }
+                    try inserter.add(append.records, chunk: append.chunk) { try streamID(group: $0.logGroup, stream: $0.logStream) }
                 }
             }
             try inserter.flush()

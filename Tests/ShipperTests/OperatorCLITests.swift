@@ -26,8 +26,8 @@ final class OperatorCLITests: XCTestCase {
             SpoolRecord(logGroup: "/aws/ecs/\(stream)", logStream: "task-\(stream)", tag: "out.\(stream)",
                         timeNanoseconds: base + Int64(n) * 60_000_000_000, message: Array("{\"log\":\"\(stream)\(n)\"}".utf8))
         }
-        try spool.append([SpoolAppend(chunk: nil, records: (0..<5).map { record("a", $0) }),
-                          SpoolAppend(chunk: nil, records: (0..<4).map { record("b", $0) })], durable: true)
+        try spool.append([SpoolAppend(chunk: nil, records: SpoolRecords((0..<5).map { record("a", $0) })),
+                          SpoolAppend(chunk: nil, records: SpoolRecords((0..<4).map { record("b", $0) }))], durable: true)
         let a = try XCTUnwrap(try spool.streamsWithPendingRecords().first { $0.logStream == "task-a" })
         let pending = try spool.undelivered(stream: a.id, limit: 10)
         try spool.markDelivered(stream: a.id, through: pending[2].id, deadLetters: [DeadLetter(recordID: pending[1].id, reason: "tooOld")])

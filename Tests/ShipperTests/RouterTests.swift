@@ -21,11 +21,11 @@ final class RouterTests: XCTestCase {
     }
 
     private func route(_ record: LogRecord, tag: String = "out.task1.web", extra: String = "") throws -> [SpoolRecord] {
-        var out: [SpoolRecord] = []
+        var out = SpoolRecords()
         let router = Router(outputs: [try output(extra)])
         var names = router.makeNames()
         _ = router.route(TaggedRecord(tag: tag, time: EventTime(seconds: 1_700_000_000, nanoseconds: 5), record: record), into: &out, names: &names)
-        return out
+        return Array(out)
     }
 
     func testTutorialGroupAndStream() throws {
@@ -46,7 +46,7 @@ final class RouterTests: XCTestCase {
     }
 
     func testUnmatchedTagIsReported() throws {
-        var out: [SpoolRecord] = []
+        var out = SpoolRecords()
         let router = Router(outputs: [try output()])
         var names = router.makeNames()
         let matched = router.route(TaggedRecord(tag: "ecs.app", time: EventTime(seconds: 1), record: LogRecord()), into: &out, names: &names)
@@ -57,7 +57,7 @@ final class RouterTests: XCTestCase {
     func testNamesRememberedAcrossRecordsFollowEachRecordsValues() throws {
         let router = Router(outputs: [try output()])
         var names = router.makeNames()
-        var out: [SpoolRecord] = []
+        var out = SpoolRecords()
         // Runs, changes, a record missing a template field, and a return to an earlier value.
         let inputs: [(cluster: String?, tag: String)] = [("prod", "out.a"), ("prod", "out.a"), ("test", "out.a"), (nil, "out.b"), ("prod", "out.b"), ("prod", "out.a")]
         for input in inputs {

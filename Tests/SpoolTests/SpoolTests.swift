@@ -17,7 +17,7 @@ final class SpoolTests: XCTestCase {
     private var path: String { directory.appendingPathComponent("spool.sqlite").path }
 
     private func store(_ spool: Spool, _ records: [SpoolRecord], chunk: String? = nil) throws {
-        try spool.append([SpoolAppend(chunk: chunk.map { Array($0.utf8) }, records: records)], durable: true)
+        try spool.append([SpoolAppend(chunk: chunk.map { Array($0.utf8) }, records: SpoolRecords(records))], durable: true)
     }
 
     private func record(_ n: Int, stream: String = "s1", group: String = "g") -> SpoolRecord {
@@ -38,6 +38,36 @@ final class SpoolTests: XCTestCase {
 
         try spool.markDelivered(stream: s1.id, through: pending[2].id)
         XCTAssertEqual(try spool.undelivered(stream: s1.id, limit: 10).map { String(decoding: $0.message, as: UTF8.self) }, ["m3", "m4"])
+    }
+
+    func testPackedRecordsKeepEveryRecordAcrossRunsAndManyDestinations() throws {
+        // Runs of one tag and stream, then 20 streams in turn (more than the packer searches back).
+        var records = (0..<10).map { SpoolRecord(logGroup: "g", logStream: "s0", tag: "t", timeNanoseconds: Int64($0), message: Array("r\($0)".utf8)) }
+        for n in 10..<70 {
+            let tag = n % 3 == 0 ? "" : "t\(n % 3)"
+            let message: [UInt8] = n % 7 == 0 ? [] : Array("r\(n)".utf8)
+            records.append(SpoolRecord(logGroup: "g\(n % 2)", logStream: "s\(n % 20)", tag: tag, timeNanoseconds: Int64(n), message: message))
+        }
+        let packed = SpoolRecords(records)
+        XCTAssertEqual(Array(packed), records)
+        // Frames are views of one buffer, as a connection hands over what one read brought.
+        let frames = [packed.frame(0..<10), packed.frame(10..<10), packed.frame(10..<70)]
+        XCTAssertEqual(frames.map { Array($0) }, [Array(records[0..<10]), [], Array(records[10..<70])])
+        XCTAssertEqual(frames.map(\.byteCount).reduce(0, +), packed.byteCount)
+
+        let spool = try Spool(configuration: .init(path: path))
+        defer { spool.close() }
+        try spool.append(frames.enumerated().map { SpoolAppend(chunk: Array("c\($0.offset)".utf8), records: $0.element) }, durable: true)
+        XCTAssertTrue((0..<3).allSatisfy { spool.hasCommitted(chunk: Array("c\($0)".utf8)) })
+        var stored = 0
+        for stream in try spool.streamsWithPendingRecords() {
+            let expected = records.filter { $0.logGroup == stream.logGroup && $0.logStream == stream.logStream }
+            let read = try spool.undelivered(stream: stream.id, limit: 100)
+            XCTAssertEqual(read.map(\.message), expected.map(\.message), "\(stream.logGroup)/\(stream.logStream)")
+            XCTAssertEqual(read.map(\.timeNanoseconds), expected.map(\.timeNanoseconds))
+            stored += read.count
+        }
+        XCTAssertEqual(stored, records.count)
     }
 
     func testUndeliveredStopsOnceTheMessagesReachTheByteBound() throws {
@@ -141,8 +171,8 @@ extension SpoolTests {
         var spool = try Spool(configuration: .init(path: path))
         try store(spool, [record(1)], chunk: "chunk-1")
         try store(spool, [record(1)], chunk: "chunk-1")
-        try spool.append([SpoolAppend(chunk: Array("chunk-2".utf8), records: [record(2)]),
-                          SpoolAppend(chunk: Array("chunk-2".utf8), records: [record(2)])], durable: true)
+        try spool.append([SpoolAppend(chunk: Array("chunk-2".utf8), records: SpoolRecords([record(2)])),
+                          SpoolAppend(chunk: Array("chunk-2".utf8), records: SpoolRecords([record(2)]))], durable: true)
         XCTAssertEqual(try spool.recordCount(), 2)
         XCTAssertEqual(spool.duplicateFrames, 2)
         spool.close()
@@ -226,7 +256,7 @@ extension SpoolTests {
         for round in 0..<100 {
             // 100 rounds of 1,000 records: 100 MB through the WAL, with a reader in between.
             let rows = (0..<1_000).map { SpoolRecord(logGroup: "g", logStream: "s", tag: "t", timeNanoseconds: Int64(round * 1_000 + $0), message: message) }
-            try spool.append([SpoolAppend(chunk: nil, records: rows)], durable: false)
+            try spool.append([SpoolAppend(chunk: nil, records: SpoolRecords(rows))], durable: false)
             _ = try spool.streamsWithPendingRecords()
         }
         try store(spool, [record(0)])

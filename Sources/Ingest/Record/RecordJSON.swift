@@ -5,9 +5,15 @@
 /// UTF-8 are replaced with U+FFFD, since JSON (and CloudWatch) require UTF-8.
 public enum RecordJSON {
     public static func encode(_ record: LogRecord) -> [UInt8] {
+        var out: [UInt8] = []
+        encode(record, into: &out)
+        return out
+    }
+
+    /// Appends the record's JSON to `out`.
+    public static func encode(_ record: LogRecord, into out: inout [UInt8]) {
         record.withFields { bytes, fields in
-            var out: [UInt8] = []
-            out.reserveCapacity(estimatedSize(fields))
+            out.reserveCapacity(out.count + estimatedSize(fields))
             out.append(UInt8(ascii: "{"))
             for (i, field) in fields.enumerated() {
                 if i > 0 { out.append(UInt8(ascii: ",")) }
@@ -16,16 +22,13 @@ public enum RecordJSON {
                 appendValue(bytes, at: field.value, to: &out)
             }
             out.append(UInt8(ascii: "}"))
-            return out
         }
     }
 
-    /// The JSON of field `index`'s value alone.
-    public static func encodeValue(ofField index: Int, in record: LogRecord) -> [UInt8] {
+    /// Appends the JSON of field `index`'s value alone to `out`.
+    public static func encodeValue(ofField index: Int, in record: LogRecord, into out: inout [UInt8]) {
         record.withFields { bytes, fields in
-            var out: [UInt8] = []
             appendValue(bytes, at: fields[index].value, to: &out)
-            return out
         }
     }
 

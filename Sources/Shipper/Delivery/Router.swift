@@ -25,16 +25,15 @@ struct Router: Sendable {
     }
 
     /// Appends a spool record per matching output; returns `false` when no output matches the tag.
-    func route(_ tagged: TaggedRecord, into out: inout [SpoolRecord], names: inout Names) -> Bool {
+    func route(_ tagged: TaggedRecord, into out: inout SpoolRecords, names: inout Names) -> Bool {
         var matched = false
         for (index, route) in routes.enumerated() where route.match.matches(tagged.tag) {
             matched = true
-            out.append(SpoolRecord(
-                logGroup: route.logGroup(for: tagged.record, names: &names.perRoute[index]),
-                logStream: route.logStream(for: tagged, names: &names.perRoute[index]),
-                tag: tagged.tag,
-                timeNanoseconds: tagged.time.unixNanoseconds,
-                message: route.message(for: tagged.record)))
+            out.append(logGroup: route.logGroup(for: tagged.record, names: &names.perRoute[index]),
+                       logStream: route.logStream(for: tagged, names: &names.perRoute[index]),
+                       tag: tagged.tag, timeNanoseconds: tagged.time.unixNanoseconds) {
+                route.writeMessage(of: tagged.record, into: &$0)
+            }
         }
         return matched
     }
@@ -85,12 +84,16 @@ struct Router: Sendable {
             return stream
         }
 
-        func message(for record: LogRecord) -> [UInt8] {
+        func writeMessage(of record: LogRecord, into out: inout [UInt8]) {
             if let logKey, let index = record.index(of: logKey) {
-                if let bytes = record.stringBytes(ofField: index) { return Array(bytes) }
-                return RecordJSON.encodeValue(ofField: index, in: record)
+                if let bytes = record.stringBytes(ofField: index) {
+                    out.append(contentsOf: bytes)
+                } else {
+                    RecordJSON.encodeValue(ofField: index, in: record, into: &out)
+                }
+                return
             }
-            return RecordJSON.encode(record)
+            RecordJSON.encode(record, into: &out)
         }
     }
 }

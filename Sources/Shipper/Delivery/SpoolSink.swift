@@ -28,16 +28,24 @@ final class SpoolSink: IngestSink, @unchecked Sendable {
     }
 
     func accept(_ batches: [IngestBatch], whenStored: (@Sendable (Error?) -> Void)?) throws {
+        // Every frame's records go into one packed buffer; each append is a view of its frame's part.
         var names = router.makeNames()
-        let appends = batches.map { batch in
-            var routed: [SpoolRecord] = []
-            routed.reserveCapacity(batch.records.count)
+        var routed = SpoolRecords()
+        routed.reserveCapacity(records: batches.reduce(0) { $0 + $1.records.count },
+                               bytes: batches.reduce(0) { total, batch in batch.records.reduce(total) { $0 + $1.record.byteCount } })
+        var frames: [Range<Int>] = []
+        frames.reserveCapacity(batches.count)
+        for batch in batches {
+            let start = routed.endIndex
             for record in batch.records where !router.route(record, into: &routed, names: &names) {
                 noteUnmatched(record.tag)
             }
-            return SpoolAppend(chunk: batch.chunk, records: routed,
-                               staged: batch.staged.map { SpoolStagedPiece(key: $0.key, ordinal: $0.ordinal, bytes: $0.bytes) },
-                               completedLines: batch.completedLines)
+            frames.append(start..<routed.endIndex)
+        }
+        let appends = zip(batches, frames).map { batch, frame in
+            SpoolAppend(chunk: batch.chunk, records: routed.frame(frame),
+                        staged: batch.staged.map { SpoolStagedPiece(key: $0.key, ordinal: $0.ordinal, bytes: $0.bytes) },
+                        completedLines: batch.completedLines)
         }
         if let whenStored {
             try spool.append(appends) { result in
