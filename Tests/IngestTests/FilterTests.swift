@@ -105,6 +105,21 @@ final class FilterTests: XCTestCase {
         XCTAssertEqual(try RecordTemplate(parsing: "price $5", allowCaptures: false).render(record), "price $5")
     }
 
+    func testOneMatchMemoAcrossRecordsGivesEachTagItsOwnAnswer() {
+        let pipeline = FilterPipeline(filters: [
+            ModifyFilter(match: TagPattern("a.*"), rules: [.add(key: "a", value: "1")]),
+            ModifyFilter(match: TagPattern("*.x"), rules: [.add(key: "x", value: "1")]),
+        ])
+        var memo = pipeline.makeMatchMemo()
+        var output: [TaggedRecord] = []
+        let tags = ["a.x", "a.x", "b.x", "a.y", "b.y", "a.x"]
+        for tag in tags {
+            pipeline.process(TaggedRecord(tag: tag, time: EventTime(seconds: 1), record: LogRecord(["log": .string("l")])), into: &output, memo: &memo)
+        }
+        XCTAssertEqual(output.map { $0.record.fields.compactMap { $0.key.textValue } },
+                       [["log", "a", "x"], ["log", "a", "x"], ["log", "x"], ["log", "a"], ["log"], ["log", "a", "x"]])
+    }
+
     func testTemplateMemoAnswersForEachRecordsOwnValues() throws {
         let template = try RecordTemplate(parsing: "/aws/$cluster.$1", allowCaptures: true)
         var memo = TemplateMemo()

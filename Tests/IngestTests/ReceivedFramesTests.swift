@@ -20,16 +20,16 @@ final class ReceivedFramesTests: XCTestCase {
         // it must not start a new (incomplete) line.
         let assembler = PartialMessageAssembler()
         let sink = KnownChunkSink(stored: Array("seen".utf8))
-        var received = ReceivedFrames()
+        var received = ReceivedFrames(pipeline: FilterPipeline(filters: []), tagPrefix: "", assembler: assembler, sink: sink)
         var seen = piece(chunk: "seen")
-        received.add(&seen, pipeline: FilterPipeline(filters: []), tagPrefix: "", assembler: assembler, sink: sink)
+        received.add(&seen)
         XCTAssertEqual(received.chunks, [.string("seen")], "the resend is acked")
         XCTAssertEqual(received.batches.first?.records.count, 0)
         XCTAssertEqual(received.batches.first?.staged.count, 0)
         XCTAssertEqual(assembler.pendingLines, 0)
 
         var new = piece(chunk: "new")
-        received.add(&new, pipeline: FilterPipeline(filters: []), tagPrefix: "", assembler: assembler, sink: sink)
+        received.add(&new)
         XCTAssertEqual(received.batches.last?.staged.count, 1, "a new piece is staged as usual")
         XCTAssertEqual(assembler.pendingLines, 1)
     }
@@ -44,9 +44,9 @@ final class ReceivedFramesTests: XCTestCase {
         XCTAssertNotEqual(key, ReceivedFrames.chunkKey(.string(long + "d")))
 
         // A frame resent with that id is still recognised.
-        var received = ReceivedFrames()
+        var received = ReceivedFrames(pipeline: FilterPipeline(filters: []), tagPrefix: "", assembler: PartialMessageAssembler(), sink: KnownChunkSink(stored: key))
         var resent = piece(chunk: long)
-        received.add(&resent, pipeline: FilterPipeline(filters: []), tagPrefix: "", assembler: PartialMessageAssembler(), sink: KnownChunkSink(stored: key))
+        received.add(&resent)
         XCTAssertEqual(received.chunks, [.string(long)], "acked with the id the client sent")
         XCTAssertEqual(received.batches.first?.staged.count, 0, "and not taken again")
     }

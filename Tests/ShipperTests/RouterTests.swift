@@ -67,5 +67,10 @@ final class RouterTests: XCTestCase {
         }
         XCTAssertEqual(out.map(\.logGroup), ["/aws/ecs/prod.web", "/aws/ecs/prod.web", "/aws/ecs/test.web", "fallback-group", "/aws/ecs/prod.web", "/aws/ecs/prod.web"])
         XCTAssertEqual(out.map(\.logStream), ["task-out.a", "task-out.a", "task-out.a", "task-out.b", "task-out.b", "task-out.a"])
+
+        let matched = ["out.a", "ecs.a", "ecs.a", "out.a", "out.b"].map {
+            router.route(TaggedRecord(tag: $0, time: EventTime(seconds: 1), record: LogRecord()), into: &out, names: &names)
+        }
+        XCTAssertEqual(matched, [true, false, false, true, true])
     }
 }

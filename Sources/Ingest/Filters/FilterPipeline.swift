@@ -10,7 +10,7 @@ public struct FilterPipeline: Sendable {
     /// a filter would take one per string and array in it.
     private let stages: [Stage]
 
-    private final class Stage: Sendable {
+    fileprivate final class Stage: Sendable {
         let filter: any RecordFilter
         let match: TagPattern
 
@@ -25,25 +25,50 @@ public struct FilterPipeline: Sendable {
         self.stages = filters.map(Stage.init)
     }
 
-    /// Runs `record` through every filter and appends what comes out to `output`.
-    public func process(_ record: consuming TaggedRecord, into output: inout [TaggedRecord]) {
-        run(record, emitters: Emitters(), into: &output)
+    /// What each filter's `Match` said of the last tag a caller ran through
+    /// it. Records come in runs with one tag (a frame's, or the one rewrite_tag
+    /// made for a container), so each pattern is tried once per run instead
+    /// of once per record. Each connection keeps its own.
+    public struct MatchMemo {
+        fileprivate var last: [(tag: String, matches: Bool)?]
+
+        fileprivate mutating func matches(_ stage: Stage, at index: Int, _ tag: String) -> Bool {
+            if let last = last[index], last.tag == tag { return last.matches }
+            let matches = stage.match.matches(tag)
+            last[index] = (tag, matches)
+            return matches
+        }
     }
 
-    private func run(_ input: consuming TaggedRecord, emitters: Emitters, into output: inout [TaggedRecord]) {
+    public func makeMatchMemo() -> MatchMemo {
+        MatchMemo(last: Array(repeating: nil, count: stages.count))
+    }
+
+    /// Runs `record` through every filter and appends what comes out to `output`.
+    public func process(_ record: consuming TaggedRecord, into output: inout [TaggedRecord]) {
+        var memo = makeMatchMemo()
+        process(record, into: &output, memo: &memo)
+    }
+
+    /// Runs `record` through every filter, trying each `Match` only when the tag differs from `memo`'s.
+    public func process(_ record: consuming TaggedRecord, into output: inout [TaggedRecord], memo: inout MatchMemo) {
+        run(record, emitters: Emitters(), into: &output, memo: &memo)
+    }
+
+    private func run(_ input: consuming TaggedRecord, emitters: Emitters, into output: inout [TaggedRecord], memo: inout MatchMemo) {
         var current = input
-        for (index, stage) in stages.enumerated() where !emitters.contains(index) && stage.match.matches(current.tag) {
+        for (index, stage) in stages.enumerated() where !emitters.contains(index) && memo.matches(stage, at: index, current.tag) {
             switch stage.filter.apply(tag: current.tag, record: &current.record) {
             case .pass:
                 continue
             case .reemit(let newTag, keepOriginal: true):
                 var copy = current
                 copy.tag = newTag
-                run(copy, emitters: emitters.adding(index), into: &output)
+                run(copy, emitters: emitters.adding(index), into: &output, memo: &memo)
             case .reemit(let newTag, keepOriginal: false):
                 // The record moves on under its new tag: no copy of its bytes.
                 current.tag = newTag
-                run(current, emitters: emitters.adding(index), into: &output)
+                run(current, emitters: emitters.adding(index), into: &output, memo: &memo)
                 return
             }
         }

@@ -74,10 +74,8 @@ final class ForwardConnection {
         do {
             if let handshake = configuration.handshake { try authenticate(handshake) }
             while try receive() {
-                var received = ReceivedFrames()
-                let failure = decodeAvailableFrames { frame in
-                    received.add(&frame, pipeline: pipeline, tagPrefix: configuration.tagPrefix, assembler: assembler, sink: sink)
-                }
+                var received = ReceivedFrames(pipeline: pipeline, tagPrefix: configuration.tagPrefix, assembler: assembler, sink: sink)
+                let failure = decodeAvailableFrames { received.add(&$0) }
                 try deliver(received)
                 if let failure { throw failure }
             }
@@ -232,11 +230,32 @@ final class ForwardConnection {
 struct ReceivedFrames {
     var batches: [IngestBatch] = []
     var chunks: [MessagePackValue] = []
+    private let pipeline: FilterPipeline
+    private let tagPrefix: String
+    private let assembler: PartialMessageAssembler
+    private let sink: IngestSink
+    private var matchMemo: FilterPipeline.MatchMemo
+    /// The last frame's tag with `Tag_Prefix` added: frames in a row usually share it.
+    private var lastTag: (received: String, prefixed: String)?
+
+    init(pipeline: FilterPipeline, tagPrefix: String, assembler: PartialMessageAssembler, sink: IngestSink) {
+        self.pipeline = pipeline
+        self.tagPrefix = tagPrefix
+        self.assembler = assembler
+        self.sink = sink
+        matchMemo = pipeline.makeMatchMemo()
+    }
 
     /// Takes the frame's records (leaving it empty), so that each is the only
     /// copy of its bytes and filters edit it in place.
-    mutating func add(_ frame: inout ForwardFrame, pipeline: FilterPipeline, tagPrefix: String, assembler: PartialMessageAssembler, sink: IngestSink) {
-        let tag = tagPrefix + frame.tag
+    mutating func add(_ frame: inout ForwardFrame) {
+        let tag: String
+        if let lastTag, lastTag.received == frame.tag {
+            tag = lastTag.prefixed
+        } else {
+            tag = tagPrefix + frame.tag
+            lastTag = (frame.tag, tag)
+        }
         var batch = IngestBatch(chunk: frame.chunk.map(Self.chunkKey), records: [])
         if let chunk = frame.chunk, let key = batch.chunk, sink.hasStored(chunk: key) {
             // A resend of a frame already stored: ack it again, store and join nothing.
@@ -253,11 +272,11 @@ struct ReceivedFrames {
             // Split lines are joined before the filters see them.
             switch assembler.add(TaggedRecord(tag: tag, time: entries[index].time, record: record)) {
             case .whole(let record):
-                pipeline.process(record, into: &batch.records)
+                pipeline.process(record, into: &batch.records, memo: &matchMemo)
             case .held(let piece):
                 batch.staged.append(piece)
             case .completed(let record, let key, _):
-                pipeline.process(record, into: &batch.records)
+                pipeline.process(record, into: &batch.records, memo: &matchMemo)
                 batch.completedLines.append(key)
             }
         }

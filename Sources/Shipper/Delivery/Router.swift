@@ -27,7 +27,7 @@ struct Router: Sendable {
     /// Appends a spool record per matching output; returns `false` when no output matches the tag.
     func route(_ tagged: TaggedRecord, into out: inout SpoolRecords, names: inout Names) -> Bool {
         var matched = false
-        for (index, route) in routes.enumerated() where route.match.matches(tagged.tag) {
+        for (index, route) in routes.enumerated() where names.perRoute[index].matches(route, tagged.tag) {
             matched = true
             out.append(logGroup: route.logGroup(for: tagged.record, names: &names.perRoute[index]),
                        logStream: route.logStream(for: tagged, names: &names.perRoute[index]),
@@ -64,6 +64,15 @@ struct Router: Sendable {
             var group = TemplateMemo()
             var stream = TemplateMemo()
             var prefixed: (tag: String, stream: String)?
+            var match: (tag: String, matches: Bool)?
+
+            /// Whether the output's `Match` takes `tag`, tried once per run of one tag.
+            mutating func matches(_ route: Route, _ tag: String) -> Bool {
+                if let match, match.tag == tag { return match.matches }
+                let matches = route.match.matches(tag)
+                match = (tag, matches)
+                return matches
+            }
         }
 
         func logGroup(for record: LogRecord, names: inout Names) -> String {
