@@ -13,6 +13,8 @@ public final class Spool: @unchecked Sendable {
         public var path: String
         public var sync: SpoolSyncMode
         /// How many bytes of records may wait for the writer before appends block.
+        /// The batch being committed no longer counts, so connections fill the
+        /// next one while the writer waits for its fsync: at most twice this is held.
         public var maxQueuedBytes: Int
         /// `storage.total_limit_size`: intake pauses at this size (nil: only the disk limits it).
         public var totalLimitBytes: Int64?

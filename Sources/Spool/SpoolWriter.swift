@@ -143,6 +143,10 @@ final class SpoolWriter: @unchecked Sendable {
             while queue.isEmpty && !closing { condition.wait() }
             let batches = queue
             queue.removeAll(keepingCapacity: true)
+            // What the writer took no longer counts against the queue: appenders fill
+            // the next transaction while this one is written and synced.
+            for batch in batches { queuedBytes -= batch.bytes }
+            condition.broadcast()
             let stop = closing && batches.isEmpty
             condition.unlock()
             if stop { break }
@@ -152,7 +156,6 @@ final class SpoolWriter: @unchecked Sendable {
             condition.lock()
             for batch in batches {
                 batch.result = result
-                queuedBytes -= batch.bytes
             }
             condition.broadcast()
             condition.unlock()
