@@ -110,7 +110,7 @@ final class FilterTests: XCTestCase {
             ModifyFilter(match: TagPattern("a.*"), rules: [.add(key: "a", value: "1")]),
             ModifyFilter(match: TagPattern("*.x"), rules: [.add(key: "x", value: "1")]),
         ])
-        var memo = pipeline.makeMatchMemo()
+        var memo = pipeline.makeMemo()
         var output: [TaggedRecord] = []
         let tags = ["a.x", "a.x", "b.x", "a.y", "b.y", "a.x"]
         for tag in tags {
@@ -134,13 +134,18 @@ final class FilterTests: XCTestCase {
     }
 
     func testRewriteTagGivesEachRecordItsOwnTagAcrossARun() throws {
+        // One connection's memo across its records, as a connection runs them.
         let pipeline = try tutorialPipeline
+        var memo = pipeline.makeMemo()
         var output: [TaggedRecord] = []
-        for (arn, container) in [("a1", "web"), ("a1", "web"), ("a1", "db"), ("b2", "db"), ("a1", "web")] {
+        let long = String(repeating: "z", count: MatchCache.maxKeyBytes + 1)
+        let inputs = [("a1", "web"), ("a1", "web"), ("a1", "db"), ("b2", "db"), ("UPPER", "db"), ("UPPER", "db"), ("a1", "web"), (long, "web"), (long, "db"), ("a1", "web")]
+        for (arn, container) in inputs {
             let record = dockerRecord(taskARN: "arn:aws:ecs:us-east-1:012345678901:task/c/\(arn)", containerName: container)
-            pipeline.process(TaggedRecord(tag: "ecs.app", time: EventTime(seconds: 1), record: record), into: &output)
+            pipeline.process(TaggedRecord(tag: "ecs.app", time: EventTime(seconds: 1), record: record), into: &output, memo: &memo)
         }
-        XCTAssertEqual(output.map(\.tag), ["out.a1.web", "out.a1.web", "out.a1.db", "out.b2.db", "out.a1.web"])
+        XCTAssertEqual(output.map(\.tag), ["out.a1.web", "out.a1.web", "out.a1.db", "out.b2.db", "ecs.app", "ecs.app", "out.a1.web",
+                                            "out.\(long).web", "out.\(long).db", "out.a1.web"])
     }
 
     func testModifyConditionsGateTheRules() throws {

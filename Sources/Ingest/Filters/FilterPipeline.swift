@@ -25,12 +25,14 @@ public struct FilterPipeline: Sendable {
         self.stages = filters.map(Stage.init)
     }
 
-    /// What each filter's `Match` said of the last tag a caller ran through
-    /// it. Records come in runs with one tag (a frame's, or the one rewrite_tag
-    /// made for a container), so each pattern is tried once per run instead
-    /// of once per record. Each connection keeps its own.
-    public struct MatchMemo {
+    /// What one connection remembers between its records: what each filter's
+    /// `Match` said of the last tag, and each filter's own memo. Records come
+    /// in runs with one tag (a frame's, or the one rewrite_tag made for a
+    /// container), so each pattern is tried once per run instead of once per
+    /// record.
+    public struct Memo {
         fileprivate var last: [(tag: String, matches: Bool)?]
+        fileprivate let filterMemos: [AnyObject?]
 
         fileprivate mutating func matches(_ stage: Stage, at index: Int, _ tag: String) -> Bool {
             if let last = last[index], last.tag == tag { return last.matches }
@@ -40,25 +42,25 @@ public struct FilterPipeline: Sendable {
         }
     }
 
-    public func makeMatchMemo() -> MatchMemo {
-        MatchMemo(last: Array(repeating: nil, count: stages.count))
+    public func makeMemo() -> Memo {
+        Memo(last: Array(repeating: nil, count: stages.count), filterMemos: stages.map { $0.filter.makeConnectionMemo() })
     }
 
     /// Runs `record` through every filter and appends what comes out to `output`.
     public func process(_ record: consuming TaggedRecord, into output: inout [TaggedRecord]) {
-        var memo = makeMatchMemo()
+        var memo = makeMemo()
         process(record, into: &output, memo: &memo)
     }
 
-    /// Runs `record` through every filter, trying each `Match` only when the tag differs from `memo`'s.
-    public func process(_ record: consuming TaggedRecord, into output: inout [TaggedRecord], memo: inout MatchMemo) {
+    /// Runs `record` through every filter with one connection's `memo`.
+    public func process(_ record: consuming TaggedRecord, into output: inout [TaggedRecord], memo: inout Memo) {
         run(record, emitters: Emitters(), into: &output, memo: &memo)
     }
 
-    private func run(_ input: consuming TaggedRecord, emitters: Emitters, into output: inout [TaggedRecord], memo: inout MatchMemo) {
+    private func run(_ input: consuming TaggedRecord, emitters: Emitters, into output: inout [TaggedRecord], memo: inout Memo) {
         var current = input
         for (index, stage) in stages.enumerated() where !emitters.contains(index) && memo.matches(stage, at: index, current.tag) {
-            switch stage.filter.apply(tag: current.tag, record: &current.record) {
+            switch stage.filter.apply(tag: current.tag, record: &current.record, memo: memo.filterMemos[index]) {
             case .pass:
                 continue
             case .reemit(let newTag, keepOriginal: true):

@@ -15,4 +15,19 @@ public protocol RecordFilter: Sendable {
     var name: String { get }
     var match: TagPattern { get }
     func apply(tag: String, record: inout LogRecord) -> FilterOutcome
+    /// What one connection keeps for this filter between its records, or nil.
+    /// A connection's records come in runs from one container: a filter can
+    /// remember its last answer there, with no lock, where a memo shared by
+    /// every connection would need one per record.
+    func makeConnectionMemo() -> AnyObject?
+    /// `apply`, given this connection's memo (from `makeConnectionMemo`).
+    func apply(tag: String, record: inout LogRecord, memo: AnyObject?) -> FilterOutcome
+}
+
+extension RecordFilter {
+    public func makeConnectionMemo() -> AnyObject? { nil }
+
+    public func apply(tag: String, record: inout LogRecord, memo: AnyObject?) -> FilterOutcome {
+        apply(tag: tag, record: &record)
+    }
 }

@@ -16,15 +16,12 @@ public struct RewriteTagRuleError: Error, Equatable, CustomStringConvertible {
 /// each rule remembers its recent results and runs the regex once per value.
 public struct RewriteTagFilter: RecordFilter {
     /// A class: every record reads the rule, and taking one reference costs less than copying its parts.
-    public final class Rule: @unchecked Sendable {
+    public final class Rule: Sendable {
         public let key: RecordAccessor
         public let regex: NSRegularExpression
         public let newTag: RecordTemplate
         public let keepOriginal: Bool
         fileprivate let cache = MatchCache()
-        /// The last tag made, shared by the records that make the same one; guarded by `memoLock`.
-        private var memo = TemplateMemo()
-        private let memoLock = NSLock()
 
         /// Parses `$KEY REGEX NEW_TAG KEEP`.
         public init(parsing text: String) throws {
@@ -51,13 +48,6 @@ public struct RewriteTagFilter: RecordFilter {
             }
         }
 
-        /// The new tag for `record`, or nil when a field it names is missing.
-        func tag(for record: LogRecord, captures: [Substring]) -> String? {
-            memoLock.lock()
-            defer { memoLock.unlock() }
-            return newTag.render(record, captures: captures, memo: &memo)
-        }
-
         /// The regex captures (index 0 is the whole match) for the text `bytes`, or `nil` when it does not match.
         func captures(of bytes: ArraySlice<UInt8>) -> [Substring]? {
             if let cached = cache.lookup(bytes) { return cached }
@@ -82,13 +72,49 @@ public struct RewriteTagFilter: RecordFilter {
         self.rules = rules
     }
 
+    /// What one connection remembers of each rule: the last value its key
+    /// had with the captures it gave, and the last tag it made. A run of
+    /// records from one container then reaches neither the shared match cache
+    /// (and its lock) nor the allocator.
+    final class ConnectionMemo {
+        fileprivate struct RuleMemo {
+            var value: [UInt8] = []
+            var captures: [Substring]??
+            var tag = TemplateMemo()
+        }
+
+        fileprivate var rules: [RuleMemo]
+
+        init(rules: Int) {
+            self.rules = Array(repeating: RuleMemo(), count: rules)
+        }
+    }
+
+    public func makeConnectionMemo() -> AnyObject? {
+        ConnectionMemo(rules: rules.count)
+    }
+
+    public func apply(tag: String, record: inout LogRecord) -> FilterOutcome {
+        apply(tag: tag, record: &record, memo: ConnectionMemo(rules: rules.count))
+    }
+
     /// The first rule whose key matches decides; a record no rule matches passes unchanged.
     /// A rule whose new tag cannot be built (a field is missing) does not match.
-    public func apply(tag: String, record: inout LogRecord) -> FilterOutcome {
-        for rule in rules {
-            guard let value = rule.key.textBytes(in: record),
-                  let captures = rule.captures(of: value),
-                  let newTag = rule.tag(for: record, captures: captures) else { continue }
+    public func apply(tag: String, record: inout LogRecord, memo: AnyObject?) -> FilterOutcome {
+        guard let memo = memo as? ConnectionMemo, memo.rules.count == rules.count else {
+            return apply(tag: tag, record: &record)
+        }
+        for (index, rule) in rules.enumerated() {
+            guard let value = rule.key.textBytes(in: record) else { continue }
+            let captures: [Substring]?
+            if let remembered = memo.rules[index].captures, memo.rules[index].value.elementsEqual(value) {
+                captures = remembered
+            } else {
+                captures = rule.captures(of: value)
+                memo.rules[index].value = Array(value.prefix(MatchCache.maxKeyBytes))
+                memo.rules[index].captures = value.count <= MatchCache.maxKeyBytes ? .some(captures) : nil
+            }
+            guard let captures, let newTag = rule.newTag.render(record, captures: captures, memo: &memo.rules[index].tag) else { continue }
             return .reemit(tag: newTag, keepOriginal: rule.keepOriginal)
         }
         return .pass

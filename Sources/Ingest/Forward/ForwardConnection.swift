@@ -73,10 +73,12 @@ final class ForwardConnection {
         if configuration.idleTimeout > 0 { socket.setReceiveTimeout(configuration.idleTimeout) }
         do {
             if let handshake = configuration.handshake { try authenticate(handshake) }
+            // One per connection, so its memos last from read to read.
+            var received = ReceivedFrames(pipeline: pipeline, tagPrefix: configuration.tagPrefix, assembler: assembler, sink: sink)
             while try receive() {
-                var received = ReceivedFrames(pipeline: pipeline, tagPrefix: configuration.tagPrefix, assembler: assembler, sink: sink)
                 let failure = decodeAvailableFrames { received.add(&$0) }
                 try deliver(received)
+                received.clearFrames()
                 if let failure { throw failure }
             }
             if filled > consumed {
@@ -234,7 +236,7 @@ struct ReceivedFrames {
     private let tagPrefix: String
     private let assembler: PartialMessageAssembler
     private let sink: IngestSink
-    private var matchMemo: FilterPipeline.MatchMemo
+    private var memo: FilterPipeline.Memo
     /// The last frame's tag with `Tag_Prefix` added: frames in a row usually share it.
     private var lastTag: (received: String, prefixed: String)?
 
@@ -243,7 +245,13 @@ struct ReceivedFrames {
         self.tagPrefix = tagPrefix
         self.assembler = assembler
         self.sink = sink
-        matchMemo = pipeline.makeMatchMemo()
+        memo = pipeline.makeMemo()
+    }
+
+    /// Forgets the frames handed over, keeping the memos for the next read.
+    mutating func clearFrames() {
+        batches = []
+        chunks = []
     }
 
     /// Takes the frame's records (leaving it empty), so that each is the only
@@ -272,11 +280,11 @@ struct ReceivedFrames {
             // Split lines are joined before the filters see them.
             switch assembler.add(TaggedRecord(tag: tag, time: entries[index].time, record: record)) {
             case .whole(let record):
-                pipeline.process(record, into: &batch.records, memo: &matchMemo)
+                pipeline.process(record, into: &batch.records, memo: &memo)
             case .held(let piece):
                 batch.staged.append(piece)
             case .completed(let record, let key, _):
-                pipeline.process(record, into: &batch.records, memo: &matchMemo)
+                pipeline.process(record, into: &batch.records, memo: &memo)
                 batch.completedLines.append(key)
             }
         }
