@@ -103,6 +103,9 @@ final class FilterTests: XCTestCase {
         XCTAssertEqual(try RecordTemplate(parsing: "/aws/$cluster.$k8s['ns']", allowCaptures: false).render(record), "/aws/c1.prod")
         XCTAssertNil(try RecordTemplate(parsing: "/aws/$missing", allowCaptures: false).render(record))
         XCTAssertEqual(try RecordTemplate(parsing: "price $5", allowCaptures: false).render(record), "price $5")
+        let numbers = LogRecord(["n": .int(-5), "ok": .bool(true), "nested": .map([])])
+        XCTAssertEqual(try RecordTemplate(parsing: "$n/$ok", allowCaptures: false).render(numbers), "-5/true")
+        XCTAssertNil(try RecordTemplate(parsing: "x$nested", allowCaptures: false).render(numbers), "a map has no text")
     }
 
     func testOneMatchMemoAcrossRecordsGivesEachTagItsOwnAnswer() {
