@@ -49,7 +49,8 @@ struct DrainBenchmark: ParsableCommand {
         }
         let seconds = Date().timeIntervalSince(start)
         let cpu = ProcessMemory.cpuSeconds(pid: shipperProcess.pid).map { String(format: "%.2f s CPU per million events", $0 / Double(records) * 1e6) } ?? "CPU n/a"
-        print(String(format: "drain: %d events of %d bytes over %d streams in %d groups, %d calls: %.2f s, %.0f events/s, %.1f MB/s, %@",
-                     records, size, streams, groups, endpoint.callCount, seconds, Double(records) / seconds, Double(records * size) / seconds / 1e6, cpu))
+        let peak = ProcessMemory.peakResident(pid: shipperProcess.pid).map { String(format: "%.1f MiB", Double($0) / 1_048_576) } ?? "n/a"
+        print(String(format: "drain: %d events of %d bytes over %d streams in %d groups, %d calls: %.2f s, %.0f events/s, %.1f MB/s, %@, shipper peak RSS %@",
+                     records, size, streams, groups, endpoint.callCount, seconds, Double(records) / seconds, Double(records * size) / seconds / 1e6, cpu, peak))
     }
 }

@@ -1,13 +1,14 @@
 import COpenSSL
+import Foundation
 
 /// SHA-256 and HMAC-SHA256 from the system's OpenSSL (libcrypto), which
 /// SigV4 needs; no Swift crypto package is required.
 enum Digest {
-    static func sha256<C: Collection>(_ data: C) -> [UInt8] where C.Element == UInt8 {
+    /// Hashes the bytes where they lie: a request body is a megabyte, and a copy of it per call adds up.
+    static func sha256(_ data: some ContiguousBytes) -> [UInt8] {
         var output = [UInt8](repeating: 0, count: Int(SHA256_DIGEST_LENGTH))
-        let input = Array(data)
-        input.withUnsafeBufferPointer { buffer in
-            _ = SHA256(buffer.baseAddress, buffer.count, &output)
+        data.withUnsafeBytes { buffer in
+            _ = SHA256(buffer.baseAddress?.assumingMemoryBound(to: UInt8.self), buffer.count, &output)
         }
         return output
     }

@@ -14,7 +14,7 @@ struct HTTPResponse: Sendable {
 /// (test endpoints with self-signed certificates) can use its own transport
 /// while every other endpoint goes through `URLSession`.
 protocol HTTPTransport: Sendable {
-    func post(_ url: URL, headers: [(name: String, value: String)], body: [UInt8]) async throws -> HTTPResponse
+    func post(_ url: URL, headers: [(name: String, value: String)], body: Data) async throws -> HTTPResponse
 }
 
 /// `URLSession` (FoundationNetworking on Linux, which builds on Windows too):
@@ -32,11 +32,11 @@ struct URLSessionTransport: HTTPTransport {
         session = URLSession(configuration: configuration)
     }
 
-    func post(_ url: URL, headers: [(name: String, value: String)], body: [UInt8]) async throws -> HTTPResponse {
+    func post(_ url: URL, headers: [(name: String, value: String)], body: Data) async throws -> HTTPResponse {
         var request = URLRequest(url: url)
         request.httpMethod = "POST"
         for header in headers where header.name != "Host" { request.setValue(header.value, forHTTPHeaderField: header.name) }
-        request.httpBody = Data(body)
+        request.httpBody = body
         let (data, response) = try await session.data(for: request)
         let http = response as? HTTPURLResponse
         var fields: [String: String] = [:]

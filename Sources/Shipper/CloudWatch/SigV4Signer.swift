@@ -11,7 +11,7 @@ struct SigV4Signer {
 
     /// The `Authorization` header value for a `POST /` with `headers` (which must
     /// include `Host` and `X-Amz-Date`, and `X-Amz-Security-Token` when there is one) and `body`.
-    func authorization(headers: [(name: String, value: String)], body: [UInt8], credentials: AWSCredentials, amzDate: String) -> String {
+    func authorization(headers: [(name: String, value: String)], body: some ContiguousBytes, credentials: AWSCredentials, amzDate: String) -> String {
         let canonical = headers
             .map { (name: $0.name.lowercased(), value: $0.value.trimmingCharacters(in: .whitespaces)) }
             .sorted { $0.name < $1.name }

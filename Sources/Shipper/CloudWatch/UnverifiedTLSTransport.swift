@@ -23,7 +23,7 @@ final class UnverifiedTLSTransport: HTTPTransport, @unchecked Sendable {
         SSL_CTX_free(context)
     }
 
-    func post(_ url: URL, headers: [(name: String, value: String)], body: [UInt8]) async throws -> HTTPResponse {
+    func post(_ url: URL, headers: [(name: String, value: String)], body: Data) async throws -> HTTPResponse {
         try await withCheckedThrowingContinuation { continuation in
             DispatchQueue.global().async {
                 continuation.resume(with: Result { try self.exchange(url, headers: headers, body: body) })
@@ -31,7 +31,7 @@ final class UnverifiedTLSTransport: HTTPTransport, @unchecked Sendable {
         }
     }
 
-    private func exchange(_ url: URL, headers: [(name: String, value: String)], body: [UInt8]) throws -> HTTPResponse {
+    private func exchange(_ url: URL, headers: [(name: String, value: String)], body: Data) throws -> HTTPResponse {
         guard let host = url.host else { throw TLSError(operation: "POST \(url)", reason: "the URL has no host") }
         let socket = try StreamSocket.connect(host: host, port: UInt16(url.port ?? 443))
         defer { socket.shutdown() }
@@ -45,7 +45,8 @@ final class UnverifiedTLSTransport: HTTPTransport, @unchecked Sendable {
         var request = "POST \(url.path.isEmpty ? "/" : url.path) HTTP/1.1\r\n"
         for header in headers { request += "\(header.name): \(header.value)\r\n" }
         request += "Content-Length: \(body.count)\r\nConnection: close\r\n\r\n"
-        try write(ssl, Array(request.utf8) + body)
+        try write(ssl, Array(request.utf8))
+        try write(ssl, body)
 
         var received: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 64 * 1024)
@@ -62,7 +63,7 @@ final class UnverifiedTLSTransport: HTTPTransport, @unchecked Sendable {
         return try Self.parse(received)
     }
 
-    private func write(_ ssl: OpaquePointer, _ bytes: [UInt8]) throws {
+    private func write(_ ssl: OpaquePointer, _ bytes: some ContiguousBytes) throws {
         var offset = 0
         try bytes.withUnsafeBytes { raw in
             while offset < raw.count {

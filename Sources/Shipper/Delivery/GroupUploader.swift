@@ -74,17 +74,25 @@ struct GroupUploader: Sendable {
 
     private enum Step { case sent, drained, retry(Double) }
 
+    /// The next batch of the stream and how many records to read for the one after it;
+    /// nil when nothing is left. The records read are let go here: the batch shares their messages.
+    private func nextBatch(of stream: SpoolStream, limit: Int) throws -> (batch: PreparedBatch, nextLimit: Int)? {
+        let records = try spool.undelivered(stream: stream.id, limit: limit, maxBytes: limits.maxBytes)
+        guard let batch = BatchBuilder.build(records, limits: limits, nowMilliseconds: Int64(Date().timeIntervalSince1970 * 1000)) else { return nil }
+        let used = batch.recordIDs.count + batch.refused.count
+        return (batch, used < records.count ? used + used / 8 + 1 : min(limits.maxEvents, records.count * 2))
+    }
+
     private func sendNextBatch(of stream: SpoolStream, state: inout StreamState, failures: inout FailureLog) async -> Step {
-        let records: [StoredRecord]
+        var batch: PreparedBatch
+        let nextLimit: Int
         do {
-            records = try spool.undelivered(stream: stream.id, limit: state.limit, maxBytes: limits.maxBytes)
+            guard let next = try nextBatch(of: stream, limit: state.limit) else { return .drained }
+            (batch, nextLimit) = next
         } catch {
             failures.failed("reading the spool: \(error)")
             return .retry(state.backoff.next())
         }
-        guard let batch = BatchBuilder.build(records, limits: limits, nowMilliseconds: Int64(Date().timeIntervalSince1970 * 1000)) else { return .drained }
-        let used = batch.recordIDs.count + batch.refused.count
-        let nextLimit = used < records.count ? used + used / 8 + 1 : min(limits.maxEvents, records.count * 2)
         if batch.truncated > 0 {
             logger.warning("messages longer than the event limit were truncated", metadata: [
                 "log_group": "\(logGroup)", "log_stream": "\(stream.logStream)", "count": "\(batch.truncated)", "limit_bytes": "\(limits.maxEventBytes)"])
@@ -96,13 +104,17 @@ struct GroupUploader: Sendable {
         if batch.events.isEmpty {
             return delivered(stream, batch, deadLetters: batch.refused, nextLimit: nextLimit, state: &state, failures: &failures)
         }
+        // The events go to the client, which lets them go once they are encoded.
+        let sentEvents = batch.events.count
+        let sentBytes = batch.events.reduce(0) { $0 + $1.message.count }
+        let events = batch.events
+        batch.events = []
         do {
-            let result = try await client.putLogEvents(group: logGroup, stream: stream.logStream, events: batch.events, sequenceToken: state.sequenceToken)
+            let result = try await client.putLogEvents(group: logGroup, stream: stream.logStream, events: consume events, sequenceToken: state.sequenceToken)
             state.sequenceToken = result.nextSequenceToken
             let rejected = BatchBuilder.rejected(result.rejectedInfo, in: batch)
-            metrics.delivered(group: logGroup, stream: stream.logStream, events: batch.events.count - rejected.count,
-                              bytes: batch.events.reduce(0) { $0 + $1.message.count }, rejected: rejected.count + batch.refused.count,
-                              truncated: batch.truncated)
+            metrics.delivered(group: logGroup, stream: stream.logStream, events: sentEvents - rejected.count,
+                              bytes: sentBytes, rejected: rejected.count + batch.refused.count, truncated: batch.truncated)
             if !rejected.isEmpty {
                 logger.warning("CloudWatch rejected events of a batch; they go to dead letters", metadata: [
                     "log_group": "\(logGroup)", "log_stream": "\(stream.logStream)", "rejected": "\(result.rejectedInfo)", "count": "\(rejected.count)"])
