@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+@testable import Shipper
 
 /// Delivery against a CloudWatch that misbehaves: every acked record arrives,
 /// duplicates only where the service stored a batch and still answered an error.
@@ -94,6 +95,23 @@ final class DeliveryTests: XCTestCase {
         try eventually(timeout: 60, "40 records stored") { Set(try fake.lines()) == Set(lines(acked)) }
         XCTAssertEqual(Set(try fake.state().events.map(\.group)).count, 1)
         XCTAssertGreaterThan(try fake.state().max_concurrent_puts, 1, "calls for different streams overlap")
+        XCTAssertEqual(try shipper.child.terminate(), 0)
+    }
+
+    func testBatchesInFlightAreBoundedAcrossLogGroups() throws {
+        // Twelve task families: twelve log groups, each with a stream to send, every answer slow.
+        // Without one bound for the whole process each group would have its call in flight at once.
+        let fake = try FakeCloudWatch(["--fault", "slow:1.0"])
+        let shipper = try ShipperProcess(config: try ShipperProcess.tutorialConfig(), directory: directory, endpoint: fake.endpoint)
+        var acked: [Int] = []
+        for family in 0..<12 {
+            acked += try sendDockerRecords(port: shipper.port, count: 3, start: family * 3, ack: true, extra: ["--family", "family-\(family)"])
+        }
+        try eventually(timeout: 120, "36 records stored") { Set(try fake.lines()) == Set(lines(acked)) }
+        XCTAssertEqual(Set(try fake.state().events.map(\.group)).count, 12)
+        let most = try fake.state().max_concurrent_puts
+        XCTAssertLessThanOrEqual(most, UploadSupervisor.batchesInFlight, "no more calls in flight than delivery slots")
+        XCTAssertGreaterThan(most, 1, "groups still send side by side")
         XCTAssertEqual(try shipper.child.terminate(), 0)
     }
 

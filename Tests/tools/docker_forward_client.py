@@ -28,9 +28,10 @@ ECS_LABELS = {
 }
 
 
-def record(seq, task, container, poison=None):
+def record(seq, task, container, poison=None, family="windows-app-task"):
     labels = {k: v.format(task=task) for k, v in ECS_LABELS.items()}
     labels["com.amazonaws.ecs.container-name"] = container
+    labels["com.amazonaws.ecs.task-definition-family"] = family
     return {
         "container_id": "61f5e6" + "0" * 58,
         "container_name": "/ecs-windows-app-task-1-%s-c1" % container,
@@ -48,6 +49,7 @@ def main():
     parser.add_argument("--start", type=int, default=0)
     parser.add_argument("--task", default="13f4d9e1a2b34c5d")
     parser.add_argument("--container", default="sample-container")
+    parser.add_argument("--family", default="windows-app-task", help="task definition family: the tutorial names the log group after it")
     parser.add_argument("--tag", default="windows-app-task")
     parser.add_argument("--time", type=int, default=None, help="fixed event time (seconds)")
     parser.add_argument("--ack", action="store_true")
@@ -58,7 +60,7 @@ def main():
         client = sender.FluentSender(args.tag, host=args.host, port=args.port)
         for seq in range(args.start, args.start + args.count):
             when = args.time if args.time is not None else int(time.time())
-            ok = client.emit_with_time(None, when, record(seq, args.task, args.container, args.poison))
+            ok = client.emit_with_time(None, when, record(seq, args.task, args.container, args.poison, args.family))
             if not ok:
                 print("send failed: %s" % client.last_error, file=sys.stderr)
                 return 1
@@ -71,7 +73,7 @@ def main():
     for seq in range(args.start, args.start + args.count):
         when = args.time if args.time is not None else int(time.time())
         chunk = uuid.uuid4().hex
-        conn.sendall(msgpack.packb([args.tag, when, record(seq, args.task, args.container, args.poison), {"chunk": chunk}]))
+        conn.sendall(msgpack.packb([args.tag, when, record(seq, args.task, args.container, args.poison, args.family), {"chunk": chunk}]))
         answer = answers.next()
         if answer is None:
             print("connection closed before ack", file=sys.stderr)

@@ -30,6 +30,8 @@ struct GroupUploader: Sendable {
     let client: CloudWatchLogsClient
     let options: LogGroupOptions
     let limits: BatchLimits
+    /// Shared by every group's uploader: a stream holds one while it reads and sends a batch.
+    let slots: DeliverySlots
     let logger: Logger
     let metrics: DeliveryMetrics
 
@@ -84,6 +86,12 @@ struct GroupUploader: Sendable {
     }
 
     private func sendNextBatch(of stream: SpoolStream, state: inout StreamState, failures: inout FailureLog) async -> Step {
+        do {
+            try await slots.acquire()
+        } catch {
+            return .drained
+        }
+        defer { slots.release() }
         var batch: PreparedBatch
         let nextLimit: Int
         do {

@@ -5,7 +5,11 @@ import Spool
 /// Starts one `GroupUploader` per log group that has undelivered records,
 /// every `Flush` seconds, and stops them on shutdown.
 actor UploadSupervisor {
+    /// Batches read and not yet sent, across every group: as many as one group sends side by side.
+    static let batchesInFlight = GroupUploader.parallelStreams
+
     private let spool: Spool
+    private let slots = DeliverySlots(count: UploadSupervisor.batchesInFlight)
     private let outputs: [CloudWatchOutputSettings]
     private let clients: [CloudWatchLogsClient]
     private let flush: Double
@@ -62,7 +66,8 @@ actor UploadSupervisor {
             let output = outputs[index]
             let options = LogGroupOptions(autoCreate: output.autoCreateGroup, retentionDays: output.logRetentionDays,
                                           groupClass: output.logGroupClass, tags: output.logGroupTags)
-            let uploader = GroupUploader(logGroup: group, spool: spool, client: clients[index], options: options, limits: output.batchLimits, logger: logger, metrics: metrics)
+            let uploader = GroupUploader(logGroup: group, spool: spool, client: clients[index], options: options, limits: output.batchLimits,
+                                         slots: slots, logger: logger, metrics: metrics)
             running[group] = Task {
                 await uploader.drain(groupStreams)
                 self.finished(group)
