@@ -53,9 +53,11 @@ final class ShipperRuntime {
         }
 
         let deliveryMetrics = DeliveryMetrics()
+        let deliverySlots = DeliverySlots(count: UploadSupervisor.batchesInFlight)
         var monitoring: MonitoringServer?
         if service.httpServer {
-            let monitor = ShipperMonitor(servers: servers, sink: sink, spool: spool, inspector: try SpoolInspector(path: spoolPath), delivery: deliveryMetrics)
+            let monitor = ShipperMonitor(servers: servers, sink: sink, spool: spool, inspector: try SpoolInspector(path: spoolPath),
+                                         delivery: deliveryMetrics, slots: deliverySlots)
             monitoring = try MonitoringServer(listen: service.httpListen, port: service.httpPort, logger: logger) { monitor.respond($0) }
         }
 
@@ -65,7 +67,7 @@ final class ShipperRuntime {
             logger.warning("tls.verify Off: the certificate of \(output.endpoint.absoluteString) is not checked; use this for test endpoints only")
         }
         let supervisor = try UploadSupervisor(spool: spool, outputs: configuration.outputs, credentials: credentials,
-                                          flush: configuration.service.flush, logger: logger, metrics: deliveryMetrics)
+                                              flush: configuration.service.flush, slots: deliverySlots, logger: logger, metrics: deliveryMetrics)
         await supervisor.start()
 
         let signal = await ShutdownSignal.wait()

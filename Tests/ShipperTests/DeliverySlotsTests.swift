@@ -11,9 +11,9 @@ final class DeliverySlotsTests: XCTestCase {
     /// Waits (bounded) until `slots` has `count` waiters.
     private func waitForWaiters(_ slots: DeliverySlots, _ count: Int) async throws {
         let deadline = Date().addingTimeInterval(10)
-        while slots.waiters != count {
+        while slots.usage.waiting != count {
             guard Date() < deadline else {
-                XCTFail("never saw \(count) waiters (have \(slots.waiters))")
+                XCTFail("never saw \(count) waiters (have \(slots.usage.waiting))")
                 throw CancellationError()
             }
             await Task.yield()
@@ -55,11 +55,14 @@ final class DeliverySlotsTests: XCTestCase {
             try await waiter.value
             XCTFail("a cancelled waiter does not get a slot")
         } catch is CancellationError {}
-        XCTAssertEqual(slots.waiters, 0)
+        XCTAssertEqual(slots.usage.waiting, 0)
+        XCTAssertEqual(slots.usage.held, 1)
         slots.release()
+        XCTAssertEqual(slots.usage.held, 0)
         // The slot is free again: taking it does not wait.
         try await slots.acquire()
-        XCTAssertEqual(slots.waiters, 0)
+        XCTAssertEqual(slots.usage.held, 1)
+        XCTAssertEqual(slots.usage.waiting, 0)
     }
 
     func testNoMoreHoldersThanSlots() async throws {

@@ -145,6 +145,8 @@ final class OperatorCLITests: XCTestCase {
         XCTAssertTrue(metrics.contains("shipper_input_records_total 25"), metrics)
         XCTAssertTrue(metrics.contains(#"shipper_input_connections_total{name="forward.0"} 1"#), metrics)
         XCTAssertTrue(metrics.contains("shipper_backpressure 0"), metrics)
+        XCTAssertTrue(metrics.contains(#"shipper_output_streams_waiting{name="cloudwatch_logs.0"} 0"#), metrics)
+        XCTAssertTrue(metrics.contains("# TYPE shipper_output_batches_in_flight gauge"), metrics)
         XCTAssertTrue(metrics.contains("# TYPE shipper_output_retries_total counter"), metrics)
         XCTAssertEqual(try String(contentsOf: URL(string: url + "/api/v1/health")!, encoding: .utf8), "ok\n")
         let status = try shipper(["status", "--url", url, "--storage-path", directory.appendingPathComponent("spool").path, "--json"])

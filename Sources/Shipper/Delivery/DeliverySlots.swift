@@ -12,6 +12,7 @@ import Foundation
 /// turns.
 final class DeliverySlots: @unchecked Sendable {
     private let lock = NSLock()
+    private let count: Int
     private var free: Int
     private var waiting: [(id: UInt64, continuation: CheckedContinuation<Void, Error>)] = []
     /// Waiters cancelled before they queued: they must not queue after.
@@ -20,6 +21,7 @@ final class DeliverySlots: @unchecked Sendable {
 
     init(count: Int) {
         precondition(count > 0, "at least one delivery slot")
+        self.count = count
         free = count
     }
 
@@ -56,11 +58,11 @@ final class DeliverySlots: @unchecked Sendable {
         forgetCancellation(of: id)
     }
 
-    /// Acquirers waiting for a slot.
-    var waiters: Int {
+    /// Slots held, and acquirers waiting for one.
+    var usage: (held: Int, waiting: Int) {
         lock.lock()
         defer { lock.unlock() }
-        return waiting.count
+        return (count - free, waiting.count)
     }
 
     private func newWaiterID() -> UInt64 {

@@ -9,7 +9,7 @@ actor UploadSupervisor {
     static let batchesInFlight = GroupUploader.parallelStreams
 
     private let spool: Spool
-    private let slots = DeliverySlots(count: UploadSupervisor.batchesInFlight)
+    private let slots: DeliverySlots
     private let outputs: [CloudWatchOutputSettings]
     private let clients: [CloudWatchLogsClient]
     private let flush: Double
@@ -18,8 +18,10 @@ actor UploadSupervisor {
     private var running: [String: Task<Void, Never>] = [:]
     private var loop: Task<Void, Never>?
 
-    init(spool: Spool, outputs: [CloudWatchOutputSettings], credentials: any CredentialsProvider, flush: Double, logger: Logger, metrics: DeliveryMetrics) throws {
+    init(spool: Spool, outputs: [CloudWatchOutputSettings], credentials: any CredentialsProvider, flush: Double, slots: DeliverySlots,
+         logger: Logger, metrics: DeliveryMetrics) throws {
         self.spool = spool
+        self.slots = slots
         self.metrics = metrics
         self.outputs = outputs
         self.clients = try outputs.map {

@@ -10,11 +10,14 @@ final class ShipperMonitor: @unchecked Sendable {
     let spool: Spool
     let inspector: SpoolInspector
     let delivery: DeliveryMetrics
+    let slots: DeliverySlots
     /// A stream failing for longer than this makes `/api/v1/health` unhealthy.
     let stuckAfter: TimeInterval
     private let lock = NSLock()
 
-    init(servers: [ForwardServer], sink: SpoolSink, spool: Spool, inspector: SpoolInspector, delivery: DeliveryMetrics, stuckAfter: TimeInterval = 300) {
+    init(servers: [ForwardServer], sink: SpoolSink, spool: Spool, inspector: SpoolInspector, delivery: DeliveryMetrics, slots: DeliverySlots,
+         stuckAfter: TimeInterval = 300) {
+        self.slots = slots
         self.servers = servers
         self.sink = sink
         self.spool = spool
@@ -78,6 +81,10 @@ final class ShipperMonitor: @unchecked Sendable {
         text.add("shipper_output_throttles_total", "Calls CloudWatch throttled.", .counter, output, Double(counters.throttles))
         text.add("shipper_output_rejected_records_total", "Events refused for good, moved to dead letters.", .counter, output, Double(counters.rejected))
         text.add("shipper_output_truncated_records_total", "Events cut to the per-event limit.", .counter, output, Double(counters.truncated))
+        let (inFlight, waiting) = slots.usage
+        text.add("shipper_output_batches_in_flight", "Batches read from the spool and not yet sent (at most \(UploadSupervisor.batchesInFlight) for the whole process).",
+                 .gauge, output, Double(inFlight))
+        text.add("shipper_output_streams_waiting", "Streams with records to send, waiting for one of those batch slots.", .gauge, output, Double(waiting))
         text.add("shipper_backpressure", "1 while ingest is paused because the spool is full.", .gauge, [:], spool.backpressureReason == nil ? 0 : 1)
         if let stats = try? serialized({ try inspector.statistics() }) {
             text.add("shipper_spool_bytes", "Live bytes in the spool database.", .gauge, [:], Double(stats.usedBytes))
