@@ -5,7 +5,7 @@ import Ingest
 enum DockerRecord {
     static func record(sequence: Int, logBytes: Int) -> MessagePackValue {
         let prefix = "line \(sequence) "
-        let log = prefix + String(repeating: "x", count: max(0, logBytes - prefix.utf8.count))
+        let log = prefix + text(count: max(0, logBytes - prefix.utf8.count), seed: sequence)
         return .map([
             pair("container_id", "61f5e6b0c3d54c2f9e8a7b6c5d4e3f2a1b0c9d8e7f6a5b4c3d2e1f0a9b8c7d6e"),
             pair("container_name", "/ecs-windows-app-task-1-sample-container-c2f1e0d9c8b7a6"),
@@ -31,6 +31,20 @@ enum DockerRecord {
             encoder.encode(.array([.string("windows-app-task"), .array(entries), option]))
         }
         return encoder.bytes
+    }
+
+    /// Text that differs from line to line throughout, as real log lines do
+    /// (a line of one repeated letter would let the spool store almost nothing of it).
+    static func text(count: Int, seed: Int) -> String {
+        let alphabet = Array("abcdefghijklmnopqrstuvwxyz0123456789 ABCDEFGHIJ=:/.-".utf8)
+        var state = UInt64(truncatingIfNeeded: seed) &* 6364136223846793005 &+ 1442695040888963407
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(count)
+        for _ in 0..<count {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            bytes.append(alphabet[Int(state >> 33) % alphabet.count])
+        }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     private static func pair(_ key: String, _ value: String) -> MessagePackPair {

@@ -21,7 +21,8 @@ struct DrainBenchmark: ParsableCommand {
         defer { try? FileManager.default.removeItem(at: base) }
 
         let spool = try Spool(configuration: .init(path: spoolFolder.appendingPathComponent("shipper.sqlite").path, sync: .normal))
-        let message = [UInt8](repeating: 0x61, count: size)
+        // Lines that differ throughout, as logs do: identical ones would let the spool store almost nothing of them.
+        let messages = (0..<1_000).map { Array(DockerRecord.text(count: size, seed: $0).utf8) }
         let now = Int64(Date().timeIntervalSince1970 * 1e9)
         var written = 0
         while written < records {
@@ -29,7 +30,7 @@ struct DrainBenchmark: ParsableCommand {
             let rows = (0..<n).map { i -> SpoolRecord in
                 let k = written + i
                 return SpoolRecord(logGroup: "/aws/ecs/bench-\(k % streams % groups)", logStream: "task-\(k % streams)", tag: "out.bench",
-                                   timeNanoseconds: now + Int64(k), message: message)
+                                   timeNanoseconds: now + Int64(k), message: messages[k % messages.count])
             }
             try spool.append([SpoolAppend(chunk: nil, records: SpoolRecords(rows))], durable: false)
             written += n

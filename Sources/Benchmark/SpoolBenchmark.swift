@@ -19,7 +19,8 @@ struct SpoolBenchmark: ParsableCommand {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
         let spool = try Spool(configuration: .init(path: folder.appendingPathComponent("spool.sqlite").path, sync: mode))
-        let message = [UInt8](repeating: 0x61, count: size)
+        // Lines that differ throughout, as logs do: identical ones would let the spool store almost nothing of them.
+        let messages = (0..<1_000).map { Array(DockerRecord.text(count: size, seed: $0).utf8) }
         let perThread = records / threads
         let failures = FailureFlag()
         let start = Date()
@@ -29,7 +30,7 @@ struct SpoolBenchmark: ParsableCommand {
             while sent < perThread {
                 let n = min(batch, perThread - sent)
                 let rows = (0..<n).map { i in
-                    SpoolRecord(logGroup: "/aws/ecs/bench", logStream: stream, tag: "out.bench", timeNanoseconds: Int64(sent + i), message: message)
+                    SpoolRecord(logGroup: "/aws/ecs/bench", logStream: stream, tag: "out.bench", timeNanoseconds: Int64(sent + i), message: messages[(sent + i) % messages.count])
                 }
                 do { try spool.append([SpoolAppend(chunk: nil, records: SpoolRecords(rows))], durable: true) } catch { failures.set("append failed: \(error)"); return }
                 sent += n

@@ -23,12 +23,13 @@ struct StartupBenchmark: ParsableCommand {
         let spool = try Spool(configuration: .init(path: spoolPath, sync: .normal))
         let present = try spool.recordCount()
         if present < records {
-            let message = [UInt8](repeating: 0x61, count: size)
+            // Lines that differ throughout, so that the spool has its full size.
+            let messages = (0..<1_000).map { Array(DockerRecord.text(count: self.size, seed: $0).utf8) }
             var written = present
             while written < records {
                 let n = min(10_000, records - written)
                 let rows = (0..<n).map { i in
-                    SpoolRecord(logGroup: "/aws/ecs/bench", logStream: "task-\((written + i) % 50)", tag: "out.bench", timeNanoseconds: Int64(written + i), message: message)
+                    SpoolRecord(logGroup: "/aws/ecs/bench", logStream: "task-\((written + i) % 50)", tag: "out.bench", timeNanoseconds: Int64(written + i), message: messages[(written + i) % messages.count])
                 }
                 try spool.append([SpoolAppend(chunk: Array("fill-\(written)".utf8), records: SpoolRecords(rows))], durable: false)
                 written += n
