@@ -14,6 +14,7 @@ final class RecordInserter {
         let chunk: [UInt8]?
         let tag: Range<Int>
         let message: Range<Int>
+        let shape: Int64?
     }
 
     private let single: SQLiteStatement
@@ -22,24 +23,30 @@ final class RecordInserter {
     private var scratch: [UInt8] = []
 
     init(database: SQLiteDatabase) throws {
-        let insert = "INSERT INTO records(stream_id, time_ns, tag, message, chunk) VALUES "
-        single = try database.prepare(insert + "(?, ?, ?, ?, ?)")
-        many = try database.prepare(insert + Array(repeating: "(?, ?, ?, ?, ?)", count: Self.rowsPerStatement).joined(separator: ", "))
+        let insert = "INSERT INTO records(stream_id, time_ns, tag, message, chunk, shape) VALUES "
+        single = try database.prepare(insert + "(?, ?, ?, ?, ?, ?)")
+        many = try database.prepare(insert + Array(repeating: "(?, ?, ?, ?, ?, ?)", count: Self.rowsPerStatement).joined(separator: ", "))
         pending.reserveCapacity(Self.rowsPerStatement)
     }
 
-    /// Queues the rows of one append, the first carrying its chunk id; rows go
-    /// in once `rowsPerStatement` are queued, the rest on `flush`.
-    func add(_ records: SpoolRecords, chunk: [UInt8]?, streamID: (SpoolRecords.Destination) throws -> Int64) throws {
-        for position in records.indices {
-            let entry = records.entries[position]
-            let tagStart = scratch.count
-            scratch.append(contentsOf: records.bytes[entry.tag])
-            let messageStart = scratch.count
-            scratch.append(contentsOf: records.bytes[entry.message])
-            pending.append(Row(streamID: try streamID(records.destinations[entry.destination]), timeNanoseconds: entry.timeNanoseconds,
-                               chunk: position == records.startIndex ? chunk : nil, tag: tagStart..<messageStart, message: messageStart..<scratch.count))
-            if pending.count == Self.rowsPerStatement { try flush() }
+    /// Queues the rows of one append, the first carrying its chunk id, each
+    /// message stored as `shapes` chooses; rows go in once `rowsPerStatement`
+    /// are queued, the rest on `flush`.
+    func add(_ records: SpoolRecords, chunk: [UInt8]?, shapes: MessageShapes, streamID: (SpoolRecords.Destination) throws -> Int64) throws {
+        try records.bytes.withUnsafeBytes { bytes in
+            for position in records.indices {
+                let entry = records.entries[position]
+                let stream = try streamID(records.destinations[entry.destination])
+                let choice = try shapes.choose(for: UnsafeRawBufferPointer(rebasing: bytes[entry.message]), stream: stream)
+                let middle = (entry.message.lowerBound + choice.middle.lowerBound)..<(entry.message.lowerBound + choice.middle.upperBound)
+                let tagStart = scratch.count
+                scratch.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[entry.tag]))
+                let messageStart = scratch.count
+                scratch.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[middle]))
+                pending.append(Row(streamID: stream, timeNanoseconds: entry.timeNanoseconds, chunk: position == records.startIndex ? chunk : nil,
+                                   tag: tagStart..<messageStart, message: messageStart..<scratch.count, shape: choice.shape))
+                if pending.count == Self.rowsPerStatement { try flush() }
+            }
         }
     }
 
@@ -65,12 +72,13 @@ final class RecordInserter {
     private func insert(_ rows: ArraySlice<Row>, with statement: SQLiteStatement, _ bytes: UnsafeRawBufferPointer) throws {
         defer { statement.reset() }
         for (position, row) in rows.enumerated() {
-            let first = Int32(position * 5)
+            let first = Int32(position * 6)
             try statement.bind(first + 1, row.streamID)
             try statement.bind(first + 2, row.timeNanoseconds)
             try statement.bind(first + 3, unsafeText: UnsafeRawBufferPointer(rebasing: bytes[row.tag]))
             try statement.bind(first + 4, unsafeBlob: UnsafeRawBufferPointer(rebasing: bytes[row.message]))
             if let chunk = row.chunk { try statement.bind(first + 5, chunk) } else { try statement.bindNull(first + 5) }
+            if let shape = row.shape { try statement.bind(first + 6, shape) } else { try statement.bindNull(first + 6) }
         }
         try statement.step()
     }

@@ -133,7 +133,7 @@ public final class Spool: @unchecked Sendable {
     public func undelivered(stream: Int64, limit: Int, maxBytes: Int = .max) throws -> [StoredRecord] {
         try read { db in
             let statement = try db.prepare("""
-                SELECT r.id, r.time_ns, r.message FROM records r
+                SELECT r.id, r.time_ns, \(SpoolSchema.message(of: "r")) FROM records r
                 WHERE r.stream_id = ?1 AND r.id > (SELECT delivered_through FROM streams WHERE id = ?1)
                 ORDER BY r.id LIMIT ?2
                 """)
@@ -162,7 +162,7 @@ public final class Spool: @unchecked Sendable {
                 if !deadLetters.isEmpty {
                     let copy = try db.prepare("""
                         INSERT INTO dead_letters(stream_id, record_id, time_ns, tag, message, reason, created_at)
-                        SELECT stream_id, id, time_ns, tag, message, ?2, ?3 FROM records WHERE id = ?1
+                        SELECT r.stream_id, r.id, r.time_ns, r.tag, \(SpoolSchema.message(of: "r")), ?2, ?3 FROM records r WHERE r.id = ?1
                         """)
                     for letter in deadLetters {
                         copy.reset()

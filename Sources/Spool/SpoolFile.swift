@@ -42,11 +42,18 @@ enum SpoolFile {
         // under a continuous writer; 4096 pages (16 MiB) keeps checkpoints few and large.
         try database.execute("PRAGMA wal_autocheckpoint = 4096")
         let version = try database.integer("PRAGMA user_version")
-        guard version == 0 || version == SpoolSchema.version else {
+        guard version >= 0 && version <= SpoolSchema.version else {
             throw SpoolError.unsupportedVersion(path: path, version: version)
         }
-        for statement in SpoolSchema.statements { try database.execute(statement) }
-        try database.execute("PRAGMA user_version = \(SpoolSchema.version)")
+        try database.transaction {
+            if version > 0 {
+                for from in version..<SpoolSchema.version {
+                    for statement in SpoolSchema.upgrades[from] ?? [] { try database.execute(statement) }
+                }
+            }
+            for statement in SpoolSchema.statements { try database.execute(statement) }
+            try database.execute("PRAGMA user_version = \(SpoolSchema.version)")
+        }
         // Touch the newest record so a truncated or garbled file fails here, not on the first read.
         _ = try database.integer("SELECT coalesce(max(id), 0) + count(*) FROM (SELECT id FROM records ORDER BY id DESC LIMIT 1)")
         if fullCheck {

@@ -102,7 +102,7 @@ public final class SpoolInspector {
             let statement = try database.prepare("""
                 SELECT s.log_group, s.log_stream,
                        (SELECT count(*) FROM records r WHERE r.stream_id = s.id AND r.id > s.delivered_through),
-                       (SELECT coalesce(sum(length(r.message)), 0) FROM records r WHERE r.stream_id = s.id AND r.id > s.delivered_through),
+                       (SELECT coalesce(sum(\(SpoolSchema.messageLength(of: "r"))), 0) FROM records r WHERE r.stream_id = s.id AND r.id > s.delivered_through),
                        (SELECT min(r.time_ns) FROM records r WHERE r.stream_id = s.id AND r.id > s.delivered_through),
                        (SELECT max(d.delivered_at) FROM deliveries d WHERE d.stream_id = s.id),
                        (SELECT count(*) FROM dead_letters l WHERE l.stream_id = s.id)
@@ -195,7 +195,7 @@ public final class SpoolInspector {
         case .deadLetters:
             source = "SELECT d.id AS id, s.log_group AS log_group, s.log_stream AS log_stream, d.tag AS tag, d.time_ns AS time_ns, d.message AS message, d.reason AS reason FROM dead_letters d JOIN streams s ON s.id = d.stream_id"
         case .undelivered, .delivered, .all:
-            source = "SELECT r.id AS id, s.log_group AS log_group, s.log_stream AS log_stream, r.tag AS tag, r.time_ns AS time_ns, r.message AS message, NULL AS reason, r.id > s.delivered_through AS pending FROM records r JOIN streams s ON s.id = r.stream_id"
+            source = "SELECT r.id AS id, s.log_group AS log_group, s.log_stream AS log_stream, r.tag AS tag, r.time_ns AS time_ns, \(SpoolSchema.message(of: "r")) AS message, NULL AS reason, r.id > s.delivered_through AS pending FROM records r JOIN streams s ON s.id = r.stream_id"
             if selection.source == .undelivered { conditions.append("pending") }
             if selection.source == .delivered { conditions.append("NOT pending") }
         }

@@ -100,7 +100,20 @@ final class SpoolMaintenance: @unchecked Sendable {
                 pressure.resume()
             }
         }
+        _ = try? removeUnusedShapes()
         _ = try? database.execute("PRAGMA wal_checkpoint(PASSIVE)")
+    }
+
+    /// Deletes the closed shapes no record uses any more: every record that
+    /// used one is in its stream with an id up to its `last_id`. Open shapes
+    /// (the writer's) are never touched. Returns how many went.
+    @discardableResult
+    func removeUnusedShapes() throws -> Int {
+        try database.execute("""
+            DELETE FROM shapes WHERE last_id IS NOT NULL
+            AND NOT EXISTS (SELECT 1 FROM records r WHERE r.stream_id = shapes.stream_id AND r.id <= shapes.last_id)
+            """)
+        return database.changes
     }
 
     private var lowWatermarkBytes: Int64 {

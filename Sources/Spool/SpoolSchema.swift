@@ -3,8 +3,32 @@
 /// `AUTOINCREMENT` matters: with a plain rowid SQLite reuses ids once the
 /// table empties, and a cursor that reads `id > delivered_through` would skip
 /// the new rows for good.
+///
+/// Version 2 added shapes (`MessageShapes`): a record whose message starts
+/// and ends like others of its stream stores only its middle and the id of
+/// the shape holding the rest. Version 1 files are upgraded in place (the
+/// `shape` column is added, NULL: whole messages).
 enum SpoolSchema {
-    static let version: Int64 = 1
+    static let version: Int64 = 2
+
+    /// Statements that bring a file of `version` (the key) up to the next version.
+    static let upgrades: [Int64: [String]] = [
+        1: ["ALTER TABLE records ADD COLUMN shape INTEGER"],
+    ]
+
+    /// A record's whole message, for a query over `records` aliased `alias`.
+    static func message(of alias: String) -> String {
+        """
+        CASE WHEN \(alias).shape IS NULL THEN \(alias).message ELSE CAST(\
+        (SELECT prefix FROM shapes WHERE id = \(alias).shape) || \(alias).message || (SELECT suffix FROM shapes WHERE id = \(alias).shape) \
+        AS BLOB) END
+        """
+    }
+
+    /// The length of a record's whole message, without putting it together.
+    static func messageLength(of alias: String) -> String {
+        "(length(\(alias).message) + coalesce((SELECT length(prefix) + length(suffix) FROM shapes WHERE id = \(alias).shape), 0))"
+    }
 
     static let statements = [
         """
@@ -22,7 +46,8 @@ enum SpoolSchema {
             time_ns INTEGER NOT NULL,
             tag TEXT NOT NULL,
             message BLOB NOT NULL,
-            chunk BLOB)
+            chunk BLOB,
+            shape INTEGER)
         """,
         "CREATE INDEX IF NOT EXISTS records_by_stream ON records(stream_id, id)",
         // One row per delivered batch: what may be removed once the replay window has passed.
@@ -43,6 +68,15 @@ enum SpoolSchema {
             message BLOB NOT NULL,
             reason TEXT NOT NULL,
             created_at INTEGER NOT NULL)
+        """,
+        // What several records of a stream share; `last_id` is set once no later record will use it.
+        """
+        CREATE TABLE IF NOT EXISTS shapes(
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            stream_id INTEGER NOT NULL,
+            prefix BLOB NOT NULL,
+            suffix BLOB NOT NULL,
+            last_id INTEGER)
         """,
         // Acked pieces of lines Docker split, until the whole line is stored.
         """

@@ -44,6 +44,7 @@ final class SpoolWriter: @unchecked Sendable {
     private let chunksLock = NSLock()
     private(set) var duplicateChunks = 0
     private let inserter: RecordInserter
+    private let shapes: MessageShapes
     private let insertStream: SQLiteStatement
     private let selectStream: SQLiteStatement
     private let insertPiece: SQLiteStatement
@@ -66,6 +67,7 @@ final class SpoolWriter: @unchecked Sendable {
         self.onDiskFull = onDiskFull
         recentChunks = RecentChunks(capacity: recentChunkCapacity)
         inserter = try RecordInserter(database: database)
+        shapes = try MessageShapes(database: database)
         insertStream = try database.prepare("INSERT INTO streams(log_group, log_stream) VALUES(?, ?) ON CONFLICT DO NOTHING")
         selectStream = try database.prepare("SELECT id FROM streams WHERE log_group = ? AND log_stream = ?")
         insertPiece = try database.prepare("INSERT INTO partial_pieces(line, ordinal, piece) VALUES(?, ?, ?)")
@@ -176,22 +178,23 @@ final class SpoolWriter: @unchecked Sendable {
         while true {
             do {
                 let committedChunks = try commit(batches)
+                shapes.committed()
                 chunksLock.lock()
                 for chunk in committedChunks { recentChunks.insert(chunk) }
                 chunksLock.unlock()
                 if let afterCommit { afterCommit((try? database.usedBytes()) ?? 0) }
                 return .success(())
             } catch let error as SQLiteError where error.isDiskFull {
-                forgetStreamIDs()
+                forgetUncommitted()
                 pressure.pause(.diskFull)
                 onDiskFull(error)
                 guard isOpen else { return .failure(SpoolError.database(error)) }
                 Thread.sleep(forTimeInterval: 1)
             } catch let error as SQLiteError {
-                forgetStreamIDs()
+                forgetUncommitted()
                 return .failure(SpoolError.database(error))
             } catch {
-                forgetStreamIDs()
+                forgetUncommitted()
                 return .failure(error)
             }
         }
@@ -224,18 +227,20 @@ final class SpoolWriter: @unchecked Sendable {
                         try deletePieces.bind(1, line)
                         try deletePieces.step()
                     }
-                    try inserter.add(append.records, chunk: append.chunk) { try streamID(group: $0.logGroup, stream: $0.logStream) }
+                    try inserter.add(append.records, chunk: append.chunk, shapes: shapes) { try streamID(group: $0.logGroup, stream: $0.logStream) }
                 }
             }
             try inserter.flush()
+            try shapes.closeLetGo()
         }
         return stored
     }
 
-    /// After a failed transaction the stream rows it inserted are gone: look them up again.
-    private func forgetStreamIDs() {
+    /// After a failed transaction the stream and shape rows it inserted are gone: look them up again.
+    private func forgetUncommitted() {
         streamIDs.removeAll()
         lastStream = nil
+        shapes.rolledBack()
     }
 
     private func streamID(group: String, stream: String) throws -> Int64 {

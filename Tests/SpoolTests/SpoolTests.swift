@@ -20,6 +20,11 @@ final class SpoolTests: XCTestCase {
         try spool.append([SpoolAppend(chunk: chunk.map { Array($0.utf8) }, records: SpoolRecords(records))], durable: true)
     }
 
+    /// Bytes no two records share much of: what fills a spool when shapes save nothing.
+    private func noise(_ count: Int) -> [UInt8] {
+        (0..<count).map { _ in UInt8.random(in: 0x61...0x7a) }
+    }
+
     private func record(_ n: Int, stream: String = "s1", group: String = "g") -> SpoolRecord {
         SpoolRecord(logGroup: group, logStream: stream, tag: "t", timeNanoseconds: Int64(n) * 1_000_000, message: Array("m\(n)".utf8))
     }
@@ -215,7 +220,7 @@ extension SpoolTests {
         let spool = try Spool(configuration: .init(path: path, totalLimitBytes: 256 * 1024, keepDelivered: 3600))
         defer { spool.close() }
         let big = (0..<200).map { n in
-            SpoolRecord(logGroup: "g", logStream: "s", tag: "t", timeNanoseconds: Int64(n), message: [UInt8](repeating: 0x62, count: 2_000))
+            SpoolRecord(logGroup: "g", logStream: "s", tag: "t", timeNanoseconds: Int64(n), message: self.noise(2_000))
         }
         try store(spool, big)
         XCTAssertEqual(spool.backpressureReason, "storage.total_limit_size reached")
@@ -241,7 +246,7 @@ extension SpoolTests {
         let spool = try Spool(configuration: .init(path: path, totalLimitBytes: 128 * 1024))
         defer { spool.close() }
         let big = (0..<100).map { n in
-            SpoolRecord(logGroup: "g", logStream: "s", tag: "t", timeNanoseconds: Int64(n), message: [UInt8](repeating: 0x62, count: 2_000))
+            SpoolRecord(logGroup: "g", logStream: "s", tag: "t", timeNanoseconds: Int64(n), message: self.noise(2_000))
         }
         try store(spool, big)
         spool.runMaintenance()
@@ -252,10 +257,10 @@ extension SpoolTests {
     func testTheWALStaysBoundedUnderAContinuousWriterWithReaders() throws {
         let spool = try Spool(configuration: .init(path: path, sync: .normal))
         defer { spool.close() }
-        let message = [UInt8](repeating: 0x63, count: 1_000)
+        let messages = (0..<1_000).map { _ in noise(1_000) }
         for round in 0..<100 {
             // 100 rounds of 1,000 records: 100 MB through the WAL, with a reader in between.
-            let rows = (0..<1_000).map { SpoolRecord(logGroup: "g", logStream: "s", tag: "t", timeNanoseconds: Int64(round * 1_000 + $0), message: message) }
+            let rows = (0..<1_000).map { SpoolRecord(logGroup: "g", logStream: "s", tag: "t", timeNanoseconds: Int64(round * 1_000 + $0), message: messages[$0]) }
             try spool.append([SpoolAppend(chunk: nil, records: SpoolRecords(rows))], durable: false)
             _ = try spool.streamsWithPendingRecords()
         }
