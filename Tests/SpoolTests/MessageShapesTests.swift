@@ -2,20 +2,7 @@ import Foundation
 import XCTest
 @testable import Spool
 
-final class MessageShapesTests: XCTestCase {
-    private var directory: URL!
-
-    override func setUpWithError() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("shapes-test-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws {
-        try? FileManager.default.removeItem(at: directory)
-    }
-
-    private var path: String { directory.appendingPathComponent("spool.sqlite").path }
-
+final class MessageShapesTests: SpoolFileTestCase {
     /// A Docker record as the router renders it: labels around a `log` line.
     private func docker(_ n: Int, source: String = "stdout", container: String = "web") -> [UInt8] {
         let letters = Array("abcdefghij")

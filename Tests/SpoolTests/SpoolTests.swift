@@ -2,20 +2,7 @@ import Foundation
 import XCTest
 @testable import Spool
 
-final class SpoolTests: XCTestCase {
-    private var directory: URL!
-
-    override func setUpWithError() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("spool-test-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws {
-        try? FileManager.default.removeItem(at: directory)
-    }
-
-    private var path: String { directory.appendingPathComponent("spool.sqlite").path }
-
+final class SpoolTests: SpoolFileTestCase {
     private func store(_ spool: Spool, _ records: [SpoolRecord], chunk: String? = nil) throws {
         try spool.append([SpoolAppend(chunk: chunk.map { Array($0.utf8) }, records: SpoolRecords(records))], durable: true)
     }
