@@ -75,6 +75,27 @@ final class MessageShapesTests: SpoolFileTestCase {
         XCTAssertGreaterThan(try integer("SELECT count(*) FROM records WHERE shape IS NOT NULL"), 30, "the 6 KB lines still share their ends")
     }
 
+    func testStreamsBeyondWhatTheWriterRemembersCloseTheirShapesAndReadWhole() throws {
+        let spool = try Spool(configuration: .init(path: path))
+        defer { spool.close() }
+        let streams = MessageShapes.streamsRemembered + 44
+        var expected: [String: [[UInt8]]] = [:]
+        var records: [SpoolRecord] = []
+        for round in 0..<2 {
+            for stream in 0..<streams {
+                for n in 0..<4 {
+                    let message = docker(round * 4 + n, container: "c\(stream)")
+                    expected["s\(stream)", default: []].append(message)
+                    records.append(SpoolRecord(logGroup: "g", logStream: "s\(stream)", tag: "t", timeNanoseconds: Int64(n), message: message))
+                }
+            }
+        }
+        try spool.append([SpoolAppend(chunk: nil, records: SpoolRecords(records))], durable: true)
+        XCTAssertEqual(try readAll(spool), expected)
+        XCTAssertLessThanOrEqual(try integer("SELECT count(*) FROM shapes WHERE last_id IS NULL"), Int64(MessageShapes.streamsRemembered * MessageShapes.shapesPerStream))
+        XCTAssertGreaterThan(try integer("SELECT count(*) FROM shapes WHERE last_id IS NOT NULL"), 0, "the shapes of streams let go are closed")
+    }
+
     func testARestartClosesTheShapesAndMaintenanceDeletesThemOnceUnused() throws {
         var spool = try Spool(configuration: .init(path: path, keepDelivered: 0))
         try store(spool, (0..<100).map { docker($0) })
