@@ -98,14 +98,19 @@ final class FilterTests: XCTestCase {
         }
     }
 
+    private func render(_ template: String, _ record: LogRecord) throws -> String? {
+        var memo = TemplateMemo()
+        return try RecordTemplate(parsing: template, allowCaptures: false).render(record, memo: &memo)
+    }
+
     func testTemplatesWithNestedAccessorsAndMissingFields() throws {
         let record = LogRecord(["k8s": .map([MessagePackPair(key: .string("ns"), value: .string("prod"))]), "cluster": .string("c1")])
-        XCTAssertEqual(try RecordTemplate(parsing: "/aws/$cluster.$k8s['ns']", allowCaptures: false).render(record), "/aws/c1.prod")
-        XCTAssertNil(try RecordTemplate(parsing: "/aws/$missing", allowCaptures: false).render(record))
-        XCTAssertEqual(try RecordTemplate(parsing: "price $5", allowCaptures: false).render(record), "price $5")
+        XCTAssertEqual(try render("/aws/$cluster.$k8s['ns']", record), "/aws/c1.prod")
+        XCTAssertNil(try render("/aws/$missing", record))
+        XCTAssertEqual(try render("price $5", record), "price $5")
         let numbers = LogRecord(["n": .int(-5), "ok": .bool(true), "nested": .map([])])
-        XCTAssertEqual(try RecordTemplate(parsing: "$n/$ok", allowCaptures: false).render(numbers), "-5/true")
-        XCTAssertNil(try RecordTemplate(parsing: "x$nested", allowCaptures: false).render(numbers), "a map has no text")
+        XCTAssertEqual(try render("$n/$ok", numbers), "-5/true")
+        XCTAssertNil(try render("x$nested", numbers), "a map has no text")
     }
 
     func testOneMatchMemoAcrossRecordsGivesEachTagItsOwnAnswer() {

@@ -106,13 +106,8 @@ public struct RecordTemplate: Hashable, Sendable {
         parts.compactMap { if case .field(let accessor) = $0 { return accessor } else { return nil } }
     }
 
-    /// Fills the template; `nil` when a field it names is missing from the record.
-    public func render(_ record: LogRecord, captures: [Substring] = []) -> String? {
-        var memo = TemplateMemo()
-        return render(record, captures: captures, memo: &memo)
-    }
-
-    /// Fills the template, answering with `memo`'s last text when the result is the same.
+    /// Fills the template, answering with `memo`'s last text when the result is the same;
+    /// `nil` when a field it names is missing from the record.
     public func render(_ record: LogRecord, captures: [Substring] = [], memo: inout TemplateMemo) -> String? {
         memo.scratch.removeAll(keepingCapacity: true)
         for part in parts {

@@ -100,14 +100,7 @@ final class TLSStream: ByteStream, @unchecked Sendable {
     }
 
     func write(_ bytes: [UInt8]) throws {
-        var offset = 0
-        try bytes.withUnsafeBytes { raw in
-            while offset < raw.count {
-                let n = SSL_write(ssl, raw.baseAddress! + offset, Int32(raw.count - offset))
-                guard n > 0 else { throw TLSError.openSSL("TLS write to \(peer)") }
-                offset += Int(n)
-            }
-        }
+        try bytes.withUnsafeBytes { try TLSWrite.all(ssl, $0, what: "TLS write to \(peer)") }
     }
 
     func setReceiveTimeout(_ seconds: Double) {

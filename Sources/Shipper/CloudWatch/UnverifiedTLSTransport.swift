@@ -45,8 +45,8 @@ final class UnverifiedTLSTransport: HTTPTransport, @unchecked Sendable {
         var request = "POST \(url.path.isEmpty ? "/" : url.path) HTTP/1.1\r\n"
         for header in headers { request += "\(header.name): \(header.value)\r\n" }
         request += "Content-Length: \(body.count)\r\nConnection: close\r\n\r\n"
-        try write(ssl, Array(request.utf8))
-        try write(ssl, body)
+        try Array(request.utf8).withUnsafeBytes { try TLSWrite.all(ssl, $0, what: "sending the request") }
+        try body.withUnsafeBytes { try TLSWrite.all(ssl, $0, what: "sending the request") }
 
         var received: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 64 * 1024)
@@ -63,16 +63,6 @@ final class UnverifiedTLSTransport: HTTPTransport, @unchecked Sendable {
         return try Self.parse(received)
     }
 
-    private func write(_ ssl: OpaquePointer, _ bytes: some ContiguousBytes) throws {
-        var offset = 0
-        try bytes.withUnsafeBytes { raw in
-            while offset < raw.count {
-                let n = SSL_write(ssl, raw.baseAddress! + offset, Int32(raw.count - offset))
-                guard n > 0 else { throw TLSError.openSSL("sending the request") }
-                offset += Int(n)
-            }
-        }
-    }
 
     /// Status line, headers, and a body that is either chunked or runs to the end.
     static func parse(_ bytes: [UInt8]) throws -> HTTPResponse {
