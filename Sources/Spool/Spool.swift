@@ -47,10 +47,13 @@ public final class Spool: @unchecked Sendable {
     private let readerDatabase: SQLiteDatabase
     private let maintenanceDatabase: SQLiteDatabase
     private let readerLock = NSLock()
+    /// This process's claim on the spool, released by `close()`.
+    private var instanceLock: SpoolLock?
 
     public init(configuration: Configuration, logger: Logger = Logger(label: "spool")) throws {
         self.configuration = configuration
         self.logger = logger
+        instanceLock = try SpoolLock(spoolPath: configuration.path)
         do {
             writerDatabase = try SpoolFile.open(path: configuration.path, sync: configuration.sync, onCorruption: configuration.onCorruption, logger: logger)
             readerDatabase = try SQLiteDatabase(path: configuration.path)
@@ -133,7 +136,7 @@ public final class Spool: @unchecked Sendable {
     public func undelivered(stream: Int64, limit: Int, maxBytes: Int = .max) throws -> [StoredRecord] {
         try read { db in
             let statement = try db.prepare("""
-                SELECT r.id, r.time_ns, \(SpoolSchema.message(of: "r")) FROM records r
+                SELECT r.id, r.time_ns, \(SpoolSchema.message(of: "r")), r.shape, r.message FROM records r
                 WHERE r.stream_id = ?1 AND r.id > (SELECT delivered_through FROM streams WHERE id = ?1)
                 ORDER BY r.id LIMIT ?2
                 """)
@@ -143,7 +146,10 @@ public final class Spool: @unchecked Sendable {
             records.reserveCapacity(min(limit, 10_000))
             var bytes = 0
             while bytes < maxBytes, try statement.step() {
-                let record = StoredRecord(id: statement.int64(0), timeNanoseconds: statement.int64(1), message: statement.blob(2))
+                // Only a missing shape makes the whole message NULL (`message` itself is NOT NULL).
+                let record = statement.isNull(2)
+                    ? StoredRecord(id: statement.int64(0), timeNanoseconds: statement.int64(1), message: statement.blob(4), missingShape: statement.int64(3))
+                    : StoredRecord(id: statement.int64(0), timeNanoseconds: statement.int64(1), message: statement.blob(2))
                 bytes += record.message.count
                 records.append(record)
             }
@@ -162,7 +168,7 @@ public final class Spool: @unchecked Sendable {
                 if !deadLetters.isEmpty {
                     let copy = try db.prepare("""
                         INSERT INTO dead_letters(stream_id, record_id, time_ns, tag, message, reason, created_at)
-                        SELECT r.stream_id, r.id, r.time_ns, r.tag, \(SpoolSchema.message(of: "r")), ?2, ?3 FROM records r WHERE r.id = ?1
+                        SELECT r.stream_id, r.id, r.time_ns, r.tag, coalesce(\(SpoolSchema.message(of: "r")), r.message), ?2, ?3 FROM records r WHERE r.id = ?1
                         """)
                     for letter in deadLetters {
                         copy.reset()
@@ -221,6 +227,7 @@ public final class Spool: @unchecked Sendable {
         readerDatabase.close()
         maintenanceDatabase.close()
         writerDatabase.close()
+        instanceLock = nil
     }
 
     private func read<T>(_ body: (SQLiteDatabase) throws -> T) throws -> T {

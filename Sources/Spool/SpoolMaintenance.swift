@@ -104,14 +104,16 @@ final class SpoolMaintenance: @unchecked Sendable {
         _ = try? database.execute("PRAGMA wal_checkpoint(PASSIVE)")
     }
 
-    /// Deletes the closed shapes no record uses any more: every record that
-    /// used one is in its stream with an id up to its `last_id`. Open shapes
-    /// (the writer's) are never touched. Returns how many went.
+    /// Deletes the closed shapes no record refers to (`records_by_shape` makes
+    /// asking cheap). Open shapes (the writer's) are never touched, and a
+    /// closed one stays while any record uses it, whatever `last_id` says:
+    /// a shape deleted under a record would leave that record without its
+    /// message. Returns how many went.
     @discardableResult
     func removeUnusedShapes() throws -> Int {
         try database.execute("""
             DELETE FROM shapes WHERE last_id IS NOT NULL
-            AND NOT EXISTS (SELECT 1 FROM records r WHERE r.stream_id = shapes.stream_id AND r.id <= shapes.last_id)
+            AND NOT EXISTS (SELECT 1 FROM records r WHERE r.shape = shapes.id)
             """)
         return database.changes
     }

@@ -105,9 +105,14 @@ struct GroupUploader: Sendable {
             logger.warning("messages longer than the event limit were truncated", metadata: [
                 "log_group": "\(logGroup)", "log_stream": "\(stream.logStream)", "count": "\(batch.truncated)", "limit_bytes": "\(limits.maxEventBytes)"])
         }
-        if !batch.refused.isEmpty {
-            logger.warning("events CloudWatch would refuse for their age go to dead letters", metadata: [
-                "log_group": "\(logGroup)", "log_stream": "\(stream.logStream)", "count": "\(batch.refused.count)"])
+        if !batch.missingShapes.isEmpty {
+            logger.error("spool damage: records whose shape is missing go to dead letters instead of out without their message's ends", metadata: [
+                "log_group": "\(logGroup)", "log_stream": "\(stream.logStream)",
+                "records": "\(batch.missingShapes.map { "\($0.record) (shape \($0.shape))" }.joined(separator: ", "))"])
+        }
+        if batch.refused.count > batch.missingShapes.count {
+            logger.warning("events CloudWatch would refuse (age or event_max_size) go to dead letters", metadata: [
+                "log_group": "\(logGroup)", "log_stream": "\(stream.logStream)", "count": "\(batch.refused.count - batch.missingShapes.count)"])
         }
         if batch.events.isEmpty {
             return delivered(stream, batch, deadLetters: batch.refused, nextLimit: nextLimit, state: &state, failures: &failures)
