@@ -49,8 +49,8 @@ final class SpoolWriter: @unchecked Sendable {
     private let selectStream: SQLiteStatement
     private let insertPiece: SQLiteStatement
     private let deletePieces: SQLiteStatement
-    /// Called with the database's size after each commit, when there is a size limit to watch.
-    private let afterCommit: (@Sendable (_ usedBytes: Int64) -> Void)?
+    /// Called after each commit with the bytes the database's live pages take and its free pages.
+    private let afterCommit: @Sendable (_ usedBytes: Int64, _ freeBytes: Int64) -> Void
     private let onDiskFull: @Sendable (SQLiteError) -> Void
 
     private struct StreamKey: Hashable {
@@ -59,7 +59,7 @@ final class SpoolWriter: @unchecked Sendable {
     }
 
     init(database: SQLiteDatabase, pressure: SpoolPressure, maxQueuedBytes: Int, recentChunkCapacity: Int,
-         afterCommit: (@Sendable (Int64) -> Void)?, onDiskFull: @escaping @Sendable (SQLiteError) -> Void) throws {
+         afterCommit: @escaping @Sendable (Int64, Int64) -> Void, onDiskFull: @escaping @Sendable (SQLiteError) -> Void) throws {
         self.database = database
         self.pressure = pressure
         self.maxQueuedBytes = maxQueuedBytes
@@ -182,7 +182,7 @@ final class SpoolWriter: @unchecked Sendable {
                 chunksLock.lock()
                 for chunk in committedChunks { recentChunks.insert(chunk) }
                 chunksLock.unlock()
-                if let afterCommit { afterCommit((try? database.usedBytes()) ?? 0) }
+                afterCommit((try? database.usedBytes()) ?? 0, (try? database.freeBytes()) ?? 0)
                 return .success(())
             } catch let error as SQLiteError where error.isDiskFull {
                 forgetUncommitted()

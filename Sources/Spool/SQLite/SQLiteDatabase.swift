@@ -100,6 +100,11 @@ final class SQLiteDatabase {
         return try pages * integer("PRAGMA page_size")
     }
 
+    /// Bytes of the database's free pages: SQLite fills them before it grows the file.
+    func freeBytes() throws -> Int64 {
+        try integer("PRAGMA freelist_count") * integer("PRAGMA page_size")
+    }
+
     /// Rows changed by the last INSERT, UPDATE or DELETE.
     var changes: Int { Int(sqlite3_changes(handle)) }
 
