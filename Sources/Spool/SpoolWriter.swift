@@ -182,7 +182,8 @@ final class SpoolWriter: @unchecked Sendable {
                 chunksLock.lock()
                 for chunk in committedChunks { recentChunks.insert(chunk) }
                 chunksLock.unlock()
-                afterCommit((try? database.usedBytes()) ?? 0, (try? database.freeBytes()) ?? 0)
+                let usage = (try? database.pageUsage()) ?? (usedBytes: 0, freeBytes: 0)
+                afterCommit(usage.usedBytes, usage.freeBytes)
                 return .success(())
             } catch let error as SQLiteError where error.isDiskFull {
                 forgetUncommitted()
