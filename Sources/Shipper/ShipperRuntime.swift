@@ -71,7 +71,7 @@ final class ShipperRuntime {
                                               flush: configuration.service.flush, slots: deliverySlots, logger: logger, metrics: deliveryMetrics)
         await supervisor.start()
 
-        let signal = await ShutdownSignal.wait()
+        let signal = await ShutdownSignal.wait(logger: logger)
         logger.info("shutting down", metadata: ["signal": "\(signal)", "grace_seconds": "\(configuration.service.grace)"])
         // First, so that no connection stays blocked on a paused spool: what waits for room is refused (not acked).
         spool.stopIntake()
