@@ -13,6 +13,8 @@ public protocol ByteStream: AnyObject, Sendable {
     /// Ends the sending direction (a FIN; TLS sends close_notify first) and keeps
     /// reading: how a stop says goodbye without resetting what the client still sends.
     func shutdownSending()
+    /// Makes the eventual close a reset, so that the client's next write fails rather than vanishes.
+    func resetOnClose()
     /// Ends both directions; a blocked `read` or `write` wakes up.
     func shutdown()
     /// Whether another thread may write while one reads. A plain socket may;

@@ -145,30 +145,40 @@ final class ForwardConnection {
     /// for the FIN before writing (fluent-logger, Fluent Bit) keeps its next lines
     /// for its next connection, and whatever it wrote before it saw the FIN is
     /// still read and stored here (no acks can follow a FIN; an acking client
-    /// resends those frames and their chunk ids store them once).
+    /// resends those frames and their chunk ids store them once). A client still
+    /// there at the end (Docker's driver never reads) gets its last bytes read
+    /// and then a reset, so that its next write fails and is sent again.
     private func finishForStop(_ received: inout ReceivedFrames) throws {
         while !stop.isOverdue && socket.isReadable {
-            guard let more = try receiveWithinTick() else { break }
-            guard more else { return }
-            try take(&received, acking: true)
+            guard try storeNextRead(&received, acking: true) else { return }
         }
         pendingAcks.wait()
         socket.shutdownSending()
         while !stop.isOverdue {
-            guard let more = try receiveWithinTick() else { continue }
-            guard more else { return }
-            try take(&received, acking: false)
+            guard try storeNextRead(&received, acking: false) else { return }
         }
+        // What fits in a socket's receive buffer, however fast the client still writes.
+        var reads = 0
+        while reads < 16 && socket.isReadable {
+            reads += 1
+            guard try storeNextRead(&received, acking: false) else { return }
+        }
+        socket.resetOnClose()
     }
 
-    /// One read; nil if the tick ran out first (over TLS: inside a partial record).
-    private func receiveWithinTick() throws -> Bool? {
+    /// Reads once and stores the complete frames; `false` once the client has
+    /// closed its side. A read that runs into the tick (over TLS: inside a
+    /// partial record) brings nothing and answers `true`.
+    private func storeNextRead(_ received: inout ReceivedFrames, acking: Bool) throws -> Bool {
         do {
-            return try receive()
+            guard try receive() else { return false }
         } catch let error as SocketError where error.isTimeout {
-            return nil
+            return true
         }
+        try take(&received, acking: acking)
+        return true
     }
+
 
     /// Runs HELO / PING / PONG before any frame is taken; a client that fails it is told why and closed.
     private func authenticate(_ handshake: ForwardHandshake) throws {

@@ -119,6 +119,10 @@ final class TLSStream: ByteStream, @unchecked Sendable {
         socket.shutdownSending()
     }
 
+    func resetOnClose() {
+        socket.resetOnClose()
+    }
+
     func shutdown() {
         sendCloseNotify()
         socket.shutdown()

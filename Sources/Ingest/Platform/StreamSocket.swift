@@ -282,6 +282,23 @@ public final class StreamSocket: @unchecked Sendable {
         #endif
     }
 
+    /// Makes the close abortive (SO_LINGER with a zero timeout): it sends a reset
+    /// instead of a FIN. A client that never reads (Docker's driver without acks)
+    /// learns of a FIN only when a later write fails, so the first line it writes
+    /// after a graceful close vanishes; after a reset, that write itself fails,
+    /// and the client sends the line again on a new connection.
+    public func resetOnClose() {
+        #if os(Windows)
+        var value = linger(l_onoff: 1, l_linger: 0)
+        _ = withUnsafeBytes(of: &value) {
+            setsockopt(handle, SOL_SOCKET, SO_LINGER, $0.baseAddress!.assumingMemoryBound(to: CChar.self), Int32(MemoryLayout<linger>.size))
+        }
+        #else
+        var value = linger(l_onoff: 1, l_linger: 0)
+        _ = setsockopt(handle, SOL_SOCKET, SO_LINGER, &value, socklen_t(MemoryLayout<linger>.size))
+        #endif
+    }
+
     /// Stops both directions; a thread blocked in `read` or `write` wakes up.
     public func shutdown() {
         #if os(Windows)
