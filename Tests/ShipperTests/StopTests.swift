@@ -79,6 +79,33 @@ final class StopTests: XCTestCase {
         try stop(shipper)
     }
 
+    func testSIGTERMWhileAFullDiskHoldsAckingClientsStopsInTimeAndKeepsEveryAck() throws {
+        // A real small filesystem for the spool: a 4 MiB tmpfs (mounting needs root, as in CI).
+        let spoolFolder = directory.appendingPathComponent("spool")
+        try FileManager.default.createDirectory(at: spoolFolder, withIntermediateDirectories: true)
+        let mount = try ChildProcess("mount", ["-t", "tmpfs", "-o", "size=4m", "tmpfs", spoolFolder.path], name: "mount")
+        guard try mount.waitForExit(timeout: 30) == 0 else {
+            throw XCTSkip("cannot mount a tmpfs for the spool (needs root): \(mount.text)")
+        }
+        defer { _ = try? ChildProcess("umount", ["-l", spoolFolder.path], name: "umount").waitForExit(timeout: 30) }
+
+        let shipper = try ShipperProcess(config: try ShipperProcess.tutorialConfig(), directory: directory, endpoint: "http://127.0.0.1:9")
+        let client = try ChildProcess("python3", [TestPaths.tool("acking_forward_client.py"), "--port", "\(shipper.port)", "--connections", "2", "--max-seconds", "240"],
+                                      name: "acking_forward_client")
+        let reason = try shipper.child.waitForLine("backpressure on.*reason=(.*)$", timeout: 120)
+        let took = try stop(shipper)
+        print("stop while paused by \(reason): \(took) s")
+        client.process.terminate()
+        XCTAssertEqual(try client.waitForExit(timeout: 60), 0)
+
+        let acked = ackedLines(client)
+        let dump = try ChildProcess("python3", [TestPaths.tool("spool_dump.py"), spoolFolder.appendingPathComponent("shipper.sqlite").path], name: "spool_dump")
+        XCTAssertEqual(try dump.waitForExit(timeout: 60), 0, dump.text)
+        let spooled = Set(dump.text.split(separator: "\n").map(String.init))
+        XCTAssertEqual(acked.filter { !spooled.contains($0) }, [], "acked records missing from the spool")
+        print("acked \(acked.count) records before the disk filled; all in the spool")
+    }
+
     func testSIGTERMWhileAClientIsMidFrameStopsInTimeWithoutAckingThePartialFrame() throws {
         let shipper = try ShipperProcess(config: try ShipperProcess.tutorialConfig(), directory: directory, endpoint: "http://127.0.0.1:9")
         let script = """

@@ -87,6 +87,10 @@ public final class ForwardServer: @unchecked Sendable {
     /// acks, a TLS handshake that never ends, an append the spool holds) are
     /// shut down, which wakes their blocked reads and sends. Returns within
     /// `drainTime + shutdownWait` plus one tick.
+    ///
+    /// The listener closes before any connection says goodbye: a client that
+    /// reconnects when it sees the FIN must be refused (and keep its lines), not
+    /// land in a backlog that closing the listener would reset.
     public func stop() {
         lock.lock()
         let current = listener
@@ -94,11 +98,11 @@ public final class ForwardServer: @unchecked Sendable {
         listener = nil
         lock.unlock()
         guard let current else { return }
-        let started = DispatchTime.now()
-        stopRequest.request(finishBy: started + Self.finishTime)
         heartbeat?.stop()
         acceptorDone.wait()
         current.close()
+        let started = DispatchTime.now()
+        stopRequest.request(finishBy: started + Self.finishTime)
         guard connectionsDone.wait(timeout: started + Self.drainTime) == .timedOut else { return }
         lock.lock()
         let open = Array(connections.values)

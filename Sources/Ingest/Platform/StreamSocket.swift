@@ -25,7 +25,7 @@ public struct SocketError: Error, CustomStringConvertible {
     /// The error a read gives when the receive timeout runs out.
     static func timedOut(_ operation: String) -> SocketError {
         #if os(Windows)
-        return SocketError(operation: operation, code: WSAETIMEDOUT)
+        return SocketError(operation: operation, code: Int32(WSAETIMEDOUT))
         #else
         return SocketError(operation: operation, code: EAGAIN)
         #endif
