@@ -28,7 +28,7 @@ public final class ForwardServer: @unchecked Sendable {
 
     /// How long connections get at a stop to store what their sockets hold and
     /// close by themselves; those still open after `drainTime` are shut down.
-    static let finishTime = 0.7
+    static let finishTime = 0.6
     static let drainTime = 1.0
     /// How long a stop waits, after shutting the remaining sockets down, for their threads.
     static let shutdownWait = 0.5
@@ -108,7 +108,11 @@ public final class ForwardServer: @unchecked Sendable {
         let open = Array(connections.values)
         lock.unlock()
         logger.warning("shutting down connections still open after the drain time", metadata: ["connections": "\(open.count)", "drain_seconds": "\(Self.drainTime)"])
-        for socket in open { socket.shutdown() }
+        for socket in open {
+            // As at the end of `finishForStop`: a client that never reads learns of the close at its next write.
+            socket.resetOnClose()
+            socket.shutdown()
+        }
         if connectionsDone.wait(timeout: .now() + Self.shutdownWait) == .timedOut {
             logger.warning("connections still running after their sockets were shut down; stopping without them")
         }
