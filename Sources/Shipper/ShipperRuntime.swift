@@ -77,7 +77,10 @@ final class ShipperRuntime {
         spool.stopIntake()
         // Each input drains its connections (at most ForwardServer.drainTime and a little more), side by side.
         let inputs = servers
+        let stopping = Date()
         DispatchQueue.concurrentPerform(iterations: inputs.count) { inputs[$0].stop() }
+        logger.info("inputs stopped; the uploaders have Grace to finish", metadata: [
+            "drain_seconds": "\(String(format: "%.2f", Date().timeIntervalSince(stopping)))", "grace_seconds": "\(configuration.service.grace)"])
         await supervisor.stop(grace: configuration.service.grace)
         monitoring?.stop()
         spool.close()

@@ -231,9 +231,10 @@ final class StopTests: XCTestCase {
         let port = shipper.port
         let acked = try sendDockerRecords(port: port, count: 20, ack: true)
         XCTAssertEqual(acked.count, 20)
+        try shipper.child.waitForLine("delivery failing; retrying with backoff")
 
         shipper.child.process.terminate()
-        try shipper.child.waitForLine("shutting down")
+        try shipper.child.waitForLine("inputs stopped; the uploaders have Grace to finish")
         let second = Date()
         shipper.child.process.terminate()
         XCTAssertEqual(try shipper.child.waitForExit(timeout: 10), 2, shipper.child.text.suffix(2000).description)

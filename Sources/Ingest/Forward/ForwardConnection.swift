@@ -179,7 +179,6 @@ final class ForwardConnection {
         return true
     }
 
-
     /// Runs HELO / PING / PONG before any frame is taken; a client that fails it is told why and closed.
     private func authenticate(_ handshake: ForwardHandshake) throws {
         let session = handshake.newSession()
