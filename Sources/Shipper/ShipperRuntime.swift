@@ -5,7 +5,8 @@ import Spool
 
 /// The running shipper: spool, forward inputs and uploaders, started in that
 /// order and stopped in reverse, so nothing is accepted that cannot be stored
-/// and nothing stored is dropped at shutdown.
+/// and nothing stored is dropped at shutdown. A stop takes the inputs' drain
+/// (about a second), then `Grace` for the uploaders, then the spool's close.
 final class ShipperRuntime {
     /// The spool's file name inside `storage.path`.
     static let spoolFileName = "shipper.sqlite"
@@ -71,9 +72,16 @@ final class ShipperRuntime {
                                               flush: configuration.service.flush, slots: deliverySlots, logger: logger, metrics: deliveryMetrics)
         await supervisor.start()
 
-        let signal = await ShutdownSignal.wait()
+        let signal = await ShutdownSignal.wait(logger: logger)
         logger.info("shutting down", metadata: ["signal": "\(signal)", "grace_seconds": "\(configuration.service.grace)"])
-        for server in servers { server.stop() }
+        // First, so that no connection stays blocked on a paused spool: what waits for room is refused (not acked).
+        spool.stopIntake()
+        // Each input drains its connections (at most ForwardServer.drainTime and a little more), side by side.
+        let inputs = servers
+        let stopping = Date()
+        DispatchQueue.concurrentPerform(iterations: inputs.count) { inputs[$0].stop() }
+        logger.info("inputs stopped; the uploaders have Grace to finish", metadata: [
+            "drain_seconds": "\(String(format: "%.2f", Date().timeIntervalSince(stopping)))", "grace_seconds": "\(configuration.service.grace)"])
         await supervisor.stop(grace: configuration.service.grace)
         monitoring?.stop()
         spool.close()

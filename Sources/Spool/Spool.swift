@@ -245,6 +245,15 @@ public final class Spool: @unchecked Sendable {
         maintenance.pass()
     }
 
+    /// Stops taking records that must wait for room: the first step of a
+    /// shutdown, so that no input blocks on a paused spool. Appends that wait
+    /// (and new ones while intake is paused, by its limit or a full disk) throw
+    /// `SpoolError.closed`; the frames are not acked, so their clients send
+    /// them again. Appends while there is room are still committed.
+    public func stopIntake() {
+        writer.stopIntake()
+    }
+
     /// Commits what is queued and closes the files. Nothing is deleted.
     public func close() {
         writer.close()

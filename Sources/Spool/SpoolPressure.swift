@@ -54,15 +54,17 @@ final class SpoolPressure: @unchecked Sendable {  // `condition` guards `reasons
         if changed { onChange(why, false, now) }
     }
 
-    /// Blocks while paused, or until `stop()` says to give up; returns `false` then.
-    func waitUntilAccepting(while running: () -> Bool) -> Bool {
+    /// Blocks while paused, as long as `mayWait` holds; returns `false` if it
+    /// gave up while paused. Not paused, it returns `true` whatever `mayWait`
+    /// says: the caller checks for itself whether it still takes appends.
+    func waitUntilAccepting(while mayWait: () -> Bool) -> Bool {
         condition.lock()
         defer { condition.unlock() }
         while !reasons.isEmpty {
-            guard running() else { return false }
+            guard mayWait() else { return false }
             _ = condition.wait(until: Date().addingTimeInterval(0.5))
         }
-        return running()
+        return true
     }
 
     func wakeAll() {

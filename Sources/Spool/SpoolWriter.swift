@@ -35,6 +35,8 @@ final class SpoolWriter: @unchecked Sendable {
     private var queue: [Batch] = []
     private var queuedBytes = 0
     private var closing = false
+    /// Set by `stopIntake()`: nothing waits for room any more.
+    private var intakeStopped = false
     private var finished = false
     private let maxQueuedBytes: Int
     private var streamIDs: [StreamKey: Int64] = [:]
@@ -105,7 +107,8 @@ final class SpoolWriter: @unchecked Sendable {
     /// Puts a batch on the queue; nil when there was nothing to store.
     private func enqueue(_ appends: [SpoolAppend], completion: (@Sendable (Result<Void, Error>) -> Void)?) throws -> Batch? {
         guard appends.contains(where: { !$0.records.isEmpty || $0.chunk != nil || !$0.staged.isEmpty || !$0.completedLines.isEmpty }) else { return nil }
-        guard pressure.waitUntilAccepting(while: { isOpen }) else { throw SpoolError.closed }
+        // At a stop, an append that would wait for room is refused at once.
+        guard pressure.waitUntilAccepting(while: { mayWaitForRoom }) else { throw SpoolError.closed }
         let batch = Batch(appends: appends, completion: completion)
         condition.lock()
         // Memory stays bounded: a full queue makes appenders (and so the sockets) wait.
@@ -121,10 +124,25 @@ final class SpoolWriter: @unchecked Sendable {
         return batch
     }
 
-    private var isOpen: Bool {
+    /// Whether an append may wait for room: not once the spool closes or its intake stops.
+    private var mayWaitForRoom: Bool {
         condition.lock()
         defer { condition.unlock() }
-        return !closing
+        return !closing && !intakeStopped
+    }
+
+    /// The first step of a shutdown. Appends waiting for room (the spool at its
+    /// limit, or the disk full) are refused at once, and so are new ones while
+    /// intake is paused: their frames are not acked, so their clients send them
+    /// again. Appends while there is room are still committed, so that the
+    /// inputs can store what their sockets already hold. A full disk gets one
+    /// more attempt, then the batches waiting for it fail.
+    func stopIntake() {
+        condition.lock()
+        intakeStopped = true
+        condition.broadcast()
+        condition.unlock()
+        pressure.wakeAll()
     }
 
     /// Commits what is queued (unless the disk stays full), then stops the writer thread.
@@ -173,7 +191,8 @@ final class SpoolWriter: @unchecked Sendable {
     }
 
     /// Commits `batches`; a full disk pauses intake and is retried every second
-    /// until maintenance frees space or the spool closes.
+    /// until maintenance frees space, or fails the batches once intake stops or
+    /// the spool closes (after at most one more attempt).
     private func commitRetryingWhileDiskFull(_ batches: [Batch]) -> Result<Void, Error> {
         while true {
             do {
@@ -189,8 +208,7 @@ final class SpoolWriter: @unchecked Sendable {
                 forgetUncommitted()
                 pressure.pause(.diskFull)
                 onDiskFull(error)
-                guard isOpen else { return .failure(SpoolError.database(error)) }
-                Thread.sleep(forTimeInterval: 1)
+                guard waitBeforeRetrying() else { return .failure(SpoolError.database(error)) }
             } catch let error as SQLiteError {
                 forgetUncommitted()
                 return .failure(SpoolError.database(error))
@@ -199,6 +217,17 @@ final class SpoolWriter: @unchecked Sendable {
                 return .failure(error)
             }
         }
+    }
+
+    /// Waits a second before the next attempt on a full disk, or less if intake
+    /// stops or the spool closes meanwhile; `false` if it has stopped or closed already.
+    private func waitBeforeRetrying() -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        guard !closing && !intakeStopped else { return false }
+        let retry = Date().addingTimeInterval(1)
+        while !closing && !intakeStopped && condition.wait(until: retry) {}
+        return true
     }
 
     /// Inserts every frame not committed before; returns the chunk ids it stored.

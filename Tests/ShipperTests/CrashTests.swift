@@ -59,33 +59,4 @@ final class CrashTests: XCTestCase {
         let duplicated = counts.filter { $0.value > 1 }.keys.sorted()
         XCTAssertEqual(duplicated, [], "records stored more than once")
     }
-
-    func testAFullSpoolPausesClientsWithoutDroppingAndResumesWhenCloudWatchDrains() throws {
-        // A spool limit a few hundred records fill; CloudWatch down at first, so the spool fills and ingest pauses.
-        let limited = try ShipperProcess.tutorialConfig(service: "    storage.total_limit_size 256K\n    storage.keep_delivered 0\n")
-        var shipper = try ShipperProcess(config: limited, directory: directory, endpoint: "http://127.0.0.1:9")
-        let port = shipper.port
-        let client = try ChildProcess("python3", [TestPaths.tool("acking_forward_client.py"), "--port", "\(port)", "--connections", "2", "--max-seconds", "240"],
-                                      name: "acking_forward_client")
-        try shipper.child.waitForLine("backpressure on", timeout: 120)
-        let ackedWhilePaused = ackedLines(client).count
-        XCTAssertGreaterThan(ackedWhilePaused, 0)
-
-        // Restart against a working CloudWatch: the spool drains, intake resumes, clients carry on.
-        let moto = try MotoServer()
-        shipper.child.kill9()
-        shipper = try ShipperProcess(config: try ShipperProcess.tutorialConfig(port: port, service: "    storage.total_limit_size 256K\n    storage.keep_delivered 0\n"),
-                                     directory: directory, endpoint: moto.endpoint)
-        try client.waitForOutput(timeout: 120, "acks after the spool drained") { $0.components(separatedBy: "ACK ").count - 1 >= ackedWhilePaused + 200 }
-        client.process.terminate()
-        XCTAssertEqual(try client.waitForExit(timeout: 60), 0)
-        let acked = Set(ackedLines(client))
-        try eventually(timeout: 120, "every acked record in CloudWatch") {
-            let delivered = Set(try moto.events().compactMap { event -> String? in
-                (try? JSONSerialization.jsonObject(with: Data(event.message.utf8)) as? [String: Any])?["log"] as? String
-            })
-            return acked.isSubset(of: delivered)
-        }
-        XCTAssertEqual(try shipper.child.terminate(), 0)
-    }
 }

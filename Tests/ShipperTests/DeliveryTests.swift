@@ -166,7 +166,7 @@ final class DeliveryTests: XCTestCase {
         let acked = try sendDockerRecords(port: port, count: 40, ack: true)
         let started = Date()
         XCTAssertEqual(try shipper.child.terminate(timeout: 30), 0)
-        XCTAssertLessThan(Date().timeIntervalSince(started), 15, "Grace (5 s) bounds the shutdown")
+        XCTAssertLessThan(Date().timeIntervalSince(started), 7, "Grace (5 s) + 2 s bounds the shutdown")
         try shipper.child.waitForLine("stopped; undelivered records stay in the spool")
 
         let fake = try FakeCloudWatch()

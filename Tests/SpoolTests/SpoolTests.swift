@@ -229,6 +229,39 @@ extension SpoolTests {
         XCTAssertEqual(try spool.recordCount(), 1)
     }
 
+    func testStoppingIntakeRefusesAppendsThatWaitForRoom() throws {
+        let spool = try Spool(configuration: .init(path: path, totalLimitBytes: 256 * 1024))
+        defer { spool.close() }
+        try store(spool, (0..<200).map { n in
+            SpoolRecord(logGroup: "g", logStream: "s", tag: "t", timeNanoseconds: Int64(n), message: self.noise(2_000))
+        })
+        XCTAssertNotNil(spool.backpressureReason)
+        let refused = DispatchSemaphore(value: 0)
+        let outcome = Outcome()
+        DispatchQueue.global().async {
+            do { try self.store(spool, [self.record(999)], chunk: "waits") } catch { outcome.set(error) }
+            refused.signal()
+        }
+        XCTAssertEqual(refused.wait(timeout: .now() + 1), .timedOut, "the append waits while paused")
+        let stopped = Date()
+        spool.stopIntake()
+        XCTAssertEqual(refused.wait(timeout: .now() + 5), .success)
+        XCTAssertLessThan(Date().timeIntervalSince(stopped), 0.5, "refused at once, not at the next poll")
+        let refusal = outcome.error
+        guard case SpoolError.closed? = refusal else { return XCTFail("expected SpoolError.closed, got \(String(describing: refusal))") }
+        XCTAssertThrowsError(try store(spool, [record(1000)]), "a new append while paused is refused too")
+        XCTAssertEqual(try spool.recordCount(), 200, "nothing refused was stored")
+    }
+
+    func testAfterStoppingIntakeAppendsWithRoomAreStillCommitted() throws {
+        let spool = try Spool(configuration: .init(path: path))
+        defer { spool.close() }
+        spool.stopIntake()
+        try store(spool, [record(1)], chunk: "drained")
+        XCTAssertEqual(try spool.recordCount(), 1)
+        XCTAssertTrue(spool.hasCommitted(chunk: Array("drained".utf8)))
+    }
+
     func testUndeliveredRecordsAreNeverEvictedToMakeRoom() throws {
         let spool = try Spool(configuration: .init(path: path, totalLimitBytes: 128 * 1024))
         defer { spool.close() }
@@ -281,6 +314,24 @@ private final class FailureCounter: @unchecked Sendable {
     func add() {
         lock.lock()
         count += 1
+        lock.unlock()
+    }
+}
+
+/// What an append on another thread threw.
+private final class Outcome: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: Error?
+
+    var error: Error? {
+        lock.lock()
+        defer { lock.unlock() }
+        return stored
+    }
+
+    func set(_ error: Error) {
+        lock.lock()
+        stored = error
         lock.unlock()
     }
 }

@@ -8,7 +8,14 @@ public protocol ByteStream: AnyObject, Sendable {
     func write(_ bytes: [UInt8]) throws
     /// Makes `read` fail with a timeout after `seconds` of silence.
     func setReceiveTimeout(_ seconds: Double)
-    /// Ends both directions; a blocked `read` wakes up.
+    /// Whether a read would return at once: what a stop drains before closing.
+    var isReadable: Bool { get }
+    /// Ends the sending direction (a FIN; TLS sends close_notify first) and keeps
+    /// reading: how a stop says goodbye without resetting what the client still sends.
+    func shutdownSending()
+    /// Makes the eventual close a reset, so that the client's next write fails rather than vanishes.
+    func resetOnClose()
+    /// Ends both directions; a blocked `read` or `write` wakes up.
     func shutdown()
     /// Whether another thread may write while one reads. A plain socket may;
     /// an OpenSSL session may not.
@@ -17,4 +24,5 @@ public protocol ByteStream: AnyObject, Sendable {
 
 extension StreamSocket: ByteStream {
     public var allowsWriteDuringRead: Bool { true }
+    public var isReadable: Bool { isReadable(within: 0) }
 }

@@ -24,9 +24,16 @@ enum ForwardConnectionError: Error, CustomStringConvertible {
 ///
 /// Everything a read brings in is decoded and handed over together, so a
 /// client that pipelines frames gets one commit for all of them. A bad frame
-/// ends this connection only; the complete frames before it are kept.
+/// ends this connection only; the complete frames before it are kept. At a
+/// stop the connection stores what its socket already holds before closing
+/// (`finishForStop`), so a client without acks loses nothing to a restart.
 final class ForwardConnection {
+    /// How long one read waits before the connection looks at `stop` (and
+    /// counts towards `Idle_Timeout`): the longest a stop waits for a quiet connection.
+    static let tick = 0.25
+
     private let socket: any ByteStream
+    private let stop: ForwardStop
     private let configuration: ForwardServerConfiguration
     private let pipeline: FilterPipeline
     private let sink: IngestSink
@@ -50,8 +57,9 @@ final class ForwardConnection {
     private var pendingFrame: MessagePackScanner?
 
     init(socket: any ByteStream, configuration: ForwardServerConfiguration, pipeline: FilterPipeline, sink: IngestSink, logger: Logger,
-         statistics: ForwardServerStatistics, assembler: PartialMessageAssembler) {
+         statistics: ForwardServerStatistics, assembler: PartialMessageAssembler, stop: ForwardStop) {
         self.socket = socket
+        self.stop = stop
         self.statistics = statistics
         self.assembler = assembler
         self.configuration = configuration
@@ -70,17 +78,18 @@ final class ForwardConnection {
             pendingAcks.wait()
             socket.shutdown()
         }
-        if configuration.idleTimeout > 0 { socket.setReceiveTimeout(configuration.idleTimeout) }
+        // Set once: the tick costs nothing while data flows (one recv per read, as without it).
+        socket.setReceiveTimeout(Self.tick)
         do {
             if let handshake = configuration.handshake { try authenticate(handshake) }
             // One per connection, so its memos last from read to read.
             var received = ReceivedFrames(pipeline: pipeline, tagPrefix: configuration.tagPrefix, assembler: assembler, sink: sink)
-            while try receive() {
-                let failure = decodeAvailableFrames { received.add(&$0) }
-                try deliver(received)
-                received.clearFrames()
-                if let failure { throw failure }
+            var read = try nextRead()
+            while read == .bytes {
+                try take(&received, acking: true)
+                read = stop.isRequested ? .stop : try nextRead()
             }
+            if read == .stop { try finishForStop(&received) }
             if filled > consumed {
                 logger.warning("connection closed inside a frame; its partial frame was not acknowledged", metadata: ["peer": "\(socket.peer)", "bytes": "\(filled - consumed)"])
             }
@@ -89,9 +98,85 @@ final class ForwardConnection {
             logger.error("closing connection: \(error)", metadata: ["peer": "\(socket.peer)"])
         } catch let error as SocketError where error.isTimeout {
             logger.warning("closing connection idle for Idle_Timeout (\(configuration.idleTimeout) s)", metadata: ["peer": "\(socket.peer)"])
+        } catch let error where stop.isRequested {
+            // Typically a paused spool refusing at the stop: the client resends what was not acked.
+            logger.warning("closing connection at the stop; what it sent since its last ack was not acknowledged: \(error)", metadata: ["peer": "\(socket.peer)"])
         } catch {
             logger.error("closing connection: \(error)", metadata: ["peer": "\(socket.peer)"])
         }
+    }
+
+    /// What `nextRead` found.
+    private enum Read {
+        case bytes
+        case endOfStream
+        case stop
+    }
+
+    /// Reads more bytes, waiting tick by tick; at a tick it answers `.stop` if the
+    /// server is stopping, and throws the timeout once `Idle_Timeout` is reached.
+    private func nextRead() throws -> Read {
+        var quietTicks = 0
+        while true {
+            do {
+                return try receive() ? .bytes : .endOfStream
+            } catch let error as SocketError where error.isTimeout {
+                if stop.isRequested { return .stop }
+                quietTicks += 1
+                if configuration.idleTimeout > 0 && Double(quietTicks) * Self.tick >= configuration.idleTimeout { throw error }
+            }
+        }
+    }
+
+    /// Decodes the complete frames received and stores their records (acking
+    /// them with `acking`); a bad frame is thrown after the good ones before it.
+    private func take(_ received: inout ReceivedFrames, acking: Bool) throws {
+        let failure = decodeAvailableFrames { received.add(&$0) }
+        try deliver(received, acking: acking)
+        received.clearFrames()
+        if let failure { throw failure }
+    }
+
+    /// Ends the connection at a stop without losing what the client sent.
+    ///
+    /// First every complete frame the client already delivered to the socket is
+    /// read, stored and acked. Then a FIN says goodbye, and reading goes on until
+    /// the client closes its side or the stop's time is up: a client that checks
+    /// for the FIN before writing (fluent-logger, Fluent Bit) keeps its next lines
+    /// for its next connection, and whatever it wrote before it saw the FIN is
+    /// still read and stored here (no acks can follow a FIN; an acking client
+    /// resends those frames and their chunk ids store them once). A client still
+    /// there at the end (Docker's driver never reads) gets its last bytes read
+    /// and then a reset, so that its next write fails and is sent again.
+    private func finishForStop(_ received: inout ReceivedFrames) throws {
+        while !stop.isOverdue && socket.isReadable {
+            guard try storeNextRead(&received, acking: true) else { return }
+        }
+        pendingAcks.wait()
+        socket.shutdownSending()
+        while !stop.isOverdue {
+            guard try storeNextRead(&received, acking: false) else { return }
+        }
+        // What fits in a socket's receive buffer, however fast the client still writes.
+        var reads = 0
+        while reads < 16 && socket.isReadable {
+            reads += 1
+            guard try storeNextRead(&received, acking: false) else { return }
+        }
+        socket.resetOnClose()
+    }
+
+    /// Reads once and stores the complete frames; `false` once the client has
+    /// closed its side. A read that runs into the tick (over TLS: inside a
+    /// partial record) brings nothing and answers `true`.
+    private func storeNextRead(_ received: inout ReceivedFrames, acking: Bool) throws -> Bool {
+        do {
+            guard try receive() else { return false }
+        } catch let error as SocketError where error.isTimeout {
+            return true
+        }
+        try take(&received, acking: acking)
+        return true
     }
 
     /// Runs HELO / PING / PONG before any frame is taken; a client that fails it is told why and closed.
@@ -102,7 +187,11 @@ final class ForwardConnection {
         var scanner = MessagePackScanner(limitsOf: decoder)
         var length: Int?
         while length == nil {
-            guard try receive() else { throw ForwardConnectionError.handshakeFailed("the client closed the connection before PING") }
+            switch try nextRead() {
+            case .bytes: break
+            case .endOfStream: throw ForwardConnectionError.handshakeFailed("the client closed the connection before PING")
+            case .stop: throw ForwardConnectionError.handshakeFailed("the shipper is stopping")
+            }
             do {
                 length = try scanner.scan(UnsafeBufferPointer(rebasing: buffer.filled(filled)[consumed...]))
             } catch let error as MessagePackError {
@@ -188,13 +277,13 @@ final class ForwardConnection {
         return nil
     }
 
-    /// Stores the frames' records; the chunks that asked for it are acked once
-    /// they are committed. On a plain socket the spool's writer sends the acks
-    /// itself, so this thread goes straight back to reading (one wake-up less per
-    /// acked frame); over TLS this thread waits and sends them.
-    private func deliver(_ received: ReceivedFrames) throws {
+    /// Stores the frames' records; with `acking`, the chunks that asked for it
+    /// are acked once they are committed. On a plain socket the spool's writer
+    /// sends the acks itself, so this thread goes straight back to reading (one
+    /// wake-up less per acked frame); over TLS this thread waits and sends them.
+    private func deliver(_ received: ReceivedFrames, acking: Bool) throws {
         guard !received.batches.isEmpty else { return }
-        guard !received.chunks.isEmpty else {
+        guard acking && !received.chunks.isEmpty else {
             try sink.accept(received.batches, whenStored: nil)
             return
         }

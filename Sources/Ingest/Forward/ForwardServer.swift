@@ -23,6 +23,15 @@ public final class ForwardServer: @unchecked Sendable {
     /// Joins Docker's split lines; shared by all connections, since a resent piece may come on a new one.
     public let assembler: PartialMessageAssembler
     private let connectionsDone = DispatchGroup()
+    /// Tells the connections to finish, at `stop()`.
+    private let stopRequest = ForwardStop()
+
+    /// How long connections get at a stop to store what their sockets hold and
+    /// close by themselves; those still open after `drainTime` are shut down.
+    static let finishTime = 0.6
+    static let drainTime = 1.0
+    /// How long a stop waits, after shutting the remaining sockets down, for their threads.
+    static let shutdownWait = 0.5
 
     public init(configuration: ForwardServerConfiguration, pipeline: FilterPipeline, sink: IngestSink, logger: Logger,
                 assembler: PartialMessageAssembler = PartialMessageAssembler()) {
@@ -72,20 +81,47 @@ public final class ForwardServer: @unchecked Sendable {
         return port
     }
 
-    /// Stops accepting, ends every connection's read, and waits until their
-    /// last handed-over records have been stored (or refused).
+    /// Stops accepting and lets every connection finish: each stores (and acks)
+    /// the complete frames its socket already holds, says goodbye, and closes.
+    /// Connections still open after `drainTime` (a client that never reads its
+    /// acks, a TLS handshake that never ends, an append the spool holds) are
+    /// shut down, which wakes their blocked reads and sends. Returns within
+    /// `drainTime + shutdownWait` plus one tick.
+    ///
+    /// The listener closes before any connection says goodbye: a client that
+    /// reconnects when it sees the FIN must be refused (and keep its lines), not
+    /// land in a backlog that closing the listener would reset.
     public func stop() {
         lock.lock()
-        stopping = true
         let current = listener
-        let open = Array(connections.values)
+        stopping = true
+        listener = nil
         lock.unlock()
         guard let current else { return }
         heartbeat?.stop()
-        current.shutdown()
         acceptorDone.wait()
-        for socket in open { socket.shutdown() }
-        connectionsDone.wait()
+        current.close()
+        let started = DispatchTime.now()
+        stopRequest.request(finishBy: started + Self.finishTime)
+        guard connectionsDone.wait(timeout: started + Self.drainTime) == .timedOut else { return }
+        lock.lock()
+        let open = Array(connections.values)
+        lock.unlock()
+        logger.warning("shutting down connections still open after the drain time", metadata: ["connections": "\(open.count)", "drain_seconds": "\(Self.drainTime)"])
+        for socket in open {
+            // As at the end of `finishForStop`: a client that never reads learns of the close at its next write.
+            socket.resetOnClose()
+            socket.shutdown()
+        }
+        if connectionsDone.wait(timeout: .now() + Self.shutdownWait) == .timedOut {
+            logger.warning("connections still running after their sockets were shut down; stopping without them")
+        }
+    }
+
+    private var isStopping: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return stopping
     }
 
     /// Once a second, stores the split lines that waited too long for their
@@ -111,64 +147,67 @@ public final class ForwardServer: @unchecked Sendable {
         }
     }
 
-    private func acceptLoop(_ socket: StreamSocket) {
+    /// Accepts in ticks, so that a stop reaches it without closing the listener
+    /// under a blocked `accept` (shutdown does not wake one on Windows). At the
+    /// stop it takes the connections the OS completed already: closing the
+    /// listener would reset them, and their clients believe their lines sent.
+    private func acceptLoop(_ listener: StreamSocket) {
         defer { acceptorDone.signal() }
-        while true {
-            let client: StreamSocket
-            do {
-                client = try socket.accept()
-            } catch {
-                lock.lock()
-                let done = stopping
-                lock.unlock()
-                if done { return }
-                logger.error("accept failed: \(error)")
+        while !isStopping {
+            if listener.isReadable(within: ForwardConnection.tick) && !acceptOne(listener) {
                 Thread.sleep(forTimeInterval: 0.1)
-                continue
             }
-            lock.lock()
-            if stopping {
-                lock.unlock()
-                client.shutdown()
-                return
-            }
-            if connections.count >= configuration.maxConnections {
-                lock.unlock()
-                statistics.refused()
-                logger.error("closing connection: Max_Connections (\(configuration.maxConnections)) reached", metadata: ["peer": "\(client.peer)"])
-                client.shutdown()
-                continue
-            }
-            let key = ObjectIdentifier(client)
-            connections[key] = client
-            connectionsDone.enter()
-            lock.unlock()
-            statistics.opened()
-            let thread = Thread { [self] in
-                defer {
-                    statistics.closed()
-                    lock.lock()
-                    connections[key] = nil
-                    lock.unlock()
-                    connectionsDone.leave()
-                }
-                var stream: any ByteStream = client
-                if let tls = configuration.tls {
-                    do {
-                        stream = try tls.accept(client)
-                    } catch {
-                        statistics.refused()
-                        logger.error("closing connection: \(error)", metadata: ["peer": "\(client.peer)"])
-                        client.shutdown()
-                        return
-                    }
-                }
-                ForwardConnection(socket: stream, configuration: configuration, pipeline: pipeline, sink: sink, logger: logger,
-                                  statistics: statistics, assembler: assembler).serve()
-            }
-            thread.stackSize = 1 << 20
-            thread.name = "forward-connection"
-            thread.start()
         }
+        while listener.isReadable(within: 0) && acceptOne(listener) {}
+    }
+
+    /// Accepts one connection and starts its thread; `false` if accept failed.
+    private func acceptOne(_ listener: StreamSocket) -> Bool {
+        let client: StreamSocket
+        do {
+            client = try listener.accept()
+        } catch {
+            if !isStopping { logger.error("accept failed: \(error)") }
+            return false
+        }
+        lock.lock()
+        if connections.count >= configuration.maxConnections {
+            lock.unlock()
+            statistics.refused()
+            logger.error("closing connection: Max_Connections (\(configuration.maxConnections)) reached", metadata: ["peer": "\(client.peer)"])
+            client.shutdown()
+            return true
+        }
+        let key = ObjectIdentifier(client)
+        connections[key] = client
+        connectionsDone.enter()
+        lock.unlock()
+        statistics.opened()
+        let thread = Thread { [self] in
+            defer {
+                statistics.closed()
+                lock.lock()
+                connections[key] = nil
+                lock.unlock()
+                connectionsDone.leave()
+            }
+            var stream: any ByteStream = client
+            if let tls = configuration.tls {
+                do {
+                    stream = try tls.accept(client)
+                } catch {
+                    statistics.refused()
+                    logger.error("closing connection: \(error)", metadata: ["peer": "\(client.peer)"])
+                    client.shutdown()
+                    return
+                }
+            }
+            ForwardConnection(socket: stream, configuration: configuration, pipeline: pipeline, sink: sink, logger: logger,
+                              statistics: statistics, assembler: assembler, stop: stopRequest).serve()
+        }
+        thread.stackSize = 1 << 20
+        thread.name = "forward-connection"
+        thread.start()
+        return true
     }
 }

@@ -22,6 +22,15 @@ public struct SocketError: Error, CustomStringConvertible {
         #endif
     }
 
+    /// The error a read gives when the receive timeout runs out.
+    static func timedOut(_ operation: String) -> SocketError {
+        #if os(Windows)
+        return SocketError(operation: operation, code: Int32(WSAETIMEDOUT))
+        #else
+        return SocketError(operation: operation, code: EAGAIN)
+        #endif
+    }
+
     public var description: String {
         #if os(Windows)
         return "\(operation) failed (WSA error \(code))"
@@ -46,6 +55,10 @@ public final class StreamSocket: @unchecked Sendable {
     private let handle: Handle
     /// The remote address as `host:port` (`[v6]:port`), for log lines.
     public let peer: String
+    #if os(Windows)
+    /// `setReceiveTimeout` in milliseconds (0: none), which `awaitInput` waits with.
+    private var receiveTimeoutMilliseconds: Int32 = 0
+    #endif
 
     private init(handle: Handle, peer: String) {
         self.handle = handle
@@ -173,6 +186,7 @@ public final class StreamSocket: @unchecked Sendable {
 
     /// Reads what is available into `buffer`; 0 means the peer closed the connection.
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        try awaitInput()
         while true {
             #if os(Windows)
             let n = Int(recv(handle, buffer.baseAddress?.assumingMemoryBound(to: CChar.self), Int32(min(buffer.count, Int(Int32.max))), 0))
@@ -207,12 +221,12 @@ public final class StreamSocket: @unchecked Sendable {
     }
 
     /// Makes `read` fail with `SocketError.isTimeout` after `seconds` without data (0: wait forever).
+    /// The socket stays usable: the next read goes on where this one stopped.
     public func setReceiveTimeout(_ seconds: Double) {
         #if os(Windows)
-        var milliseconds = DWORD(seconds * 1000)
-        _ = withUnsafeBytes(of: &milliseconds) {
-            setsockopt(handle, SOL_SOCKET, SO_RCVTIMEO, $0.baseAddress!.assumingMemoryBound(to: CChar.self), Int32(MemoryLayout<DWORD>.size))
-        }
+        // Not SO_RCVTIMEO: Winsock documents a socket whose blocking receive timed
+        // out as being in an indeterminate state. `awaitInput` polls instead.
+        receiveTimeoutMilliseconds = Int32((seconds * 1000).rounded(.up))
         #else
         var value = timeval()
         value.tv_sec = .init(seconds.rounded(.down))
@@ -221,13 +235,83 @@ public final class StreamSocket: @unchecked Sendable {
         #endif
     }
 
-    /// Stops both directions; a thread blocked in `read` or `accept` wakes up.
+    /// Waits, for at most the receive timeout, until a read would not block, and
+    /// throws the timeout if none came. Nothing to do on POSIX systems, where
+    /// SO_RCVTIMEO ends the read itself; on Windows this is the timeout (a WSAPoll
+    /// before the read), so a read there costs two calls when a timeout is set.
+    /// TLS calls it before reading, since OpenSSL reads the socket itself.
+    public func awaitInput() throws {
+        #if os(Windows)
+        guard receiveTimeoutMilliseconds > 0 else { return }
+        guard try poll(milliseconds: receiveTimeoutMilliseconds) else { throw SocketError.timedOut("recv from \(peer)") }
+        #endif
+    }
+
+    /// Whether a read would return at once (bytes, the end of the stream, or an
+    /// error): what a stop drains, and how the acceptor waits in short ticks.
+    public func isReadable(within seconds: Double = 0) -> Bool {
+        // A failed poll says yes: the read or accept that follows reports the error.
+        (try? poll(milliseconds: Int32((seconds * 1000).rounded(.up)))) ?? true
+    }
+
+    /// One poll for input (POLLIN; POLLRDNORM with WSAPoll, which accepts no other read flag).
+    private func poll(milliseconds: Int32) throws -> Bool {
+        while true {
+            #if os(Windows)
+            var entry = pollfd(fd: handle, events: Int16(POLLRDNORM), revents: 0)
+            let ready = WSAPoll(&entry, 1, milliseconds)
+            #else
+            var entry = pollfd(fd: handle, events: Int16(POLLIN), revents: 0)
+            let ready = systemPoll(&entry, 1, milliseconds)
+            #endif
+            if ready >= 0 { return ready > 0 }
+            let code = Self.lastErrorCode()
+            if Self.isInterrupted(code) { continue }
+            throw SocketError(operation: "poll \(peer)", code: code)
+        }
+    }
+
+    /// Ends the sending direction only (a FIN after what was sent); reads go on.
+    /// A stop says goodbye this way: a client that checks for it stops sending and
+    /// resends elsewhere, and what it sent meanwhile is still read, not reset.
+    public func shutdownSending() {
+        #if os(Windows)
+        _ = WinSDK.shutdown(handle, SD_SEND)
+        #else
+        _ = systemShutdown(handle, Int32(SHUT_WR))
+        #endif
+    }
+
+    /// Makes the close abortive (SO_LINGER with a zero timeout): it sends a reset
+    /// instead of a FIN. A client that never reads (Docker's driver without acks)
+    /// learns of a FIN only when a later write fails, so the first line it writes
+    /// after a graceful close vanishes; after a reset, that write itself fails,
+    /// and the client sends the line again on a new connection.
+    public func resetOnClose() {
+        #if os(Windows)
+        var value = linger(l_onoff: 1, l_linger: 0)
+        _ = withUnsafeBytes(of: &value) {
+            setsockopt(handle, SOL_SOCKET, SO_LINGER, $0.baseAddress!.assumingMemoryBound(to: CChar.self), Int32(MemoryLayout<linger>.size))
+        }
+        #else
+        var value = linger(l_onoff: 1, l_linger: 0)
+        _ = setsockopt(handle, SOL_SOCKET, SO_LINGER, &value, socklen_t(MemoryLayout<linger>.size))
+        #endif
+    }
+
+    /// Stops both directions; a thread blocked in `read` or `write` wakes up.
     public func shutdown() {
         #if os(Windows)
         _ = WinSDK.shutdown(handle, SD_BOTH)
         #else
         _ = systemShutdown(handle, Int32(SHUT_RDWR))
         #endif
+    }
+
+    /// Closes the handle now rather than when the socket is released; no other
+    /// thread may be using it (a listener's, once its acceptor has returned).
+    public func close() {
+        closeHandle()
     }
 
     private var closed = false
@@ -322,5 +406,6 @@ private func systemListen(_ fd: Int32, _ backlog: Int32) -> Int32 { listen(fd, b
 private func systemAccept(_ fd: Int32, _ address: UnsafeMutablePointer<sockaddr>, _ length: UnsafeMutablePointer<socklen_t>) -> Int32 { accept(fd, address, length) }
 private func systemConnect(_ fd: Int32, _ address: UnsafeMutablePointer<sockaddr>?, _ length: socklen_t) -> Int32 { connect(fd, address, length) }
 private func systemShutdown(_ fd: Int32, _ how: Int32) -> Int32 { shutdown(fd, how) }
+private func systemPoll(_ entry: UnsafeMutablePointer<pollfd>, _ count: nfds_t, _ milliseconds: Int32) -> Int32 { poll(entry, count, milliseconds) }
 private func systemClose(_ fd: Int32) -> Int32 { close(fd) }
 #endif

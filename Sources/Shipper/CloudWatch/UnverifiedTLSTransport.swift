@@ -51,6 +51,8 @@ final class UnverifiedTLSTransport: HTTPTransport, @unchecked Sendable {
         var received: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 64 * 1024)
         while true {
+            // The receive timeout (on Windows a poll before the read, since OpenSSL reads the socket itself).
+            if SSL_pending(ssl) == 0 { try socket.awaitInput() }
             let n = buffer.withUnsafeMutableBytes { SSL_read(ssl, $0.baseAddress, Int32($0.count)) }
             if n > 0 {
                 received.append(contentsOf: buffer[0..<Int(n)])
