@@ -7,6 +7,8 @@ final class ChildProcess: @unchecked Sendable {
     let process = Process()
     private let lock = NSCondition()
     private var output = ""
+    /// Set once the output pipe reached its end: everything the child wrote is in `output`.
+    private var outputEnded = false
     let name: String
 
     init(_ executable: String, _ arguments: [String], environment: [String: String]? = nil, name: String? = nil, input: Data? = nil) throws {
@@ -26,9 +28,14 @@ final class ChildProcess: @unchecked Sendable {
         process.standardInput = input == nil ? FileHandle.nullDevice : stdin
         pipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
             let data = handle.availableData
-            guard let self, !data.isEmpty else { return }
+            guard let self else { return }
             self.lock.lock()
-            self.output += String(decoding: data, as: UTF8.self)
+            if data.isEmpty {
+                self.outputEnded = true
+                handle.readabilityHandler = nil
+            } else {
+                self.output += String(decoding: data, as: UTF8.self)
+            }
             self.lock.broadcast()
             self.lock.unlock()
         }
@@ -105,12 +112,19 @@ final class ChildProcess: @unchecked Sendable {
         _ = try? waitForExit(timeout: 10)
     }
 
+    /// Waits for the child to exit, then (briefly) for the last of its output,
+    /// so that a test reading `text` right after sees everything it printed.
     func waitForExit(timeout: TimeInterval = 60) throws -> Int32 {
         let deadline = Date().addingTimeInterval(timeout)
         while process.isRunning {
             guard Date() < deadline else { throw ChildProcessError.timedOut }
             Thread.sleep(forTimeInterval: 0.02)
         }
+        // A grandchild holding the pipe open must not hold the test up: two seconds at most.
+        let outputDeadline = Date().addingTimeInterval(2)
+        lock.lock()
+        while !outputEnded && lock.wait(until: outputDeadline) {}
+        lock.unlock()
         return process.terminationStatus
     }
 }
