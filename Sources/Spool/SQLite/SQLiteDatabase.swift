@@ -13,10 +13,19 @@ final class SQLiteDatabase {
         csqlite_disable_memory_statistics() == SQLITE_OK
     }()
 
-    init(path: String, create: Bool = true) throws {
+    convenience init(path: String, create: Bool = true) throws {
+        try self.init(path: path, flags: create ? (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) : SQLITE_OPEN_READWRITE)
+    }
+
+    /// Opens `path` without ever writing to it, for a file that must stay as it
+    /// is (a damaged spool). To read its WAL, SQLite may create the `-shm` index beside it.
+    convenience init(readingOnly path: String) throws {
+        try self.init(path: path, flags: SQLITE_OPEN_READONLY)
+    }
+
+    private init(path: String, flags: Int32) throws {
         _ = Self.configured
         self.path = path
-        let flags = create ? (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) : SQLITE_OPEN_READWRITE
         var db: OpaquePointer?
         let status = sqlite3_open_v2(path, &db, flags | SQLITE_OPEN_NOMUTEX, nil)
         handle = db
