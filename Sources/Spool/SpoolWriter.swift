@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 
 /// The single writer of the spool: a group-commit queue.
 ///
@@ -52,6 +53,9 @@ final class SpoolWriter: @unchecked Sendable {
     /// Called with the database's size after each commit, when there is a size limit to watch.
     private let afterCommit: (@Sendable (_ usedBytes: Int64) -> Void)?
     private let onDiskFull: @Sendable (SQLiteError) -> Void
+    private let logger: Logger
+    /// Commits that failed for another reason than a full disk since the last one that worked (README: I/O errors).
+    private var failedCommitsInARow = 0
 
     private struct StreamKey: Hashable {
         let group: String
@@ -59,8 +63,9 @@ final class SpoolWriter: @unchecked Sendable {
     }
 
     init(database: SQLiteDatabase, pressure: SpoolPressure, maxQueuedBytes: Int, recentChunkCapacity: Int,
-         afterCommit: (@Sendable (Int64) -> Void)?, onDiskFull: @escaping @Sendable (SQLiteError) -> Void) throws {
+         afterCommit: (@Sendable (Int64) -> Void)?, onDiskFull: @escaping @Sendable (SQLiteError) -> Void, logger: Logger) throws {
         self.database = database
+        self.logger = logger
         self.pressure = pressure
         self.maxQueuedBytes = maxQueuedBytes
         self.afterCommit = afterCommit
@@ -75,8 +80,11 @@ final class SpoolWriter: @unchecked Sendable {
         // The newest rows hold the chunks that may come again; frames without
         // chunks (clients that do not ask for acks) can be interleaved, so look well back.
         try loadRecentChunks(window: 200_000)
-        let thread = Thread { [unowned self] in self.run() }
-        thread.name = "spool-writer"
+        // Named from inside: Foundation on Linux names the OS thread (`ps -T`, strace's target) only that way.
+        let thread = Thread { [unowned self] in
+            Thread.current.name = "spool-writer"
+            self.run()
+        }
         thread.start()
     }
 
@@ -183,6 +191,10 @@ final class SpoolWriter: @unchecked Sendable {
                 for chunk in committedChunks { recentChunks.insert(chunk) }
                 chunksLock.unlock()
                 if let afterCommit { afterCommit((try? database.usedBytes()) ?? 0) }
+                if failedCommitsInARow > 0 {
+                    logger.notice("spool commits work again", metadata: ["failed_commits_before": "\(failedCommitsInARow)"])
+                    failedCommitsInARow = 0
+                }
                 return .success(())
             } catch let error as SQLiteError where error.isDiskFull {
                 forgetUncommitted()
@@ -191,7 +203,13 @@ final class SpoolWriter: @unchecked Sendable {
                 guard isOpen else { return .failure(SpoolError.database(error)) }
                 Thread.sleep(forTimeInterval: 1)
             } catch let error as SQLiteError {
+                // The transaction is rolled back (an I/O error in COMMIT ends it, else `transaction` does) and
+                // the connection takes the next one; the batch is refused and its clients send it again.
                 forgetUncommitted()
+                failedCommitsInARow += 1
+                logger.error("spool commit failed; its records are not acknowledged and their clients send them again",
+                             metadata: ["error": "\(error)", "sqlite_code": "\(error.code)", "os_error": "\(error.osErrorCode)",
+                                        "failed_commits_in_a_row": "\(failedCommitsInARow)"])
                 return .failure(SpoolError.database(error))
             } catch {
                 forgetUncommitted()

@@ -10,7 +10,7 @@ final class SQLiteDatabase {
 
     /// Process-wide SQLite settings, applied once before the first connection.
     private static let configured: Bool = {
-        csqlite_disable_memory_statistics() == SQLITE_OK
+        csqlite_disable_memory_statistics() == SQLITE_OK && SQLiteOSError.install()
     }()
 
     convenience init(path: String, create: Bool = true) throws {
@@ -55,7 +55,7 @@ final class SQLiteDatabase {
         if status != SQLITE_OK {
             let message = errorMessage.map { String(cString: $0) } ?? "unknown error"
             sqlite3_free(errorMessage)
-            throw SQLiteError(code: status, message: message, context: sql)
+            throw SQLiteError(code: status, message: message, context: sql, osErrorCode: osErrorCode(for: status))
         }
     }
 
@@ -116,4 +116,12 @@ final class SQLiteDatabase {
     var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
 
     var lastErrorMessage: String { handle.map { String(cString: sqlite3_errmsg($0)) } ?? "closed" }
+
+    /// The OS error code of the system call behind a failure with `status` (errno; GetLastError
+    /// on Windows), so an I/O error is logged with its cause; 0 for other failures, and for the
+    /// failures SQLite does not log (a failed write: its SQLite code, 778, says what failed).
+    func osErrorCode(for status: Int32) -> Int32 {
+        let code = SQLiteOSError.take()
+        return SQLiteError.hasOSError(status) ? code : 0
+    }
 }
