@@ -101,4 +101,18 @@ final class SalvageTests: XCTestCase {
         XCTAssertEqual(try shipper.child.terminate(), 0)
         XCTAssertEqual(try fake.state().events.count, expected.count + 20, "no record delivered twice")
     }
+    func testTheMoveAsideLogLineNamesTheCommandAndAFileOfGarbageIsNoSpool() throws {
+        let spool = try folder("spool")
+        try Data(repeating: 0x5a, count: 8192).write(to: spool.appendingPathComponent("shipper.sqlite"))
+        let shipper = try ShipperProcess(config: try ShipperProcess.tutorialConfig(), directory: directory, endpoint: "http://127.0.0.1:9")
+        let moved = try shipper.child.waitForLine(#"Run `shipper spool salvage (\S+)` to recover its undelivered records"#, timeout: 10)
+        XCTAssertTrue(moved.hasPrefix(spool.appendingPathComponent("shipper.sqlite.corrupt-").path), moved)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: moved))
+
+        let child = try ChildProcess(TestPaths.shipperBinary, ["spool", "salvage", moved, "--storage-path", spool.path],
+                                     environment: ["HOME": directory.path, "PATH": "/usr/bin:/bin"], name: "shipper spool salvage")
+        XCTAssertEqual(try child.waitForExit(timeout: 60), 5, "exit code 5: not a spool; \(child.text)")
+        XCTAssertTrue(child.text.contains("is not a readable spool"), child.text)
+        XCTAssertEqual(try shipper.child.terminate(), 0)
+    }
 }
