@@ -27,9 +27,10 @@ final class ShipperRuntime {
         let service = configuration.service
         let spool = try Spool(configuration: .init(
             path: spoolPath, sync: service.storageSync, totalLimitBytes: service.storageTotalLimit.map(Int64.init),
-            keepDelivered: service.storageKeepDelivered, onCorruption: service.storageOnCorruption), logger: logger)
+            keepDelivered: service.storageKeepDelivered, diskReserveBytes: Int64(service.storageDiskReserve),
+            onCorruption: service.storageOnCorruption), logger: logger)
         logger.info("spool open", metadata: [
-            "path": "\(spoolPath)", "sync": "\(service.storageSync.rawValue)",
+            "path": "\(spoolPath)", "sync": "\(service.storageSync.rawValue)", "disk_reserve_bytes": "\(service.storageDiskReserve)",
             "total_limit_bytes": "\(service.storageTotalLimit.map(String.init) ?? "none")", "keep_delivered_seconds": "\(service.storageKeepDelivered)"])
 
         let sink = SpoolSink(router: Router(outputs: configuration.outputs), spool: spool, logger: logger)

@@ -20,15 +20,26 @@ public final class Spool: @unchecked Sendable {
         public var totalLimitBytes: Int64?
         /// `storage.keep_delivered`: how long delivered records stay for `shipper replay`.
         public var keepDelivered: TimeInterval
+        /// `storage.disk_reserve`: intake pauses while the spool's disk has less than this free.
+        public var diskReserveBytes: Int64
+        /// The headroom file kept for bookkeeping on a full disk (`DiskBudget`).
+        public var headroomBytes: Int64
         /// `storage.on_corruption`.
         public var onCorruption: SpoolCorruptionPolicy
         /// How many recent chunk ids are remembered to recognise resent frames.
         /// Docker has one frame in flight per container, so thousands are plenty.
         public var recentChunkCapacity: Int
 
+        public static let defaultDiskReserveBytes: Int64 = 256 << 20
+        public static let defaultHeadroomBytes: Int64 = 8 << 20
+
         public init(path: String, sync: SpoolSyncMode = .full, maxQueuedBytes: Int = 1 << 20, totalLimitBytes: Int64? = nil,
-                    keepDelivered: TimeInterval = 3600, onCorruption: SpoolCorruptionPolicy = .moveAside, recentChunkCapacity: Int = 16_384) {
+                    keepDelivered: TimeInterval = 3600, diskReserveBytes: Int64 = Configuration.defaultDiskReserveBytes,
+                    headroomBytes: Int64 = Configuration.defaultHeadroomBytes,
+                    onCorruption: SpoolCorruptionPolicy = .moveAside, recentChunkCapacity: Int = 16_384) {
             self.path = path
+            self.diskReserveBytes = diskReserveBytes
+            self.headroomBytes = headroomBytes
             self.sync = sync
             self.maxQueuedBytes = maxQueuedBytes
             self.totalLimitBytes = totalLimitBytes
@@ -41,39 +52,46 @@ public final class Spool: @unchecked Sendable {
     public let configuration: Configuration
     private let logger: Logger
     private let pressure: SpoolPressure
+    private let budget: DiskBudget
     private let writer: SpoolWriter
     private let maintenance: SpoolMaintenance
     private let writerDatabase: SQLiteDatabase
     private let readerDatabase: SQLiteDatabase
     private let maintenanceDatabase: SQLiteDatabase
     private let readerLock = NSLock()
+    /// This process's claim on the spool, released by `close()`.
+    private var instanceLock: SpoolLock?
 
     public init(configuration: Configuration, logger: Logger = Logger(label: "spool")) throws {
         self.configuration = configuration
         self.logger = logger
+        instanceLock = try SpoolLock(spoolPath: configuration.path)
         do {
             writerDatabase = try SpoolFile.open(path: configuration.path, sync: configuration.sync, onCorruption: configuration.onCorruption, logger: logger)
             readerDatabase = try SQLiteDatabase(path: configuration.path)
             maintenanceDatabase = try SQLiteDatabase(path: configuration.path)
-            pressure = SpoolPressure { reason in
-                if let reason {
-                    logger.warning("backpressure on: ingest paused, clients keep their records until there is room", metadata: ["reason": "\(reason.rawValue)"])
+            let budget = DiskBudget(spoolPath: configuration.path, reserveBytes: configuration.diskReserveBytes, headroomBytes: configuration.headroomBytes)
+            self.budget = budget
+            pressure = SpoolPressure { reason, holds, remaining in
+                let free = budget.lastAvailableBytes.map(String.init) ?? "unknown"
+                if holds {
+                    logger.warning("backpressure on: ingest paused, clients keep their records until there is room",
+                                   metadata: ["reason": "\(reason.rawValue)", "disk_available_bytes": "\(free)", "disk_reserve_bytes": "\(budget.reserveBytes)"])
+                } else if remaining.isEmpty {
+                    logger.info("backpressure off: ingest resumed", metadata: ["lifted": "\(reason.rawValue)", "disk_available_bytes": "\(free)"])
                 } else {
-                    logger.info("backpressure off: ingest resumed")
+                    logger.info("backpressure eased: still paused", metadata: [
+                        "lifted": "\(reason.rawValue)", "still": "\(remaining.map(\.rawValue).sorted().joined(separator: "; "))", "disk_available_bytes": "\(free)"])
                 }
             }
             let maintenance = SpoolMaintenance(
-                database: maintenanceDatabase, pressure: pressure,
+                database: maintenanceDatabase, pressure: pressure, budget: budget,
                 limits: .init(keepDelivered: configuration.keepDelivered, totalLimitBytes: configuration.totalLimitBytes), logger: logger)
             self.maintenance = maintenance
-            var watchSize: (@Sendable (Int64) -> Void)?
-            if configuration.totalLimitBytes != nil {
-                watchSize = { used in maintenance.observe(usedBytes: used) }
-            }
             writer = try SpoolWriter(
                 database: writerDatabase, pressure: pressure, maxQueuedBytes: configuration.maxQueuedBytes,
                 recentChunkCapacity: configuration.recentChunkCapacity,
-                afterCommit: watchSize,
+                afterCommit: { used, free in maintenance.observe(usedBytes: used, databaseFreeBytes: free) },
                 onDiskFull: { error in
                     logger.error("disk full: holding the records and retrying", metadata: ["error": "\(error)"])
                     maintenance.wake()
@@ -108,6 +126,16 @@ public final class Spool: @unchecked Sendable {
     /// Why intake is paused, or nil when it is not.
     public var backpressureReason: String? { pressure.current?.rawValue }
 
+    /// Every reason intake is paused for (`storage.total_limit_size`, the disk reserve, a full disk).
+    public var backpressureReasons: [String] { pressure.all.map(\.rawValue).sorted() }
+
+    /// What the spool could still grow by on its disk when last measured (free space plus the
+    /// database's free pages, less a released headroom); nil before the first measurement.
+    public var diskAvailableBytes: Int64? { budget.lastAvailableBytes }
+
+    /// Whether the headroom file for bookkeeping on a full disk is in place.
+    public var headroomHeld: Bool { budget.isHeadroomHeld }
+
     /// Frames that arrived again after being committed, and were acked without a second copy.
     public var duplicateFrames: Int { writer.duplicateChunks }
 
@@ -134,7 +162,7 @@ public final class Spool: @unchecked Sendable {
     public func undelivered(stream: Int64, limit: Int, maxBytes: Int = .max) throws -> [StoredRecord] {
         try read { db in
             let statement = try db.prepare("""
-                SELECT r.id, r.time_ns, \(SpoolSchema.message(of: "r")) FROM records r
+                SELECT r.id, r.time_ns, \(SpoolSchema.message(of: "r")), r.shape, r.message FROM records r
                 WHERE r.stream_id = ?1 AND r.id > (SELECT delivered_through FROM streams WHERE id = ?1)
                 ORDER BY r.id LIMIT ?2
                 """)
@@ -144,7 +172,10 @@ public final class Spool: @unchecked Sendable {
             records.reserveCapacity(min(limit, 10_000))
             var bytes = 0
             while bytes < maxBytes, try statement.step() {
-                let record = StoredRecord(id: statement.int64(0), timeNanoseconds: statement.int64(1), message: statement.blob(2))
+                // Only a missing shape makes the whole message NULL (`message` itself is NOT NULL).
+                let record = statement.isNull(2)
+                    ? StoredRecord(id: statement.int64(0), timeNanoseconds: statement.int64(1), message: statement.blob(4), missingShape: statement.int64(3))
+                    : StoredRecord(id: statement.int64(0), timeNanoseconds: statement.int64(1), message: statement.blob(2))
                 bytes += record.message.count
                 records.append(record)
             }
@@ -156,14 +187,16 @@ public final class Spool: @unchecked Sendable {
     /// `stream` up to `id`, except `deadLetters`, which it refused for good and
     /// which are copied to the dead-letter table with their reason. Delivered
     /// records stay for the replay window.
+    /// On a full disk the headroom file is given up for it, so a batch
+    /// CloudWatch accepted is recorded even then.
     public func markDelivered(stream: Int64, through id: Int64, deadLetters: [DeadLetter] = []) throws {
-        try read { db in
+        try bookkeeping { db in
             try db.transaction {
                 let now = Int64(Date().timeIntervalSince1970)
                 if !deadLetters.isEmpty {
                     let copy = try db.prepare("""
                         INSERT INTO dead_letters(stream_id, record_id, time_ns, tag, message, reason, created_at)
-                        SELECT r.stream_id, r.id, r.time_ns, r.tag, \(SpoolSchema.message(of: "r")), ?2, ?3 FROM records r WHERE r.id = ?1
+                        SELECT r.stream_id, r.id, r.time_ns, r.tag, coalesce(\(SpoolSchema.message(of: "r")), r.message), ?2, ?3 FROM records r WHERE r.id = ?1
                         """)
                     for letter in deadLetters {
                         copy.reset()
@@ -222,6 +255,17 @@ public final class Spool: @unchecked Sendable {
         readerDatabase.close()
         maintenanceDatabase.close()
         writerDatabase.close()
+        instanceLock = nil
+    }
+
+    /// A write that lets the spool shrink or move on: on a full disk it gets the headroom and one more try.
+    private func bookkeeping<T>(_ body: (SQLiteDatabase) throws -> T) throws -> T {
+        do {
+            return try read(body)
+        } catch SpoolError.database(let error) where error.isDiskFull && budget.releaseHeadroom() {
+            logger.warning("disk full: released the spool's headroom to record a delivery", metadata: ["headroom_bytes": "\(budget.headroomBytes)"])
+            return try read(body)
+        }
     }
 
     private func read<T>(_ body: (SQLiteDatabase) throws -> T) throws -> T {

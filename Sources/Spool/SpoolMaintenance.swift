@@ -3,8 +3,9 @@ import Logging
 
 /// The spool's housekeeping, on its own connection and thread so that it never
 /// holds up ingest: removes delivered records once the replay window has
-/// passed (or sooner, oldest first, when the spool is over its limit), lifts
-/// backpressure once below the low watermark, and checkpoints the WAL.
+/// passed (or sooner, oldest first, when the spool is over its limit or the
+/// disk below its reserve), lifts backpressure once there is room again,
+/// remakes the headroom file, and checkpoints the WAL.
 ///
 /// Every deletion is a small transaction of at most `batchSize` rows, so the
 /// writer never waits long for the database.
@@ -22,6 +23,7 @@ final class SpoolMaintenance: @unchecked Sendable {
 
     private let database: SQLiteDatabase
     private let pressure: SpoolPressure
+    private let budget: DiskBudget
     private let limits: Limits
     private let condition = NSCondition()
     private var stopping = false
@@ -29,9 +31,10 @@ final class SpoolMaintenance: @unchecked Sendable {
     private var wakeRequested = false
     private let logger: Logger
 
-    init(database: SQLiteDatabase, pressure: SpoolPressure, limits: Limits, logger: Logger) {
+    init(database: SQLiteDatabase, pressure: SpoolPressure, budget: DiskBudget, limits: Limits, logger: Logger) {
         self.database = database
         self.pressure = pressure
+        self.budget = budget
         self.limits = limits
         self.logger = logger
         let thread = Thread { [unowned self] in self.run() }
@@ -55,11 +58,19 @@ final class SpoolMaintenance: @unchecked Sendable {
         condition.unlock()
     }
 
-    /// What the writer reports after each commit: pause intake once over the limit.
-    func observe(usedBytes: Int64) {
-        guard let limit = limits.totalLimitBytes, usedBytes >= limit, pressure.current == nil else { return }
-        pressure.pause(.totalLimit)
-        wake()
+    /// What the writer reports after each commit: pause intake once over the
+    /// limit, or once the disk is below its reserve.
+    func observe(usedBytes: Int64, databaseFreeBytes: Int64) {
+        var paused = false
+        if let limit = limits.totalLimitBytes, usedBytes >= limit {
+            pressure.pause(.totalLimit)
+            paused = true
+        }
+        if let available = budget.available(databaseFreeBytes: databaseFreeBytes), available < budget.reserveBytes {
+            pressure.pause(.diskReserve)
+            paused = true
+        }
+        if paused { wake() }
     }
 
     private func run() {
@@ -85,42 +96,75 @@ final class SpoolMaintenance: @unchecked Sendable {
         passLock.lock()
         defer { passLock.unlock() }
         let cutoff = Int64(Date().addingTimeInterval(-limits.keepDelivered).timeIntervalSince1970)
-        _ = try? removeDelivered(deliveredBefore: cutoff)
-        if pressure.current != nil {
-            // Over the limit or out of disk: delivered records go first, whatever their age.
+        _ = try? withHeadroom { try removeDelivered(deliveredBefore: cutoff) }
+        // Someone else may fill the disk while nothing comes in: look every pass, not only after commits.
+        if let room = room(), room.available < budget.reserveBytes { pressure.pause(.diskReserve) }
+        let paused = pressure.all
+        if !paused.isEmpty {
+            let diskPaused = paused.contains(.diskReserve) || paused.contains(.diskFull)
+            let enough = { (room: Room) in room.withinLimit && (!diskPaused || room.available >= self.budget.reserveBytes + self.budget.resumeMargin) }
+            // Over the limit or short of disk: delivered records go first, whatever their age.
             var evicted = 0
-            while pressure.current != nil, let removed = try? removeDelivered(deliveredBefore: .max, maxBatches: 1), removed > 0 {
+            while let room = room(), !enough(room),
+                  let removed = try? withHeadroom({ try removeDelivered(deliveredBefore: .max, maxBatches: 1) }), removed > 0 {
                 evicted += removed
-                if let used = try? database.usedBytes(), used <= lowWatermarkBytes { break }
             }
             if evicted > 0 {
                 logger.warning("spool full: removed delivered records before their replay window ended", metadata: ["records": "\(evicted)"])
             }
-            if let used = try? database.usedBytes(), used <= lowWatermarkBytes {
-                pressure.resume()
+            if let room = room() {
+                if room.withinLimit { pressure.resume(.totalLimit) }
+                if room.available >= budget.reserveBytes + budget.resumeMargin {
+                    pressure.resume(.diskReserve)
+                    pressure.resume(.diskFull)
+                }
             }
         }
-        _ = try? removeUnusedShapes()
-        _ = try? database.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        _ = try? withHeadroom { try removeUnusedShapes() }
+        _ = try? withHeadroom { try database.execute("PRAGMA wal_checkpoint(PASSIVE)") }
+        budget.restoreHeadroomIfRoom()
     }
 
-    /// Deletes the closed shapes no record uses any more: every record that
-    /// used one is in its stream with an id up to its `last_id`. Open shapes
-    /// (the writer's) are never touched. Returns how many went.
+    /// Where the spool stands against its limits.
+    private struct Room {
+        /// At or below the low watermark of `storage.total_limit_size` (always, without a limit).
+        var withinLimit: Bool
+        /// What the spool can still grow by on its disk (`DiskBudget.available`).
+        var available: Int64
+    }
+
+    /// Nil if the database cannot be asked; a disk the OS says nothing about counts as roomy.
+    private func room() -> Room? {
+        guard let used = try? database.usedBytes(), let free = try? database.freeBytes() else { return nil }
+        return Room(withinLimit: used <= lowWatermarkBytes, available: budget.available(databaseFreeBytes: free) ?? .max)
+    }
+
+    /// Runs a housekeeping write; if the disk is full, gives it the headroom and tries once more.
+    private func withHeadroom<T>(_ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error as SQLiteError where error.isDiskFull && budget.releaseHeadroom() {
+            logger.warning("disk full: released the spool's headroom so housekeeping can free space", metadata: ["headroom_bytes": "\(budget.headroomBytes)"])
+            return try body()
+        }
+    }
+
+    /// Deletes the closed shapes no record refers to (`records_by_shape` makes
+    /// asking cheap). Open shapes (the writer's) are never touched, and a
+    /// closed one stays while any record uses it, whatever `last_id` says:
+    /// a shape deleted under a record would leave that record without its
+    /// message. Returns how many went.
     @discardableResult
     func removeUnusedShapes() throws -> Int {
         try database.execute("""
             DELETE FROM shapes WHERE last_id IS NOT NULL
-            AND NOT EXISTS (SELECT 1 FROM records r WHERE r.stream_id = shapes.stream_id AND r.id <= shapes.last_id)
+            AND NOT EXISTS (SELECT 1 FROM records r WHERE r.shape = shapes.id)
             """)
         return database.changes
     }
 
     private var lowWatermarkBytes: Int64 {
-        guard let limit = limits.totalLimitBytes else {
-            // Paused for a full disk with no configured limit: resume once anything was freed.
-            return .max
-        }
+        guard let limit = limits.totalLimitBytes else { return .max }
         return Int64(Double(limit) * limits.lowWatermark)
     }
 

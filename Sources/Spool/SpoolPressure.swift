@@ -6,48 +6,59 @@ import Foundation
 /// Pausing is how backpressure reaches the clients: a blocked append blocks
 /// the connection that made it, which stops reading its socket, and Docker's
 /// async driver keeps the lines in its own buffer. Nothing is dropped.
-final class SpoolPressure: @unchecked Sendable {
-    enum Reason: String, Sendable {
+final class SpoolPressure: @unchecked Sendable {  // `condition` guards `reasons`.
+    enum Reason: String, Sendable, CaseIterable {
         case totalLimit = "storage.total_limit_size reached"
+        case diskReserve = "free disk space below storage.disk_reserve"
         case diskFull = "disk full"
     }
 
     private let condition = NSCondition()
-    private var reason: Reason?
-    private let onChange: @Sendable (Reason?) -> Void
+    private var reasons: Set<Reason> = []
+    /// Called outside the lock on each change: the reason, whether it now holds, and all that hold after it.
+    private let onChange: @Sendable (_ reason: Reason, _ holds: Bool, _ remaining: Set<Reason>) -> Void
 
-    init(onChange: @escaping @Sendable (Reason?) -> Void) {
+    init(onChange: @escaping @Sendable (_ reason: Reason, _ holds: Bool, _ remaining: Set<Reason>) -> Void) {
         self.onChange = onChange
     }
 
+    /// One of the reasons intake is paused (the first in declaration order), or nil when it is not.
     var current: Reason? {
         condition.lock()
         defer { condition.unlock() }
-        return reason
+        return Reason.allCases.first { reasons.contains($0) }
+    }
+
+    /// Every reason intake is paused for.
+    var all: Set<Reason> {
+        condition.lock()
+        defer { condition.unlock() }
+        return reasons
     }
 
     func pause(_ why: Reason) {
         condition.lock()
-        let changed = reason != why
-        reason = why
+        let changed = reasons.insert(why).inserted
+        let now = reasons
         condition.unlock()
-        if changed { onChange(why) }
+        if changed { onChange(why, true, now) }
     }
 
-    func resume() {
+    /// Lifts one reason; intake resumes once none is left.
+    func resume(_ why: Reason) {
         condition.lock()
-        let changed = reason != nil
-        reason = nil
-        condition.broadcast()
+        let changed = reasons.remove(why) != nil
+        let now = reasons
+        if now.isEmpty { condition.broadcast() }
         condition.unlock()
-        if changed { onChange(nil) }
+        if changed { onChange(why, false, now) }
     }
 
     /// Blocks while paused, or until `stop()` says to give up; returns `false` then.
     func waitUntilAccepting(while running: () -> Bool) -> Bool {
         condition.lock()
         defer { condition.unlock() }
-        while reason != nil {
+        while !reasons.isEmpty {
             guard running() else { return false }
             _ = condition.wait(until: Date().addingTimeInterval(0.5))
         }

@@ -50,6 +50,8 @@ enum SpoolSchema {
             shape INTEGER)
         """,
         "CREATE INDEX IF NOT EXISTS records_by_stream ON records(stream_id, id)",
+        // Which records use a shape: maintenance deletes a shape only when none does.
+        "CREATE INDEX IF NOT EXISTS records_by_shape ON records(shape) WHERE shape IS NOT NULL",
         // One row per delivered batch: what may be removed once the replay window has passed.
         """
         CREATE TABLE IF NOT EXISTS deliveries(

@@ -57,11 +57,16 @@ public struct StoredRecord: Hashable, Sendable {
     public var id: Int64
     public var timeNanoseconds: Int64
     public var message: [UInt8]
+    /// Set when the record is stored as the middle of a shape that is not in
+    /// the spool: spool damage. `message` is then only that middle, and the
+    /// record must go to dead letters, never out as a message missing its ends.
+    public var missingShape: Int64?
 
-    public init(id: Int64, timeNanoseconds: Int64, message: [UInt8]) {
+    public init(id: Int64, timeNanoseconds: Int64, message: [UInt8], missingShape: Int64? = nil) {
         self.id = id
         self.timeNanoseconds = timeNanoseconds
         self.message = message
+        self.missingShape = missingShape
     }
 }
 

@@ -50,8 +50,8 @@ final class SpoolWriter: @unchecked Sendable {
     private let selectStream: SQLiteStatement
     private let insertPiece: SQLiteStatement
     private let deletePieces: SQLiteStatement
-    /// Called with the database's size after each commit, when there is a size limit to watch.
-    private let afterCommit: (@Sendable (_ usedBytes: Int64) -> Void)?
+    /// Called after each commit with the bytes the database's live pages take and its free pages.
+    private let afterCommit: @Sendable (_ usedBytes: Int64, _ freeBytes: Int64) -> Void
     private let onDiskFull: @Sendable (SQLiteError) -> Void
     private let logger: Logger
     /// Commits that failed for another reason than a full disk since the last one that worked (README: I/O errors).
@@ -63,7 +63,7 @@ final class SpoolWriter: @unchecked Sendable {
     }
 
     init(database: SQLiteDatabase, pressure: SpoolPressure, maxQueuedBytes: Int, recentChunkCapacity: Int,
-         afterCommit: (@Sendable (Int64) -> Void)?, onDiskFull: @escaping @Sendable (SQLiteError) -> Void, logger: Logger) throws {
+         afterCommit: @escaping @Sendable (Int64, Int64) -> Void, onDiskFull: @escaping @Sendable (SQLiteError) -> Void, logger: Logger) throws {
         self.database = database
         self.logger = logger
         self.pressure = pressure
@@ -190,7 +190,7 @@ final class SpoolWriter: @unchecked Sendable {
                 chunksLock.lock()
                 for chunk in committedChunks { recentChunks.insert(chunk) }
                 chunksLock.unlock()
-                if let afterCommit { afterCommit((try? database.usedBytes()) ?? 0) }
+                afterCommit((try? database.usedBytes()) ?? 0, (try? database.freeBytes()) ?? 0)
                 if failedCommitsInARow > 0 {
                     logger.notice("spool commits work again", metadata: ["failed_commits_before": "\(failedCommitsInARow)"])
                     failedCommitsInARow = 0

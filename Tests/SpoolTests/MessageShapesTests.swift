@@ -96,6 +96,54 @@ final class MessageShapesTests: SpoolFileTestCase {
         XCTAssertGreaterThan(try integer("SELECT count(*) FROM shapes WHERE last_id IS NOT NULL"), 0, "the shapes of streams let go are closed")
     }
 
+    private func execute(_ sql: String) throws {
+        let database = try SQLiteDatabase(path: path, create: false)
+        defer { database.close() }
+        try database.execute(sql)
+    }
+
+    /// Invariant: a shape is deleted only when no record refers to it. A shape closed
+    /// too early (as a second instance's start-up once did) must not take later records' ends.
+    func testAClosedShapeStaysWhileAnyRecordStillUsesIt() throws {
+        let spool = try Spool(configuration: .init(path: path, keepDelivered: 0))
+        defer { spool.close() }
+        try store(spool, (0..<100).map { docker($0) })
+        try execute("UPDATE shapes SET last_id = (SELECT max(id) FROM records)")
+        try store(spool, (100..<200).map { docker($0) })
+        let stream = try XCTUnwrap(try spool.streamsWithPendingRecords().first)
+        let first = try spool.undelivered(stream: stream.id, limit: 100)
+        try spool.markDelivered(stream: stream.id, through: try XCTUnwrap(first.last).id)
+        Thread.sleep(forTimeInterval: 1.1)
+        spool.runMaintenance()
+        XCTAssertEqual(try spool.recordCount(), 100, "the delivered half is gone")
+        let rest = try spool.undelivered(stream: stream.id, limit: 1000)
+        XCTAssertEqual(rest.map(\.message), (100..<200).map { docker($0) }, "the newer records keep their whole messages")
+        XCTAssertEqual(rest.compactMap(\.missingShape), [])
+    }
+
+    /// A record whose shape is gone (spool damage) is reported as such, and its
+    /// dead letter keeps what is left of it instead of failing on a NULL message.
+    func testARecordWhoseShapeIsMissingIsReportedAndDeadLettered() throws {
+        let spool = try Spool(configuration: .init(path: path))
+        defer { spool.close() }
+        try store(spool, (0..<100).map { docker($0) })
+        let shaped = try integer("SELECT count(*) FROM records WHERE shape IS NOT NULL")
+        XCTAssertGreaterThan(shaped, 50)
+        try execute("DELETE FROM shapes")
+        let stream = try XCTUnwrap(try spool.streamsWithPendingRecords().first)
+        let records = try spool.undelivered(stream: stream.id, limit: 1000)
+        let damaged = records.filter { $0.missingShape != nil }
+        XCTAssertEqual(Int64(damaged.count), shaped)
+        XCTAssertTrue(damaged.allSatisfy { !$0.message.isEmpty }, "the stored middle is kept")
+        XCTAssertEqual(records.count, 100)
+        for (n, record) in records.enumerated() where record.missingShape == nil {
+            XCTAssertEqual(record.message, docker(n), "a record stored whole is untouched")
+        }
+        try spool.markDelivered(stream: stream.id, through: try XCTUnwrap(records.last).id,
+                                deadLetters: damaged.map { DeadLetter(recordID: $0.id, reason: "spool damage") })
+        XCTAssertEqual(try spool.deadLetterCount(), damaged.count)
+    }
+
     func testARestartClosesTheShapesAndMaintenanceDeletesThemOnceUnused() throws {
         var spool = try Spool(configuration: .init(path: path, keepDelivered: 0))
         try store(spool, (0..<100).map { docker($0) })

@@ -40,7 +40,11 @@ def run(index, args, deadline):
     seq = 0
     while not stop.is_set() and time.time() < deadline:
         chunk = uuid.uuid4().hex
-        record = {"container_id": "c%d" % index, "source": "stdout", "log": "c%d line %d" % (index, seq),
+        log = "c%d line %d" % (index, seq)
+        if args.log_bytes:
+            # Text that differs throughout, as real lines do: shapes cannot store it once.
+            log += " " + (uuid.uuid4().hex * (args.log_bytes // 32 + 1))[:args.log_bytes]
+        record = {"container_id": "c%d" % index, "source": "stdout", "log": log,
                   "com.amazonaws.ecs.cluster": "crash", "com.amazonaws.ecs.container-name": "app%d" % index,
                   "com.amazonaws.ecs.task-arn": "arn:aws:ecs:us-east-1:012345678901:task/crash/%08x" % index,
                   "com.amazonaws.ecs.task-definition-family": "crash", "com.amazonaws.ecs.task-definition-version": "1"}
@@ -72,6 +76,7 @@ def main():
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--connections", type=int, default=4)
     parser.add_argument("--max-seconds", type=float, default=120)
+    parser.add_argument("--log-bytes", type=int, default=0, help="pad each line with this many bytes of varied text")
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     deadline = time.time() + args.max_seconds

@@ -17,6 +17,8 @@ spanning more than 24 hours, empty or over-size messages.
 --require-sequence-tokens makes it behave like the pre-2023 service.
 --reject-message TEXT answers InvalidParameterException to a batch holding a message with TEXT.
 
+PUT /_outage/on makes every call answer 503 ServiceUnavailableException (counted as the
+fault "outage") until PUT /_outage/off.
 --tls-cert/--tls-key serve HTTPS with that certificate.
 It also serves credentials the way ECS (GET /creds, checked against --creds-token) and
 IMDSv2 (/latest/...) do, and records which access key signed each call.
@@ -134,6 +136,10 @@ class Handler(BaseHTTPRequestHandler):
     def do_PUT(self):
         if self.path == "/latest/api/token":
             self.reply(200, b"imds-token", "text/plain")
+        elif self.path in ("/_outage/on", "/_outage/off"):
+            with lock:
+                state["outage"] = self.path.endswith("/on")
+            self.reply(200, b"", "text/plain")
         else:
             self.reply(404, b"", "text/plain")
 
@@ -167,7 +173,9 @@ class Handler(BaseHTTPRequestHandler):
         access_key = authorization.split("Credential=")[1].split("/")[0]
         request = json.loads(body)
         fault = None
-        if operation == "PutLogEvents":
+        if state.get("outage"):
+            fault = "outage"
+        elif operation == "PutLogEvents":
             for kind, probability in args.fault:
                 if random.random() < probability:
                     fault = kind
@@ -182,10 +190,11 @@ class Handler(BaseHTTPRequestHandler):
                 self.close_connection = True
                 self.connection.shutdown(2)
                 return
-            if fault in ("throttle", "error500", "error503"):
+            if fault in ("throttle", "error500", "error503", "outage"):
                 status, answer = {"throttle": error("ThrottlingException", "Rate exceeded"),
                                   "error500": error("InternalFailure", "internal failure", 500),
-                                  "error503": error("ServiceUnavailableException", "unavailable", 503)}[fault]
+                                  "error503": error("ServiceUnavailableException", "unavailable", 503),
+                                  "outage": error("ServiceUnavailableException", "outage", 503)}[fault]
             else:
                 before = len(state["events"])
                 status, answer = handle(operation, request)

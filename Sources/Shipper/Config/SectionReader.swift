@@ -75,10 +75,11 @@ struct SectionReader {
     }
 
     /// A size such as `512k`, `1M`, `6MB`, `2G` or a plain byte count (units of 1024, as Fluent Bit).
-    mutating func size(_ key: String, default fallback: Int) throws -> Int {
+    /// A size such as 512K, 1M or 2G; 0 only where `allowingZero` (for settings that 0 turns off).
+    mutating func size(_ key: String, default fallback: Int, allowingZero: Bool = false) throws -> Int {
         guard let entry = entry(key) else { return fallback }
-        guard let bytes = Self.parseSize(entry.value), bytes > 0 else {
-            throw ConfigError("\(entry.key) must be a size such as 512K, 1M or 2G, not \"\(entry.value)\"", at: entry.location)
+        guard let bytes = Self.parseSize(entry.value), bytes > 0 || (allowingZero && bytes == 0) else {
+            throw ConfigError("\(entry.key) must be a size such as 512K, 1M or 2G\(allowingZero ? " (or 0)" : ""), not \"\(entry.value)\"", at: entry.location)
         }
         return bytes
     }

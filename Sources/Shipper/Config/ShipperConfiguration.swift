@@ -89,6 +89,8 @@ public struct ServiceSettings: Sendable {
     public var storageTotalLimit: Int?
     /// `storage.keep_delivered`: how long delivered records stay for replays.
     public var storageKeepDelivered: Double = 3600
+    /// `storage.disk_reserve`: intake pauses while the spool's filesystem has less free (README).
+    public var storageDiskReserve: Int = Int(Spool.Configuration.defaultDiskReserveBytes)
     /// `storage.on_corruption`: move_aside (default) or stop.
     public var storageOnCorruption: SpoolCorruptionPolicy = .moveAside
     /// `HTTP_Server`: serve health, metrics and status over HTTP.
@@ -133,6 +135,7 @@ public struct ServiceSettings: Sendable {
             storageTotalLimit = try reader.size("storage.total_limit_size", default: 0)
         }
         storageKeepDelivered = try reader.duration("storage.keep_delivered", default: storageKeepDelivered)
+        storageDiskReserve = try reader.size("storage.disk_reserve", default: storageDiskReserve, allowingZero: true)
         httpServer = try reader.bool("HTTP_Server", default: false)
         if let listen = reader.string("HTTP_Listen") { httpListen = listen }
         httpPort = UInt16(try reader.integer("HTTP_Port", default: Int(httpPort), range: 0...65535))

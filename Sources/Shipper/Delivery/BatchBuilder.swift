@@ -27,6 +27,8 @@ struct PreparedBatch {
     var truncated: Int
     /// Records CloudWatch is known to refuse (too old or too far in the future), kept out of the call.
     var refused: [DeadLetter] = []
+    /// Records among `refused` whose shape is missing from the spool (spool damage), for the error log.
+    var missingShapes: [(record: Int64, shape: Int64)] = []
 }
 
 /// Cuts the oldest undelivered records of a stream into one batch within every
@@ -46,12 +48,19 @@ enum BatchBuilder {
         var events: [InputLogEvent] = []
         var ids: [Int64] = []
         var refused: [DeadLetter] = []
+        var missingShapes: [(record: Int64, shape: Int64)] = []
         var bytes = 0
         var truncated = 0
         var earliest = Int64.max
         var latest = Int64.min
         var throughID: Int64 = 0
         for record in records {
+            if let shape = record.missingShape {
+                refused.append(DeadLetter(recordID: record.id, reason: "spool damage: shape \(shape) of record \(record.id) is missing; the message kept is only the record's stored middle"))
+                missingShapes.append((record.id, shape))
+                throughID = record.id
+                continue
+            }
             let timestamp = floorDivide(record.timeNanoseconds, 1_000_000)
             if timestamp < now - maxAgeMilliseconds || timestamp > now + maxAheadMilliseconds {
                 let reason = timestamp < now ? "tooOld: older than 14 days when sent" : "tooNew: more than 2 hours in the future when sent"
@@ -87,7 +96,7 @@ enum BatchBuilder {
         // Stable: records with the same timestamp keep their arrival order.
         let order = events.indices.sorted { (events[$0].timestamp, $0) < (events[$1].timestamp, $1) }
         return PreparedBatch(events: order.map { events[$0] }, recordIDs: order.map { ids[$0] }, throughID: throughID,
-                             truncated: truncated, refused: refused)
+                             truncated: truncated, refused: refused, missingShapes: missingShapes)
     }
 
     /// The dead letters a PutLogEvents answer's `rejectedLogEventsInfo` names.

@@ -72,7 +72,20 @@ struct GroupUploader: Sendable {
         var sequenceToken: String?
         var backoff = RetryBackoff()
         var slowBackoff = RetryBackoff(base: 5, cap: 120)
+        /// A batch CloudWatch accepted whose delivery the spool could not record
+        /// yet (a full disk): recorded before anything else is sent, never sent again.
+        var unrecorded: UnrecordedDelivery?
     }
+
+    /// What `Spool.markDelivered` is to be told once it can be.
+    private struct UnrecordedDelivery {
+        let throughID: Int64
+        let deadLetters: [DeadLetter]
+        let nextLimit: Int
+    }
+
+    /// How often a delivery the spool could not record is tried again: a local write, cheap to retry.
+    static let recordRetrySeconds = 1.0
 
     private enum Step { case sent, drained, retry(Double) }
 
@@ -86,6 +99,9 @@ struct GroupUploader: Sendable {
     }
 
     private func sendNextBatch(of stream: SpoolStream, state: inout StreamState, failures: inout FailureLog) async -> Step {
+        if let pending = state.unrecorded {
+            return record(pending, of: stream, state: &state, failures: &failures)
+        }
         do {
             try await slots.acquire()
         } catch {
@@ -105,9 +121,14 @@ struct GroupUploader: Sendable {
             logger.warning("messages longer than the event limit were truncated", metadata: [
                 "log_group": "\(logGroup)", "log_stream": "\(stream.logStream)", "count": "\(batch.truncated)", "limit_bytes": "\(limits.maxEventBytes)"])
         }
-        if !batch.refused.isEmpty {
-            logger.warning("events CloudWatch would refuse for their age go to dead letters", metadata: [
-                "log_group": "\(logGroup)", "log_stream": "\(stream.logStream)", "count": "\(batch.refused.count)"])
+        if !batch.missingShapes.isEmpty {
+            logger.error("spool damage: records whose shape is missing go to dead letters instead of out without their message's ends", metadata: [
+                "log_group": "\(logGroup)", "log_stream": "\(stream.logStream)",
+                "records": "\(batch.missingShapes.map { "\($0.record) (shape \($0.shape))" }.joined(separator: ", "))"])
+        }
+        if batch.refused.count > batch.missingShapes.count {
+            logger.warning("events CloudWatch would refuse (age or event_max_size) go to dead letters", metadata: [
+                "log_group": "\(logGroup)", "log_stream": "\(stream.logStream)", "count": "\(batch.refused.count - batch.missingShapes.count)"])
         }
         if batch.events.isEmpty {
             return delivered(stream, batch, deadLetters: batch.refused, nextLimit: nextLimit, state: &state, failures: &failures)
@@ -200,19 +221,34 @@ struct GroupUploader: Sendable {
         } catch let create as CloudWatchError where create.isAlreadyExists {}
     }
 
-    /// Advances the cursor past the batch; a cursor that cannot move means the batch goes out once more.
+    /// Advances the cursor past the batch. If the spool cannot record that
+    /// (a full disk), the stream sends nothing more until it can: the batch is
+    /// never sent again only because its delivery could not be written down.
     private func delivered(_ stream: SpoolStream, _ batch: PreparedBatch, deadLetters: [DeadLetter], nextLimit: Int,
                            state: inout StreamState, failures: inout FailureLog) -> Step {
+        record(UnrecordedDelivery(throughID: batch.throughID, deadLetters: deadLetters, nextLimit: nextLimit), of: stream, state: &state, failures: &failures)
+    }
+
+    private func record(_ delivery: UnrecordedDelivery, of stream: SpoolStream, state: inout StreamState, failures: inout FailureLog) -> Step {
         do {
-            try spool.markDelivered(stream: stream.id, through: batch.throughID, deadLetters: deadLetters)
+            try spool.markDelivered(stream: stream.id, through: delivery.throughID, deadLetters: delivery.deadLetters)
         } catch {
-            failures.failed("recording a delivered batch in the spool: \(error)")
-            return .retry(state.backoff.next())
+            if state.unrecorded == nil {
+                logger.error("CloudWatch accepted a batch but the spool cannot record it; this stream sends nothing until it can, so the batch is not sent twice", metadata: [
+                    "log_group": "\(logGroup)", "log_stream": "\(stream.logStream)", "through_id": "\(delivery.throughID)", "error": "\(error)"])
+                state.unrecorded = delivery
+            }
+            return .retry(Self.recordRetrySeconds)
+        }
+        if state.unrecorded != nil {
+            logger.info("recorded the delivered batch; sending resumes", metadata: [
+                "log_group": "\(logGroup)", "log_stream": "\(stream.logStream)", "through_id": "\(delivery.throughID)"])
+            state.unrecorded = nil
         }
         failures.recovered()
         state.backoff.reset()
         state.slowBackoff.reset()
-        state.limit = max(1, nextLimit)
+        state.limit = max(1, delivery.nextLimit)
         return .sent
     }
 

@@ -85,7 +85,16 @@ final class ShipperMonitor: @unchecked Sendable {
         text.add("shipper_output_batches_in_flight", "Batches read from the spool and not yet sent (at most \(UploadSupervisor.batchesInFlight) for the whole process).",
                  .gauge, output, Double(inFlight))
         text.add("shipper_output_streams_waiting", "Streams with records to send, waiting for one of those batch slots.", .gauge, output, Double(waiting))
-        text.add("shipper_backpressure", "1 while ingest is paused because the spool is full.", .gauge, [:], spool.backpressureReason == nil ? 0 : 1)
+        text.add("shipper_backpressure", "1 while ingest is paused because the spool or its disk is full.", .gauge, [:], spool.backpressureReason == nil ? 0 : 1)
+        for reason in spool.backpressureReasons {
+            text.add("shipper_backpressure_reason", "1 for each reason ingest is paused for.", .gauge, ["reason": reason], 1)
+        }
+        if let available = spool.diskAvailableBytes {
+            text.add("shipper_spool_disk_available_bytes", "What the spool can still grow by: free disk space plus its free pages, less a released headroom.",
+                     .gauge, [:], Double(available))
+        }
+        text.add("shipper_spool_headroom_held", "1 while the headroom file that keeps bookkeeping working on a full disk is in place.", .gauge, [:],
+                 spool.headroomHeld ? 1 : 0)
         if let stats = try? serialized({ try inspector.statistics() }) {
             text.add("shipper_spool_bytes", "Live bytes in the spool database.", .gauge, [:], Double(stats.usedBytes))
             text.add("shipper_spool_records", "Records in the spool, delivered or not.", .gauge, [:], Double(stats.records))

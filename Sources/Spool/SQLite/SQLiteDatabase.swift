@@ -18,7 +18,8 @@ final class SQLiteDatabase {
     }
 
     /// Opens `path` without ever writing to it, for a file that must stay as it
-    /// is (a damaged spool). To read its WAL, SQLite may create the `-shm` index beside it.
+    /// is (a damaged spool). To read a WAL-mode file SQLite may create an empty `-wal` and the
+    /// `-shm` index beside it.
     convenience init(readingOnly path: String) throws {
         try self.init(path: path, flags: SQLITE_OPEN_READONLY)
     }
@@ -107,6 +108,11 @@ final class SQLiteDatabase {
     func usedBytes() throws -> Int64 {
         let pages = try integer("PRAGMA page_count") - integer("PRAGMA freelist_count")
         return try pages * integer("PRAGMA page_size")
+    }
+
+    /// Bytes of the database's free pages: SQLite fills them before it grows the file.
+    func freeBytes() throws -> Int64 {
+        try integer("PRAGMA freelist_count") * integer("PRAGMA page_size")
     }
 
     /// Rows changed by the last INSERT, UPDATE or DELETE.

@@ -48,6 +48,13 @@ final class FakeCloudWatch {
         return try JSONDecoder().decode(State.self, from: Data(contentsOf: url))
     }
 
+    /// Starts (true) or ends an outage: while it lasts every call is answered 503.
+    func setOutage(_ on: Bool) throws {
+        let script = "import urllib.request; urllib.request.urlopen(urllib.request.Request('\(endpoint)/_outage/\(on ? "on" : "off")', method='PUT'))"
+        let request = try ChildProcess("python3", ["-c", script], name: "fake outage")
+        guard try request.waitForExit(timeout: 30) == 0 else { throw ChildProcessError.failed(request.text) }
+    }
+
     /// The `log` field of every stored event, with repeats.
     func lines() throws -> [String] {
         try state().events.compactMap { event in

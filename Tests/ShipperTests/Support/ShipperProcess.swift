@@ -15,16 +15,22 @@ final class ShipperProcess {
     /// `credentials`, the endpoint, a HOME of its own, and instance metadata off
     /// (tests never reach beyond loopback).
     init(config: String, directory: URL, endpoint: String, credentials: [String: String] = ShipperProcess.testKeys) throws {
-        let configPath = directory.appendingPathComponent("shipper.conf").path
+        child = try Self.launch(config: config, directory: directory, endpoint: endpoint, credentials: credentials)
+        port = Int(try child.waitForLine(#"forward input listening .*port=(\d+)"#, timeout: 30)) ?? 0
+    }
+
+    /// Starts `shipper run` on `config` with its spool in `directory/spool`, without waiting for it to listen.
+    static func launch(config: String, directory: URL, endpoint: String, credentials: [String: String] = ShipperProcess.testKeys,
+                       configName: String = "shipper.conf") throws -> ChildProcess {
+        let configPath = directory.appendingPathComponent(configName).path
         try config.write(toFile: configPath, atomically: true, encoding: .utf8)
         var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("AWS_") }
         environment["HOME"] = directory.path
         environment["AWS_EC2_METADATA_DISABLED"] = "true"
         environment["AWS_ENDPOINT_URL"] = endpoint
         environment.merge(credentials) { $1 }
-        child = try ChildProcess(TestPaths.shipperBinary, ["-c", configPath, "--storage-path", directory.appendingPathComponent("spool").path],
-                                 environment: environment, name: "shipper")
-        port = Int(try child.waitForLine(#"forward input listening .*port=(\d+)"#, timeout: 30)) ?? 0
+        return try ChildProcess(TestPaths.shipperBinary, ["-c", configPath, "--storage-path", directory.appendingPathComponent("spool").path],
+                                environment: environment, name: "shipper")
     }
 
     /// The tutorial's config, with only what a test must change: a loopback
