@@ -2,7 +2,7 @@
 import PackageDescription
 
 // System libraries are linked by name per platform: Debian's packages call them
-// sqlite3/z/ssl/crypto, the Windows (vcpkg) builds call them sqlite3/zlib/libssl/libcrypto.
+// sqlite3/z/ssl/crypto/zstd, the Windows (vcpkg) builds call them sqlite3/zlib/libssl/libcrypto/zstd.
 let systemLibraries: [LinkerSetting] = [
     .linkedLibrary("sqlite3"),
     .linkedLibrary("z", .when(platforms: [.linux])),
@@ -11,6 +11,7 @@ let systemLibraries: [LinkerSetting] = [
     .linkedLibrary("crypto", .when(platforms: [.linux])),
     .linkedLibrary("libssl", .when(platforms: [.windows])),
     .linkedLibrary("libcrypto", .when(platforms: [.windows])),
+    .linkedLibrary("zstd"),
 ]
 
 let package = Package(
@@ -26,11 +27,12 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite"),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
+        .systemLibrary(name: "CZstd", path: "Sources/CZstd"),
         .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL"),
         .systemLibrary(name: "CMalloc", path: "Sources/CMalloc"),
         .target(
             name: "Ingest",
-            dependencies: ["CZlib", "COpenSSL", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["CZlib", "CZstd", "COpenSSL", .product(name: "Logging", package: "swift-log")],
             linkerSettings: systemLibraries
         ),
         .target(
@@ -55,7 +57,7 @@ let package = Package(
             ],
             linkerSettings: systemLibraries
         ),
-        .testTarget(name: "IngestTests", dependencies: ["Ingest"]),
+        .testTarget(name: "IngestTests", dependencies: ["Ingest", "CZstd"], linkerSettings: systemLibraries),
         .testTarget(name: "SpoolTests", dependencies: ["Spool"]),
         .testTarget(
             name: "ShipperTests",

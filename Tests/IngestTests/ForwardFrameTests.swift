@@ -60,7 +60,7 @@ final class ForwardFrameTests: XCTestCase {
         let option = MessagePackValue.map([MessagePackPair(key: .string("compressed"), value: .string("gzip"))])
         let small = ForwardFrame.Limits(maxInflatedBytes: 10_000, decoder: MessagePackDecoder())
         XCTAssertThrowsError(try ForwardFrame(parsing: MessagePackEncoder.encoded(.array([.string("app"), .binary(bomb), option])), limits: small)) { error in
-            XCTAssertEqual(error as? ForwardFrameError, .compressedPayload(.inflatedSizeOverLimit(limit: 10_000)))
+            XCTAssertEqual(error as? ForwardFrameError, .compressedPayload(.inflatedSizeOverLimit(.gzip, limit: 10_000)))
         }
         XCTAssertThrowsError(try frame(.array([.string("app"), .binary([0x1f, 0x8b, 0x08, 0x00, 0xde, 0xad]), option]))) { error in
             guard case ForwardFrameError.compressedPayload = error else { return XCTFail("\(error)") }

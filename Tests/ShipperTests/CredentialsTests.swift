@@ -55,4 +55,29 @@ final class CredentialsTests: XCTestCase {
     func testHTTPDateParsingForClockSkew() {
         XCTAssertEqual(CloudWatchLogsClient.parseHTTPDate("Sun, 30 Aug 2015 12:36:00 GMT"), Date(timeIntervalSince1970: 1_440_938_160))
     }
+
+    /// The AWS SDKs' rule for `AWS_CONTAINER_CREDENTIALS_FULL_URI`: https anywhere, plain http
+    /// only to loopback and the ECS and EKS agents, so the authorization token goes nowhere else.
+    func testFullURIHostsFollowTheSDKRule() async throws {
+        let allowed = ["https://credentials.example.com/creds", "http://127.0.0.1:51679/creds", "http://127.1.2.3/creds", "http://localhost/creds",
+                       "http://[::1]:8080/creds", "http://169.254.170.2/v2/credentials/x", "http://169.254.170.23/v1/credentials",
+                       "http://[fd00:ec2::23]/v1/credentials", "HTTPS://Example.com/"]
+        for uri in allowed {
+            XCTAssertNil(ContainerCredentialsProvider.refusal(of: uri), uri)
+        }
+        let refused = ["http://credentials.example.com/creds", "http://169.254.169.254/latest", "http://10.0.0.1/creds",
+                       "http://127.0.0.1.evil.example/creds", "http://[fd00:ec2::24]/", "ftp://127.0.0.1/creds", "not a url", "http:///creds"]
+        for uri in refused {
+            XCTAssertNotNil(ContainerCredentialsProvider.refusal(of: uri), uri)
+        }
+        let provider = ContainerCredentialsProvider(environment: ["AWS_CONTAINER_CREDENTIALS_FULL_URI": "http://attacker.example/creds",
+                                                                  "AWS_CONTAINER_AUTHORIZATION_TOKEN": "secret"])
+        XCTAssertTrue(provider.isConfigured, "a refused FULL_URI is reported, not skipped silently")
+        do {
+            _ = try await provider.credentials()
+            XCTFail("a refused FULL_URI must not be asked")
+        } catch let error as CredentialsError {
+            XCTAssertTrue(error.reason.contains("only loopback, 169.254.170.2, 169.254.170.23 and fd00:ec2::23"), error.reason)
+        }
+    }
 }

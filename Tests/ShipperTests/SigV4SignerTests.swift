@@ -37,4 +37,30 @@ final class SigV4SignerTests: XCTestCase {
         XCTAssertEqual(SigV4Signer.amzDate(Date(timeIntervalSince1970: 951_782_400)), "20000229T000000Z")
         XCTAssertEqual(SigV4Signer.amzDate(Date(timeIntervalSince1970: 0)), "19700101T000000Z")
     }
+
+    /// The path cases of AWS's original SigV4 suite (as botocore ships them, `get-space` and
+    /// `get-utf8`): the path as sent is encoded once more, so `%20` is signed as `%2520`.
+    func testAWSPathVectorsSignTheEncodedPathEncodedAgain() {
+        let signer = SigV4Signer(region: "us-east-1", service: "host")
+        let credentials = AWSCredentials(accessKeyID: "AKIDEXAMPLE", secretAccessKey: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", sessionToken: nil)
+        let headers = [(name: "Date", value: "Mon, 09 Sep 2011 23:36:00 GMT"), (name: "Host", value: "host.foo.com")]
+        let cases = [
+            ("/%20/foo", "/%2520/foo", "2be9e587d1ee1f0fd02128724b86b4358ba3630d39f493b6e06610a19a50779e"),
+            ("/%E1%88%B4", "/%25E1%2588%25B4", "57b1eb3df3b16a8479c0097b66c0b261cfd65b829419a3f2c3d05319722490b8"),
+        ]
+        for (path, canonical, signature) in cases {
+            XCTAssertEqual(SigV4Signer.canonicalURI(path), canonical)
+            let authorization = signer.authorization(method: "GET", path: path, headers: headers, body: [UInt8](), credentials: credentials, amzDate: "20110909T233600Z")
+            XCTAssertEqual(authorization, "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20110909/us-east-1/host/aws4_request, SignedHeaders=date;host, Signature=\(signature)", path)
+        }
+        XCTAssertEqual(SigV4Signer.canonicalURI(""), "/")
+        XCTAssertEqual(SigV4Signer.canonicalURI("/logs/v1-a_b.c~d"), "/logs/v1-a_b.c~d")
+    }
+
+    func testTheHostHeaderBracketsIPv6AndKeepsThePort() throws {
+        XCTAssertEqual(CloudWatchLogsClient.hostHeader(try XCTUnwrap(URL(string: "http://[::1]:4566/"))), "[::1]:4566")
+        XCTAssertEqual(CloudWatchLogsClient.hostHeader(try XCTUnwrap(URL(string: "https://[fd00:ec2::10]"))), "[fd00:ec2::10]")
+        XCTAssertEqual(CloudWatchLogsClient.hostHeader(try XCTUnwrap(URL(string: "https://logs.us-east-1.amazonaws.com"))), "logs.us-east-1.amazonaws.com")
+        XCTAssertEqual(CloudWatchLogsClient.hostHeader(try XCTUnwrap(URL(string: "http://127.0.0.1:9/proxy/logs"))), "127.0.0.1:9")
+    }
 }

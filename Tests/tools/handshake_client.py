@@ -36,6 +36,9 @@ def main():
     pong = receive()
     print("PONG", pong[1], pong[2], flush=True)
     if not pong[1]:
+        if pong[3:] != ["", ""]:
+            print("a refused PONG must carry no hostname or digest: %r" % (pong,), flush=True)
+            return 1
         closed = receive() is None
         return 0 if args.expect == "reject" and closed else 1
     expected = hashlib.sha512(salt + pong[3].encode() + nonce + args.shared_key.encode()).hexdigest()

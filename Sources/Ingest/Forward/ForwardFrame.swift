@@ -10,7 +10,7 @@ public enum ForwardFrameError: Error, Equatable, CustomStringConvertible {
     case optionNotAMap
     case sizeMismatch(declared: Int, actual: Int)
     case unsupportedCompression(String)
-    case compressedPayload(GzipError)
+    case compressedPayload(InflateError)
     case packedEntries(MessagePackError)
 
     public var description: String {
@@ -79,7 +79,7 @@ public struct ForwardFrame: Sendable {
 
         let second = reader.offset
         switch try reader.header() {
-        case .array(let declared):
+        case .array(let declared) where try !Self.isTimeMetadataPair(&reader, declared: declared):
             // Forward mode: [tag, [[time, record], ...], option?]
             guard count <= 3 else { throw ForwardFrameError.wrongElementCount(count) }
             let entryCount = try reader.length(declared, payloadBytes: false)
@@ -98,11 +98,16 @@ public struct ForwardFrame: Sendable {
             let payload = UnsafeBufferPointer(rebasing: bytes[try reader.payload(length)])
             let options = try Self.options(&reader, present: count == 3, maxDepth: maxDepth)
             self.chunk = options.chunk
-            if options.compressed == "gzip" {
+            // An unknown compression is refused before its bytes are read as entries.
+            try Self.check(options, compressionAllowed: true, count: nil)
+            if let compression = options.compressed.flatMap(Compression.init(rawValue:)) {
                 let inflated: [UInt8]
                 do {
-                    inflated = try GzipInflater.inflate(payload, limit: limits.maxInflatedBytes)
-                } catch let error as GzipError {
+                    switch compression {
+                    case .gzip: inflated = try GzipInflater.inflate(payload, limit: limits.maxInflatedBytes)
+                    case .zstd: inflated = try ZstdInflater.inflate(payload, limit: limits.maxInflatedBytes)
+                    }
+                } catch let error as InflateError {
                     throw ForwardFrameError.compressedPayload(error)
                 }
                 self.entries = try inflated.withUnsafeBufferPointer { try Self.packedEntries($0, limits: limits) }
@@ -119,6 +124,20 @@ public struct ForwardFrame: Sendable {
             let options = try Self.options(&reader, present: count == 4, maxDepth: maxDepth)
             self.chunk = options.chunk
             try Self.check(options, compressionAllowed: false, count: 1)
+        }
+    }
+
+    /// Whether the array just entered (`declared` long) is a `[time, metadata]`
+    /// pair, so the frame is Message mode as Fluent Bit sends it with a
+    /// per-record tag, and not Forward mode, whose array holds entries (arrays).
+    /// Leaves `reader` where it was.
+    private static func isTimeMetadataPair(_ reader: inout MessagePackReader, declared: UInt64) throws -> Bool {
+        guard declared == 2 else { return false }
+        let start = reader.offset
+        defer { reader.offset = start }
+        switch try reader.header() {
+        case .array, .map: return false
+        default: return true
         }
     }
 
@@ -156,11 +175,12 @@ public struct ForwardFrame: Sendable {
         return options
     }
 
-    private static func check(_ options: Options, compressionAllowed: Bool, count: Int) throws {
+    /// Checks `compressed`, and `size` against `count` once the entries are known.
+    private static func check(_ options: Options, compressionAllowed: Bool, count: Int?) throws {
         if let compressed = options.compressed, compressed != "text" {
-            guard compressionAllowed, compressed == "gzip" else { throw ForwardFrameError.unsupportedCompression(compressed) }
+            guard compressionAllowed, Compression(rawValue: compressed) != nil else { throw ForwardFrameError.unsupportedCompression(compressed) }
         }
-        if let size = options.size, size != count {
+        if let size = options.size, let count, size != count {
             throw ForwardFrameError.sizeMismatch(declared: size, actual: count)
         }
     }
@@ -190,9 +210,21 @@ public struct ForwardFrame: Sendable {
 
     /// An event time read in place for the usual encodings (a positive integer,
     /// EventTime); anything else is decoded and judged by `time(_:)`.
-    private static func time(_ reader: inout MessagePackReader, maxDepth: Int) throws -> EventTime {
+    ///
+    /// Fluent Bit 2.x and later send `[time, metadata]` where the time goes
+    /// (`Retain_Metadata_In_Forward_Mode`, on by default): the time inside is
+    /// taken, the metadata map is checked and left out, as Fluentd does.
+    private static func time(_ reader: inout MessagePackReader, maxDepth: Int, insidePair: Bool = false) throws -> EventTime {
         let start = reader.offset
         switch try reader.header() {
+        case .array(let declared) where !insidePair:
+            guard declared == 2 else { throw ForwardFrameError.invalidTime("a [time, metadata] pair has 2 elements, not \(declared)") }
+            let time = try Self.time(&reader, maxDepth: maxDepth, insidePair: true)
+            let metadata = reader.offset
+            guard case .map = try reader.header() else { throw ForwardFrameError.invalidTime("the metadata of a [time, metadata] pair must be a map") }
+            reader.offset = metadata
+            try reader.skip(depth: 2, maxDepth: maxDepth)
+            return time
         case .scalar(.int(let seconds)):
             return EventTime(seconds: seconds)
         case .unsigned(let width) where width <= 4:

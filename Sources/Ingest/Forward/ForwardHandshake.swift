@@ -40,19 +40,25 @@ public struct ForwardHandshake: Sendable {
     }
 
     /// Checks a PING; returns the PONG to send and whether the client may go on.
+    ///
+    /// A refused client gets `["PONG", false, reason, "", ""]`, as Fluentd
+    /// answers: the server's digest covers the shared key, so sending it to
+    /// a client that has not proved it knows the key would let anyone guess
+    /// the key offline. Digests are compared in constant time.
     func answer(_ ping: MessagePackValue, session: Session) -> (pong: [UInt8], accepted: Bool, reason: String) {
         var reason = ""
         var salt: [UInt8] = []
         if case .array(let parts) = ping, parts.count == 6, parts[0].textValue == "PING",
-           let hostname = parts[1].stringBytes, let sharedKeySalt = bytes(parts[2]), let digest = parts[3].textValue,
-           let user = parts[4].textValue, let passwordDigest = parts[5].textValue {
+           let hostname = parts[1].stringBytes, let sharedKeySalt = bytes(parts[2]), let digest = parts[3].stringBytes,
+           let user = parts[4].textValue, let passwordDigest = parts[5].stringBytes {
             salt = sharedKeySalt
-            if digest != Self.sha512Hex(sharedKeySalt + hostname + session.nonce + Array(sharedKey.utf8)) {
+            if !Self.sameDigest(digest, Self.sha512Hex(sharedKeySalt + hostname + session.nonce + Array(sharedKey.utf8))) {
                 reason = "shared key mismatch"
             } else if !users.isEmpty {
-                if let password = users[user], passwordDigest == Self.sha512Hex(session.authSalt + Array(user.utf8) + Array(password.utf8)) {
-                    reason = ""
-                } else {
+                let password = users[user] ?? ""
+                let expected = Self.sha512Hex(session.authSalt + Array(user.utf8) + Array(password.utf8))
+                // An unknown user costs the same comparison as a wrong password.
+                if !(Self.sameDigest(passwordDigest, expected) && users[user] != nil) {
                     reason = "username/password mismatch"
                 }
             }
@@ -60,10 +66,21 @@ public struct ForwardHandshake: Sendable {
             reason = "expected a PING message"
         }
         let accepted = reason.isEmpty
-        let serverDigest = Self.sha512Hex(salt + Array(selfHostname.utf8) + session.nonce + Array(sharedKey.utf8))
         var encoder = MessagePackEncoder()
-        encoder.encode(.array([.string("PONG"), .bool(accepted), .string(reason), .string(selfHostname), .string(serverDigest)]))
+        if accepted {
+            let serverDigest = Self.sha512Hex(salt + Array(selfHostname.utf8) + session.nonce + Array(sharedKey.utf8))
+            encoder.encode(.array([.string("PONG"), .bool(true), .string(""), .string(selfHostname), .string(serverDigest)]))
+        } else {
+            encoder.encode(.array([.string("PONG"), .bool(false), .string(reason), .string(""), .string("")]))
+        }
         return (encoder.bytes, accepted, reason)
+    }
+
+    /// Whether the digest a client sent is `expected`, in time that does not depend on where they differ.
+    static func sameDigest(_ given: [UInt8], _ expected: String) -> Bool {
+        let expected = Array(expected.utf8)
+        guard given.count == expected.count else { return false }
+        return given.withUnsafeBytes { a in expected.withUnsafeBytes { b in CRYPTO_memcmp(a.baseAddress, b.baseAddress, a.count) == 0 } }
     }
 
     private func bytes(_ value: MessagePackValue) -> [UInt8]? {

@@ -1,20 +1,5 @@
 import CZlib
 
-/// Why a CompressedPackedForward payload could not be inflated.
-public enum GzipError: Error, Equatable, CustomStringConvertible {
-    case corrupt(String)
-    case truncated
-    case inflatedSizeOverLimit(limit: Int)
-
-    public var description: String {
-        switch self {
-        case .corrupt(let reason): return "invalid gzip data: \(reason)"
-        case .truncated: return "gzip data ends inside a member"
-        case .inflatedSizeOverLimit(let limit): return "gzip data inflates past the limit of \(limit) bytes"
-        }
-    }
-}
-
 /// Inflates gzip data that may hold several members back to back, as Fluentd
 /// forwarders send them, and stops at `limit` bytes so a gzip bomb costs
 /// nothing more than the limit.
@@ -22,7 +7,7 @@ public enum GzipInflater {
     public static func inflate(_ input: UnsafeBufferPointer<UInt8>, limit: Int) throws -> [UInt8] {
         var stream = z_stream()
         // 15 + 32: accept gzip or zlib headers, with the largest window.
-        guard czlib_inflate_init2(&stream, 15 + 32) == Z_OK else { throw GzipError.corrupt("inflateInit2 failed") }
+        guard czlib_inflate_init2(&stream, 15 + 32) == Z_OK else { throw InflateError.corrupt(.gzip, "inflateInit2 failed") }
         defer { inflateEnd(&stream) }
 
         var output: [UInt8] = []
@@ -37,21 +22,21 @@ public enum GzipInflater {
                 return CZlib.inflate(&stream, Z_NO_FLUSH)
             }
             let produced = chunk.count - Int(stream.avail_out)
-            guard output.count + produced <= limit else { throw GzipError.inflatedSizeOverLimit(limit: limit) }
+            guard output.count + produced <= limit else { throw InflateError.inflatedSizeOverLimit(.gzip, limit: limit) }
             output.append(contentsOf: chunk[0..<produced])
             switch status {
             case Z_STREAM_END:
                 // Another member may follow the one that just ended.
                 if stream.avail_in == 0 { return output }
-                guard inflateReset(&stream) == Z_OK else { throw GzipError.corrupt("inflateReset failed") }
+                guard inflateReset(&stream) == Z_OK else { throw InflateError.corrupt(.gzip, "inflateReset failed") }
             case Z_OK:
                 continue
             case Z_BUF_ERROR:
-                if stream.avail_in == 0 { throw GzipError.truncated }
+                if stream.avail_in == 0 { throw InflateError.truncated(.gzip) }
                 continue
             default:
                 let message = stream.msg.map { String(cString: $0) } ?? "zlib status \(status)"
-                throw GzipError.corrupt(message)
+                throw InflateError.corrupt(.gzip, message)
             }
         }
     }

@@ -137,6 +137,15 @@ public final class CloudWatchLogsClient: Sendable {
         return body
     }
 
+    /// The `Host` header for `endpoint`, as the request line's authority: an IPv6
+    /// address in brackets, the port when the URL names one.
+    static func hostHeader(_ endpoint: URL) -> String {
+        var host = endpoint.host ?? ""
+        if host.contains(":") && !host.hasPrefix("[") { host = "[\(host)]" }
+        if let port = endpoint.port { host += ":\(port)" }
+        return host
+    }
+
     /// Signs and sends one API call; returns the decoded JSON object of a 2xx answer.
     private func call(_ operation: String, body: Data) async throws -> [String: Any] {
         let keys: AWSCredentials
@@ -148,13 +157,12 @@ public final class CloudWatchLogsClient: Sendable {
         let amzDate = SigV4Signer.amzDate(Date().addingTimeInterval(clockOffset.seconds))
         let target = "Logs_20140328.\(operation)"
         let contentType = "application/x-amz-json-1.1"
-        var host = endpoint.host ?? ""
-        if let port = endpoint.port { host += ":\(port)" }
         var headers: [(name: String, value: String)] = [
-            ("Content-Type", contentType), ("Host", host), ("X-Amz-Date", amzDate), ("X-Amz-Target", target),
+            ("Content-Type", contentType), ("Host", Self.hostHeader(endpoint)), ("X-Amz-Date", amzDate), ("X-Amz-Target", target),
         ]
         if let token = keys.sessionToken { headers.append(("X-Amz-Security-Token", token)) }
-        let authorization = signer.authorization(headers: headers, body: body, credentials: keys, amzDate: amzDate)
+        let path = URLComponents(url: endpoint, resolvingAgainstBaseURL: false)?.percentEncodedPath ?? "/"
+        let authorization = signer.authorization(path: path, headers: headers, body: body, credentials: keys, amzDate: amzDate)
 
         headers.append(("Authorization", authorization))
 
