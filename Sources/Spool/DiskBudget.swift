@@ -21,6 +21,14 @@ final class DiskBudget: @unchecked Sendable {  // `lock` guards `headroomHeld` a
     private let lock = NSLock()
     private var headroomHeld = false
     private var lastAvailable: Int64?
+    /// The filesystem's free bytes when last asked, and when (monotonic nanoseconds).
+    private var lastFree: (bytes: Int64, at: UInt64)?
+
+    /// How long a reading of the filesystem is reused while the spool is far
+    /// from its reserve: the writer asks after every commit, and thousands of
+    /// statvfs calls a second would buy nothing. Close to the reserve it asks every time.
+    static let readingLifetimeNanoseconds: UInt64 = 20_000_000
+    static let farFromReserveBytes: Int64 = 64 << 20
 
     init(spoolPath: String, reserveBytes: Int64, headroomBytes: Int64) {
         self.reserveBytes = reserveBytes
@@ -39,9 +47,17 @@ final class DiskBudget: @unchecked Sendable {  // `lock` guards `headroomHeld` a
     /// filesystem's free space, less the headroom while it is not held (that
     /// space is owed to bookkeeping, not to intake). Nil if the OS cannot tell.
     func available(databaseFreeBytes: Int64) -> Int64? {
-        guard let free = DiskSpace.availableBytes(in: directory) else { return nil }
+        let now = DispatchTime.now().uptimeNanoseconds
+        lock.lock()
+        let recent = lastFree.flatMap { reading -> Int64? in
+            let fresh = now &- reading.at < Self.readingLifetimeNanoseconds
+            return fresh && reading.bytes - headroomBytes > reserveBytes + Self.farFromReserveBytes ? reading.bytes : nil
+        }
+        lock.unlock()
+        guard let free = recent ?? DiskSpace.availableBytes(in: directory) else { return nil }
         lock.lock()
         defer { lock.unlock() }
+        if recent == nil { lastFree = (free, now) }
         let owed = headroomHeld ? 0 : headroomBytes
         let available = free + databaseFreeBytes - owed
         lastAvailable = available
@@ -68,6 +84,7 @@ final class DiskBudget: @unchecked Sendable {  // `lock` guards `headroomHeld` a
         defer { lock.unlock() }
         guard headroomHeld else { return false }
         headroomHeld = false
+        lastFree = nil
         try? FileManager.default.removeItem(atPath: headroomPath)
         return true
     }

@@ -135,8 +135,8 @@ final class SpoolMaintenance: @unchecked Sendable {
 
     /// Nil if the database cannot be asked; a disk the OS says nothing about counts as roomy.
     private func room() -> Room? {
-        guard let used = try? database.usedBytes(), let free = try? database.freeBytes() else { return nil }
-        return Room(withinLimit: used <= lowWatermarkBytes, available: budget.available(databaseFreeBytes: free) ?? .max)
+        guard let usage = try? database.pageUsage() else { return nil }
+        return Room(withinLimit: usage.usedBytes <= lowWatermarkBytes, available: budget.available(databaseFreeBytes: usage.freeBytes) ?? .max)
     }
 
     /// Runs a housekeeping write; if the disk is full, gives it the headroom and tries once more.

@@ -186,15 +186,16 @@ final class SpoolWriter: @unchecked Sendable {
         while true {
             do {
                 let committedChunks = try commit(batches)
-                shapes.committed()
-                chunksLock.lock()
-                for chunk in committedChunks { recentChunks.insert(chunk) }
-                chunksLock.unlock()
-                afterCommit((try? database.usedBytes()) ?? 0, (try? database.freeBytes()) ?? 0)
                 if failedCommitsInARow > 0 {
                     logger.notice("spool commits work again", metadata: ["failed_commits_before": "\(failedCommitsInARow)"])
                     failedCommitsInARow = 0
                 }
+                shapes.committed()
+                chunksLock.lock()
+                for chunk in committedChunks { recentChunks.insert(chunk) }
+                chunksLock.unlock()
+                let usage = (try? database.pageUsage()) ?? (usedBytes: 0, freeBytes: 0)
+                afterCommit(usage.usedBytes, usage.freeBytes)
                 return .success(())
             } catch let error as SQLiteError where error.isDiskFull {
                 forgetUncommitted()

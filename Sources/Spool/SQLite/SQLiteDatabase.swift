@@ -106,14 +106,20 @@ final class SQLiteDatabase {
     /// Bytes the database's live pages take; free pages left by deletions are
     /// reused before the file grows, so they do not count.
     func usedBytes() throws -> Int64 {
-        let pages = try integer("PRAGMA page_count") - integer("PRAGMA freelist_count")
-        return try pages * integer("PRAGMA page_size")
+        try pageUsage().usedBytes
     }
 
-    /// Bytes of the database's free pages: SQLite fills them before it grows the file.
-    func freeBytes() throws -> Int64 {
-        try integer("PRAGMA freelist_count") * integer("PRAGMA page_size")
+    /// The bytes of live pages, and of free pages (which SQLite fills before it
+    /// grows the file), from two reads of the header: the writer asks after every commit.
+    func pageUsage() throws -> (usedBytes: Int64, freeBytes: Int64) {
+        if pageSize == 0 { pageSize = try integer("PRAGMA page_size") }
+        let pages = try integer("PRAGMA page_count")
+        let free = try integer("PRAGMA freelist_count")
+        return ((pages - free) * pageSize, free * pageSize)
     }
+
+    /// Fixed once the database exists (the spool never changes it).
+    private var pageSize: Int64 = 0
 
     /// Rows changed by the last INSERT, UPDATE or DELETE.
     var changes: Int { Int(sqlite3_changes(handle)) }
