@@ -109,6 +109,29 @@ final class SpoolSalvageTests: SpoolFileTestCase {
         XCTAssertEqual(try live.recordCount(), report.copied)
     }
 
+    func testRecordsWhoseStreamRowIsLostAreReportedNotCopied() throws {
+        _ = try makeSpool()
+        let database = try SQLiteDatabase(path: path, create: false)
+        let streamsPage = try database.integer("SELECT rootpage FROM sqlite_master WHERE name = 'streams'")
+        database.close()
+        let file = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+        try file.seek(toOffset: UInt64((streamsPage - 1) * 4096))
+        file.write(Data(repeating: 0xa5, count: 4096))
+        try file.close()
+
+        let livePath = directory.appendingPathComponent("live.sqlite").path
+        let live = try Spool(configuration: .init(path: livePath))
+        defer { live.close() }
+        let report = try SpoolSalvage.run(damaged: path, into: livePath)
+        XCTAssertEqual(report.streamsRead, 0)
+        XCTAssertEqual(report.unreadableStreams.description, "1-2")
+        XCTAssertEqual(report.recordsRead, count, "the records themselves are all readable")
+        XCTAssertEqual(report.unknownStream.count, Int64(count), "without its stream a record has no destination")
+        XCTAssertEqual(report.copied, 0)
+        XCTAssertFalse(report.isComplete)
+        XCTAssertEqual(try live.recordCount(), 0)
+    }
+
     func testAFileThatIsNoSpoolIsRefused() throws {
         try Data("not a database".utf8).write(to: URL(fileURLWithPath: path))
         let livePath = directory.appendingPathComponent("live.sqlite").path
