@@ -208,8 +208,9 @@ final class SpoolWriter: @unchecked Sendable {
                 // the connection takes the next one; the batch is refused and its clients send it again.
                 forgetUncommitted()
                 failedCommitsInARow += 1
-                logger.error("spool commit failed; its records are not acknowledged and their clients send them again",
+                logger.error("spool commit failed; none of its records is acknowledged (clients waiting for acks send theirs again)",
                              metadata: ["error": "\(error)", "sqlite_code": "\(error.code)", "os_error": "\(error.osErrorCode)",
+                                        "records": "\(batches.reduce(0) { $0 + $1.appends.reduce(0) { $0 + $1.records.count } })",
                                         "failed_commits_in_a_row": "\(failedCommitsInARow)"])
                 return .failure(SpoolError.database(error))
             } catch {

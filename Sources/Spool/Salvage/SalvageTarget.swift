@@ -6,8 +6,8 @@ import Foundation
 ///
 /// Records go in whole (no shape, no chunk) with their destination, time and
 /// tag. The same transaction moves the source's `copied_through` mark in
-/// `salvage_sources`, so an interrupted or repeated salvage never copies a
-/// record twice: a record is in the live spool exactly when the mark covers it.
+/// `salvage_sources` past them, and records at or below the mark are never
+/// copied again: an interrupted or repeated salvage copies no record twice.
 /// One row per source, not per record: rows that stayed for ever would count
 /// against `storage.total_limit_size`.
 final class SalvageTarget {
