@@ -56,7 +56,7 @@ final class SpoolSalvageTests: SpoolFileTestCase {
         let damaged = try Data(contentsOf: URL(fileURLWithPath: path))
         let reader = try DamagedSpoolReader(path: path)
         var read: [Int64: DamagedRecord] = [:]
-        let unreadable = try reader.records { read[$0.id] = $0 }
+        let unreadable = try reader.records { read[$0.id] = $0 }.ids
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: path)), damaged, "reading writes nothing to the file")
 
         XCTAssertFalse(unreadable.isEmpty, "the damaged pages' rows are reported")
@@ -130,6 +130,26 @@ final class SpoolSalvageTests: SpoolFileTestCase {
         XCTAssertEqual(report.copied, 0)
         XCTAssertFalse(report.isComplete)
         XCTAssertEqual(try live.recordCount(), 0)
+    }
+
+    func testWhenTheTablesEndIsLostTooRecordsAreReadUpToTheDamage() throws {
+        let original = try makeSpool()
+        let database = try SQLiteDatabase(path: path, create: false)
+        let sequencePage = try database.integer("SELECT rootpage FROM sqlite_master WHERE name = 'sqlite_sequence'")
+        database.close()
+        let file = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+        try file.seek(toOffset: UInt64((sequencePage - 1) * 4096))
+        file.write(Data(repeating: 0xa5, count: 4096))
+        // The newest records' pages go with the file's end, so max(id) cannot be read either.
+        try file.truncate(atOffset: try file.seekToEnd() - 3 * 4096)
+        try file.close()
+
+        var read: [Int64: DamagedRecord] = [:]
+        let unreadable = try DamagedSpoolReader(path: path).records { read[$0.id] = $0 }
+        let from = try XCTUnwrap(unreadable.from, "the table's end is unknown")
+        XCTAssertGreaterThan(read.count, count / 2, "the damage is near the end")
+        XCTAssertEqual(Set(read.keys), Set(1..<from), "every record before the damage is read, none after")
+        XCTAssertTrue(read.allSatisfy { original[$0.key]?.message == $0.value.message })
     }
 
     func testAFileThatIsNoSpoolIsRefused() throws {

@@ -68,6 +68,9 @@ struct SalvageCommand: ParsableCommand {
             "unreadable ids:       \(report.unreadableRecords.count) (\(report.unreadableRecords))",
             "streams read:         \(report.streamsRead)",
         ]
+        if let from = report.unreadableFrom {
+            lines.append("the end of the records table could not be read: nothing from id \(from) on was read, how many records there were is unknown")
+        }
         if !report.streamsTableReadable { lines.append("the streams table could not be read: no record has a known destination") }
         if !report.unreadableStreams.isEmpty { lines.append("unreadable stream ids: \(report.unreadableStreams)") }
         if !report.unknownStream.isEmpty {

@@ -11,6 +11,14 @@ struct DamagedRecord {
     let message: [UInt8]?
 }
 
+/// The records of a damaged spool that could not be read.
+struct UnreadableRecords {
+    var ids = IDRanges()
+    /// Set when the table's end could not be found either: nothing from this id on was read,
+    /// and how many records there were is unknown.
+    var from: Int64?
+}
+
 /// The destinations of a damaged spool that could be read.
 struct DamagedStreams {
     var byID: [Int64: SpoolStream] = [:]
@@ -70,12 +78,12 @@ final class DamagedSpoolReader {
         return result
     }
 
-    /// Calls `visit` with every readable record in id order; returns the ids that could not be read.
+    /// Calls `visit` with every readable record in id order; returns what could not be read.
     ///
     /// The range to read ends at the newest id the table or its sequence still
     /// tells. When neither can be read, records are read forward until the
-    /// first damage, and everything after it counts as unreadable.
-    func records(_ visit: (DamagedRecord) throws -> Void) throws -> IDRanges {
+    /// first damage, and nothing after it.
+    func records(_ visit: (DamagedRecord) throws -> Void) throws -> UnreadableRecords {
         let message = hasShapes ? SpoolSchema.message(of: "r") : "r.message"
         let statement = try database.prepare("""
             SELECT r.id, r.stream_id, r.time_ns, r.tag, \(message) FROM records r WHERE r.id BETWEEN ?1 AND ?2 ORDER BY r.id
@@ -84,10 +92,10 @@ final class DamagedSpoolReader {
             try visit(DamagedRecord(id: row.int64(0), streamID: row.int64(1), timeNanoseconds: row.int64(2), tag: row.text(3),
                                     message: row.isNull(4) ? nil : row.blob(4)))
         }
-        if let newest = newestID(of: "records") {
-            return newest > 0 ? try BisectingScan(statement: statement).scan(1...newest, row: row) : IDRanges()
+        guard let newest = newestID(of: "records") else {
+            return UnreadableRecords(from: try readUntilDamage(statement, row: row))
         }
-        return try readUntilDamage(statement, row: row)
+        return UnreadableRecords(ids: newest > 0 ? try BisectingScan(statement: statement).scan(1...newest, row: row) : IDRanges())
     }
 
     /// The highest id `table` holds or ever gave out, from whichever of the
@@ -101,20 +109,19 @@ final class DamagedSpoolReader {
         }
     }
 
-    /// One forward pass over all ids, for a table whose end cannot be found:
-    /// halving an unbounded range would try ids without end.
-    private func readUntilDamage(_ statement: SQLiteStatement, row: (SQLiteStatement) throws -> Void) throws -> IDRanges {
+    /// One forward pass over all ids, for a table whose end cannot be found
+    /// (halving an unbounded range would try ids without end); returns the id
+    /// it stopped at on damage, nil if it read to the end.
+    private func readUntilDamage(_ statement: SQLiteStatement, row: (SQLiteStatement) throws -> Void) throws -> Int64? {
         defer { statement.reset() }
         try statement.bind(1, 1)
         try statement.bind(2, Int64.max)
         var next: Int64 = 1
-        var unreadable = IDRanges()
         while true {
             do {
-                guard try statement.step() else { return unreadable }
+                guard try statement.step() else { return nil }
             } catch let error as SQLiteError where error.isDamage {
-                unreadable.add(next...Int64.max)
-                return unreadable
+                return next
             }
             try row(statement)
             next = statement.int64(0) + 1

@@ -2,7 +2,8 @@
 ///
 /// Every record the file holds ends up in exactly one of: copied,
 /// `alreadyDelivered`, `alreadySalvaged` (by an earlier run), `missingShape`,
-/// `unknownStream`, or `unreadableRecords` (ids whose pages could not be read).
+/// `unknownStream`, or `unreadableRecords` (ids whose pages could not be read)
+/// or from `unreadableFrom` on.
 public struct SalvageReport: Codable, Sendable {
     public var source: String
     public var liveSpool: String
@@ -19,6 +20,9 @@ public struct SalvageReport: Codable, Sendable {
     public var alreadySalvaged = 0
     /// Ids that could not be read (some may never have existed: a gap cannot be told from a lost page).
     public var unreadableRecords = IDRanges()
+    /// Set when the end of the records table could not be read: nothing from this id on was read,
+    /// and how many records there were is unknown.
+    public var unreadableFrom: Int64?
     /// Undelivered records whose shape row is gone: their message cannot be put together, so they are not copied.
     public var missingShape = IDRanges()
     /// Records whose stream row could not be read: destination and delivery state unknown, so they are not copied.
@@ -38,6 +42,6 @@ public struct SalvageReport: Codable, Sendable {
 
     /// Whether everything in the file could be read and accounted for.
     public var isComplete: Bool {
-        unreadableRecords.isEmpty && missingShape.isEmpty && unknownStream.isEmpty && unreadableStreams.isEmpty && streamsTableReadable
+        unreadableRecords.isEmpty && unreadableFrom == nil && missingShape.isEmpty && unknownStream.isEmpty && unreadableStreams.isEmpty && streamsTableReadable
     }
 }

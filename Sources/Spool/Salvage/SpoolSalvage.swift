@@ -36,7 +36,7 @@ public enum SpoolSalvage {
             report.copied += pending.count
             pending.removeAll(keepingCapacity: true)
         }
-        report.unreadableRecords = try reader.records { record in
+        let unreadable = try reader.records { record in
             report.recordsRead += 1
             // The first readable record names the file: its id and time survive renames and copies.
             let known = try source ?? {
@@ -68,6 +68,8 @@ public enum SpoolSalvage {
             if pending.count == recordsPerTransaction { try flush() }
         }
         try flush()
+        report.unreadableRecords = unreadable.ids
+        report.unreadableFrom = unreadable.from
         report.streamsCopiedTo = target.streamsUsed.count
         return report
     }
