@@ -12,4 +12,11 @@ static inline int csqlite_disable_memory_statistics(void) {
     return sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 }
 
+/* sqlite3_config(SQLITE_CONFIG_LOG, ...) for Swift, which cannot call the variadic function.
+   Like the memory statistics, before the first connection opens. */
+typedef void (*csqlite_log_function)(void *context, int code, const char *message);
+static inline int csqlite_set_log(csqlite_log_function function, void *context) {
+    return sqlite3_config(SQLITE_CONFIG_LOG, function, context);
+}
+
 #endif

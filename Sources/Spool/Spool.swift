@@ -95,7 +95,8 @@ public final class Spool: @unchecked Sendable {
                 onDiskFull: { error in
                     logger.error("disk full: holding the records and retrying", metadata: ["error": "\(error)"])
                     maintenance.wake()
-                })
+                },
+                logger: logger)
         } catch let error as SQLiteError {
             throw SpoolError.database(error)
         }

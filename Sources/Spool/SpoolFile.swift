@@ -24,7 +24,8 @@ enum SpoolFile {
                 throw SpoolError.corrupt(path: path, reason: error.description)
             }
             let aside = try moveAside(path)
-            logger.error("spool is damaged; moved it aside and started a fresh one", metadata: ["path": "\(path)", "moved_to": "\(aside)", "error": "\(error)"])
+            logger.error("spool is damaged; moved it aside and started a fresh one. Run `shipper spool salvage \(aside)` to recover its undelivered records",
+                         metadata: ["path": "\(path)", "moved_to": "\(aside)", "error": "\(error)"])
             return try openVerified(path: path, sync: sync, fullCheck: false)
         }
     }

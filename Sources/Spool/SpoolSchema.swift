@@ -89,5 +89,14 @@ enum SpoolSchema {
             piece BLOB NOT NULL)
         """,
         "CREATE INDEX IF NOT EXISTS partial_pieces_by_line ON partial_pieces(line)",
+        // Damaged spools `shipper spool salvage` copied from: records of `source` up to `copied_through` are in.
+        // Added in place (no version bump): files without it get it at the next open, older shippers ignore it.
+        """
+        CREATE TABLE IF NOT EXISTS salvage_sources(
+            source TEXT PRIMARY KEY,
+            file_name TEXT NOT NULL,
+            copied_through INTEGER NOT NULL,
+            salvaged_at INTEGER NOT NULL)
+        """,
     ]
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 
 /// The single writer of the spool: a group-commit queue.
 ///
@@ -54,6 +55,9 @@ final class SpoolWriter: @unchecked Sendable {
     /// Called after each commit with the bytes the database's live pages take and its free pages.
     private let afterCommit: @Sendable (_ usedBytes: Int64, _ freeBytes: Int64) -> Void
     private let onDiskFull: @Sendable (SQLiteError) -> Void
+    private let logger: Logger
+    /// Commits that failed for another reason than a full disk since the last one that worked (README: I/O errors).
+    private var failedCommitsInARow = 0
 
     private struct StreamKey: Hashable {
         let group: String
@@ -61,8 +65,9 @@ final class SpoolWriter: @unchecked Sendable {
     }
 
     init(database: SQLiteDatabase, pressure: SpoolPressure, maxQueuedBytes: Int, recentChunkCapacity: Int,
-         afterCommit: @escaping @Sendable (Int64, Int64) -> Void, onDiskFull: @escaping @Sendable (SQLiteError) -> Void) throws {
+         afterCommit: @escaping @Sendable (Int64, Int64) -> Void, onDiskFull: @escaping @Sendable (SQLiteError) -> Void, logger: Logger) throws {
         self.database = database
+        self.logger = logger
         self.pressure = pressure
         self.maxQueuedBytes = maxQueuedBytes
         self.afterCommit = afterCommit
@@ -77,8 +82,11 @@ final class SpoolWriter: @unchecked Sendable {
         // The newest rows hold the chunks that may come again; frames without
         // chunks (clients that do not ask for acks) can be interleaved, so look well back.
         try loadRecentChunks(window: 200_000)
-        let thread = Thread { [unowned self] in self.run() }
-        thread.name = "spool-writer"
+        // Named from inside: Foundation on Linux names the OS thread (`ps -T`, strace's target) only that way.
+        let thread = Thread { [unowned self] in
+            Thread.current.name = "spool-writer"
+            self.run()
+        }
         thread.start()
     }
 
@@ -197,6 +205,10 @@ final class SpoolWriter: @unchecked Sendable {
         while true {
             do {
                 let committedChunks = try commit(batches)
+                if failedCommitsInARow > 0 {
+                    logger.notice("spool commits work again", metadata: ["failed_commits_before": "\(failedCommitsInARow)"])
+                    failedCommitsInARow = 0
+                }
                 shapes.committed()
                 chunksLock.lock()
                 for chunk in committedChunks { recentChunks.insert(chunk) }
@@ -210,7 +222,14 @@ final class SpoolWriter: @unchecked Sendable {
                 onDiskFull(error)
                 guard waitBeforeRetrying() else { return .failure(SpoolError.database(error)) }
             } catch let error as SQLiteError {
+                // The transaction is rolled back (an I/O error in COMMIT ends it, else `transaction` does) and
+                // the connection takes the next one; the batch is refused and its clients send it again.
                 forgetUncommitted()
+                failedCommitsInARow += 1
+                logger.error("spool commit failed; none of its records is acknowledged (clients waiting for acks send theirs again)",
+                             metadata: ["error": "\(error)", "sqlite_code": "\(error.code)", "os_error": "\(error.osErrorCode)",
+                                        "records": "\(batches.reduce(0) { $0 + $1.appends.reduce(0) { $0 + $1.records.count } })",
+                                        "failed_commits_in_a_row": "\(failedCommitsInARow)"])
                 return .failure(SpoolError.database(error))
             } catch {
                 forgetUncommitted()

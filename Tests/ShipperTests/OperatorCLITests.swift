@@ -47,7 +47,7 @@ final class OperatorCLITests: XCTestCase {
     }
 
     func testEveryCommandHasHelp() throws {
-        for command in [[], ["run"], ["check-config"], ["status"], ["replay"], ["spool"], ["spool", "stats"], ["spool", "export"], ["spool", "vacuum"], ["cat"]] {
+        for command in [[], ["run"], ["check-config"], ["status"], ["replay"], ["spool"], ["spool", "stats"], ["spool", "export"], ["spool", "vacuum"], ["spool", "salvage"], ["cat"]] {
             let text = try shipper(command + ["--help"])
             XCTAssertTrue(text.contains("USAGE"), "\(command): \(text)")
         }

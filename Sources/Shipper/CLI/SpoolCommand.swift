@@ -2,12 +2,12 @@ import ArgumentParser
 import Foundation
 import Spool
 
-/// `shipper spool stats|export|vacuum`.
+/// `shipper spool stats|export|vacuum|salvage`.
 struct SpoolCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "spool",
-        abstract: "Look into the spool: its size and counts, an NDJSON export, or reclaiming space.",
-        subcommands: [Stats.self, Export.self, Vacuum.self]
+        abstract: "Look into the spool: its size and counts, an NDJSON export, reclaiming space, or salvaging a damaged one.",
+        subcommands: [Stats.self, Export.self, Vacuum.self, SalvageCommand.self]
     )
 
     struct Stats: ParsableCommand {

@@ -10,13 +10,23 @@ final class SQLiteDatabase {
 
     /// Process-wide SQLite settings, applied once before the first connection.
     private static let configured: Bool = {
-        csqlite_disable_memory_statistics() == SQLITE_OK
+        csqlite_disable_memory_statistics() == SQLITE_OK && SQLiteOSError.install()
     }()
 
-    init(path: String, create: Bool = true) throws {
+    convenience init(path: String, create: Bool = true) throws {
+        try self.init(path: path, flags: create ? (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) : SQLITE_OPEN_READWRITE)
+    }
+
+    /// Opens `path` without ever writing to it, for a file that must stay as it
+    /// is (a damaged spool). To read a WAL-mode file SQLite may create an empty `-wal` and the
+    /// `-shm` index beside it.
+    convenience init(readingOnly path: String) throws {
+        try self.init(path: path, flags: SQLITE_OPEN_READONLY)
+    }
+
+    private init(path: String, flags: Int32) throws {
         _ = Self.configured
         self.path = path
-        let flags = create ? (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) : SQLITE_OPEN_READWRITE
         var db: OpaquePointer?
         let status = sqlite3_open_v2(path, &db, flags | SQLITE_OPEN_NOMUTEX, nil)
         handle = db
@@ -46,7 +56,7 @@ final class SQLiteDatabase {
         if status != SQLITE_OK {
             let message = errorMessage.map { String(cString: $0) } ?? "unknown error"
             sqlite3_free(errorMessage)
-            throw SQLiteError(code: status, message: message, context: sql)
+            throw SQLiteError(code: status, message: message, context: sql, osErrorCode: osErrorCode(for: status))
         }
     }
 
@@ -118,4 +128,12 @@ final class SQLiteDatabase {
     var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
 
     var lastErrorMessage: String { handle.map { String(cString: sqlite3_errmsg($0)) } ?? "closed" }
+
+    /// The OS error code of the system call behind a failure with `status` (errno; GetLastError
+    /// on Windows), so an I/O error is logged with its cause; 0 for other failures, and for the
+    /// failures SQLite does not log (a failed write: its SQLite code, 778, says what failed).
+    func osErrorCode(for status: Int32) -> Int32 {
+        let code = SQLiteOSError.take()
+        return SQLiteError.hasOSError(status) ? code : 0
+    }
 }

@@ -58,7 +58,7 @@ final class SQLiteStatement {
         switch status {
         case SQLITE_ROW: return true
         case SQLITE_DONE: return false
-        default: throw SQLiteError(code: status, message: database.lastErrorMessage, context: "running \(sql)")
+        default: throw SQLiteError(code: status, message: database.lastErrorMessage, context: "running \(sql)", osErrorCode: database.osErrorCode(for: status))
         }
     }
 
