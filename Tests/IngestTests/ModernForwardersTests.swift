@@ -130,4 +130,30 @@ final class ModernForwardersTests: XCTestCase {
             guard case ForwardFrameError.compressedPayload(.corrupt(.zstd, _)) = error else { return XCTFail("\(error)") }
         }
     }
+
+    func testEntriesPerFrameAndRecordBytesAreBounded() throws {
+        let bounded = ForwardFrame.Limits(maxInflatedBytes: 1 << 20, maxEntries: 10, maxRecordBytes: 100, decoder: MessagePackDecoder(maxLength: 1 << 20))
+        let entries = (0..<11).map { _ in MessagePackValue.array([.int(1), record]) }
+        XCTAssertThrowsError(try frame(.array([.string("app"), .array(entries)]), limits: bounded)) { error in
+            XCTAssertEqual(error as? ForwardFrameError, .tooManyEntries(limit: 10))
+        }
+        var packed = MessagePackEncoder()
+        for entry in entries { packed.encode(entry) }
+        XCTAssertThrowsError(try frame(.array([.string("app"), .binary(zstd(packed.bytes)), option("zstd")]), limits: bounded)) { error in
+            XCTAssertEqual(error as? ForwardFrameError, .tooManyEntries(limit: 10))
+        }
+        XCTAssertEqual(try frame(.array([.string("app"), .array(Array(entries.prefix(10)))]), limits: bounded).entries.count, 10, "at the limit is fine")
+        let large: MessagePackValue = .map([MessagePackPair(key: .string("log"), value: .string(Array(repeating: 0x61, count: 200)))])
+        XCTAssertThrowsError(try frame(.array([.string("app"), .int(1), large]), limits: bounded)) { error in
+            XCTAssertEqual(error as? ForwardFrameError, .recordTooLarge(entry: 0, limit: 100))
+        }
+    }
+
+    func testAReceiveBufferGoesBackToItsFirstSize() {
+        let buffer = ReceiveBuffer(capacity: 1024)
+        buffer.grow(to: 1 << 20, keeping: 0)
+        XCTAssertEqual(buffer.capacity, 1 << 20)
+        buffer.shrink(to: 1024)
+        XCTAssertEqual(buffer.capacity, 1024)
+    }
 }

@@ -43,4 +43,38 @@ final class HandshakeTests: XCTestCase {
         XCTAssertTrue(sneaky.text.contains("CLOSED"), sneaky.text)
         XCTAssertEqual(try shipper.child.terminate(), 0)
     }
+
+    /// Before authenticating a client gets little: a PING of at most 4 KiB, within `Handshake_Timeout`.
+    func testAnUnauthenticatedClientGetsFewBytesAndLittleTime() throws {
+        let directory = try TestPaths.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let config = try ShipperProcess.tutorialConfig().replacingOccurrences(
+            of: "    Tag_Prefix        ecs.",
+            with: "    Tag_Prefix        ecs.\n    Shared_Key        s3cret\n    Self_Hostname     shipper.test\n    Handshake_Timeout 1")
+        let shipper = try ShipperProcess(config: config, directory: directory, endpoint: "http://127.0.0.1:9")
+        let script = """
+            import socket, msgpack, sys, time
+            mode = sys.argv[1]
+            s = socket.create_connection(("127.0.0.1", \(shipper.port)), timeout=10)
+            s.recv(4096)
+            if mode == "large":
+                # A PING of 8 KiB in which no length is over 4 KiB: two arrays of 4,096 small integers.
+                s.sendall(b"\\x96\\xa4PING" + (b"\\xdc\\x10\\x00" + b"\\x01" * 4096) * 2)
+            start = time.time()
+            try:
+                closed = s.recv(4096) == b""
+            except ConnectionResetError:
+                closed = True
+            print("CLOSED after %.1f s" % (time.time() - start) if closed else "ANSWERED")
+            """
+        let large = try ChildProcess("python3", ["-c", script, "large"], name: "large ping")
+        XCTAssertEqual(try large.waitForExit(timeout: 30), 0, large.text)
+        XCTAssertTrue(large.text.contains("CLOSED after 0."), large.text)
+        try shipper.child.waitForLine(#"handshake failed: more than 4096 bytes sent before authenticating.*peer="#)
+        let silent = try ChildProcess("python3", ["-c", script, "silent"], name: "silent client")
+        XCTAssertEqual(try silent.waitForExit(timeout: 30), 0, silent.text)
+        XCTAssertTrue(silent.text.contains("CLOSED after 1."), silent.text)
+        try shipper.child.waitForLine(#"handshake failed: no PING within Handshake_Timeout \(1\.0 s\).*peer="#)
+        XCTAssertEqual(try shipper.child.terminate(), 0)
+    }
 }

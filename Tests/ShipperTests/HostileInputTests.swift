@@ -24,6 +24,9 @@ final class HostileInputTests: XCTestCase {
         ("deep-nesting", "nesting deeper than 64 levels"),
         ("bad-gzip", "compressed entries: invalid gzip data"),
         ("gzip-bomb", "inflates past the limit"),
+        ("zstd-bomb", "zstd data inflates past the limit"),
+        ("many-entries", "more than Max_Entries_Per_Frame (100000) entries in one frame"),
+        ("huge-record", "a record larger than Max_Record_Size (524288 bytes)"),
         ("non-utf8-key", "record keys must be UTF-8 strings"),
         ("size-mismatch", "option.size says 5 events, the frame has 2"),
         ("frame-too-large", "larger than Buffer_Max_Size"),
@@ -33,7 +36,7 @@ final class HostileInputTests: XCTestCase {
     func testEveryKindOfBadInputClosesOnlyItsOwnConnection() throws {
         let fake = try FakeCloudWatch()
         let config = try ShipperProcess.tutorialConfig().replacingOccurrences(
-            of: "    Tag_Prefix        ecs.", with: "    Tag_Prefix        ecs.\n    Idle_Timeout      2")
+            of: "    Tag_Prefix        ecs.", with: "    Tag_Prefix        ecs.\n    Idle_Timeout      2\n    Max_Record_Size   512K")
         let shipper = try ShipperProcess(config: config, directory: directory, endpoint: fake.endpoint)
         // A good client sends with acks the whole time.
         let good = try ChildProcess("python3", [TestPaths.tool("acking_forward_client.py"), "--port", "\(shipper.port)", "--connections", "2", "--max-seconds", "120"],
@@ -54,6 +57,11 @@ final class HostileInputTests: XCTestCase {
         try eventually(timeout: 60, "every good record delivered") { acked.isSubset(of: Set(try fake.lines())) }
         XCTAssertFalse(try fake.lines().contains("hostile"), "nothing from a broken frame is stored")
         XCTAssertEqual(shipper.child.process.isRunning, true, "the shipper survived")
+        // Two million empty entries once took 834 MB; the frame is refused long before that.
+        let status = try String(contentsOfFile: "/proc/\(shipper.child.process.processIdentifier)/status", encoding: .utf8)
+        let peakKiB = status.split(separator: "\n").first { $0.hasPrefix("VmHWM:") }.flatMap { Int($0.split(separator: " ")[1]) } ?? 0
+        XCTAssertGreaterThan(peakKiB, 0)
+        XCTAssertLessThan(peakKiB, 200 * 1024, "peak RSS under 200 MiB through every bomb")
         XCTAssertEqual(try shipper.child.terminate(), 0)
     }
 

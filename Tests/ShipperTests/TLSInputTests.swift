@@ -16,7 +16,17 @@ final class TLSInputTests: XCTestCase {
         let config = try ShipperProcess.tutorialConfig().replacingOccurrences(
             of: "    Tag_Prefix        ecs.",
             with: "    Tag_Prefix        ecs.\n    tls               On\n    tls.crt_file      \(certificate)\n    tls.key_file      \(key)")
-        let shipper = try ShipperProcess(config: config, directory: directory, endpoint: fake.endpoint)
+        let shipper = try ShipperProcess(config: config.replacingOccurrences(of: "    tls               On", with: "    tls               On\n    Handshake_Timeout 1"),
+                                         directory: directory, endpoint: fake.endpoint)
+        // Connected and silent: without a deadline on the TLS handshake it would hold its thread for good.
+        let silent = try ChildProcess("python3", ["-c", """
+            import socket, time
+            s = socket.create_connection(("127.0.0.1", \(shipper.port)), timeout=10)
+            start = time.time()
+            print("CLOSED after %.1f s" % (time.time() - start) if s.recv(1) == b"" else "ANSWERED")
+            """], name: "silent tls client")
+        XCTAssertEqual(try silent.waitForExit(timeout: 30), 0, silent.text)
+        XCTAssertTrue(silent.text.contains("CLOSED after 1."), silent.text)
         let script = """
             import socket, ssl, msgpack, time
             context = ssl.create_default_context(cafile="\(certificate)")

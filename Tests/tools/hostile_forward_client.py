@@ -3,7 +3,8 @@
 closed the connection: prints "CLOSED" (exit 0) or "STILL OPEN" (exit 1).
 
 Cases: truncated, not-a-frame, malformed, huge-length, wrong-types, deep-nesting,
-bad-gzip, gzip-bomb, non-utf8-key, size-mismatch, idle, frame-too-large.
+bad-gzip, gzip-bomb, zstd-bomb, many-entries (2,000,000 empty entries in 6 KB of gzip),
+huge-record, non-utf8-key, size-mismatch, idle, frame-too-large.
 """
 import argparse
 import gzip
@@ -12,6 +13,7 @@ import sys
 import time
 
 import msgpack
+import zstandard
 
 
 def frame(case):
@@ -32,6 +34,12 @@ def frame(case):
         return msgpack.packb(["app", b"\x1f\x8b\x08\x00garbage-not-deflate", {"compressed": "gzip"}], use_bin_type=True)
     if case == "gzip-bomb":
         return msgpack.packb(["app", gzip.compress(b"\x00" * (64 << 20)), {"compressed": "gzip"}], use_bin_type=True)
+    if case == "zstd-bomb":
+        return msgpack.packb(["app", zstandard.ZstdCompressor().compress(b"\x00" * (64 << 20)), {"compressed": "zstd"}], use_bin_type=True)
+    if case == "many-entries":
+        return msgpack.packb(["app", gzip.compress(msgpack.packb([1, {}]) * 2000000, 9), {"compressed": "gzip"}], use_bin_type=True)
+    if case == "huge-record":
+        return msgpack.packb(["app", int(time.time()), {"log": "x" * 600000}, {"chunk": "h1"}])
     if case == "non-utf8-key":
         return b"\x93\xa3app\x01\x81\xa2\xff\xfe\xa1v"
     if case == "size-mismatch":

@@ -67,8 +67,9 @@ final class ForwardConnection {
         self.sink = sink
         self.logger = logger
         let decoder = MessagePackDecoder(maxLength: configuration.bufferMaxSize, maxDepth: 64)
-        self.limits = ForwardFrame.Limits(maxInflatedBytes: configuration.bufferMaxSize, decoder: decoder)
-        self.buffer = ReceiveBuffer(capacity: min(configuration.bufferChunkSize, 256 * 1024))
+        self.limits = ForwardFrame.Limits(maxInflatedBytes: configuration.bufferMaxSize, maxEntries: configuration.maxEntriesPerFrame,
+                                          maxRecordBytes: configuration.maxRecordSize, decoder: decoder)
+        self.buffer = ReceiveBuffer(capacity: Self.initialBufferBytes(configuration))
     }
 
     /// Serves the connection until the peer closes it, it misbehaves, or the server stops.
@@ -114,14 +115,18 @@ final class ForwardConnection {
     }
 
     /// Reads more bytes, waiting tick by tick; at a tick it answers `.stop` if the
-    /// server is stopping, and throws the timeout once `Idle_Timeout` is reached.
-    private func nextRead() throws -> Read {
+    /// server is stopping, and throws the timeout once `Idle_Timeout` is reached
+    /// (or, during the handshake, once `deadline` has passed).
+    private func nextRead(until deadline: DispatchTime? = nil) throws -> Read {
         var quietTicks = 0
         while true {
             do {
                 return try receive() ? .bytes : .endOfStream
             } catch let error as SocketError where error.isTimeout {
                 if stop.isRequested { return .stop }
+                if let deadline, DispatchTime.now() >= deadline {
+                    throw ForwardConnectionError.handshakeFailed("no PING within Handshake_Timeout (\(configuration.handshakeTimeout) s)")
+                }
                 quietTicks += 1
                 if configuration.idleTimeout > 0 && Double(quietTicks) * Self.tick >= configuration.idleTimeout { throw error }
             }
@@ -179,15 +184,26 @@ final class ForwardConnection {
         return true
     }
 
+    /// The buffer a connection starts with, and goes back to after a large frame.
+    private static func initialBufferBytes(_ configuration: ForwardServerConfiguration) -> Int {
+        min(configuration.bufferChunkSize, 256 * 1024)
+    }
+
     /// Runs HELO / PING / PONG before any frame is taken; a client that fails it is told why and closed.
+    ///
+    /// Until it has passed, a client gets little: its PING may take
+    /// `maxBytesBeforeAuthentication` bytes and a shallow value, and it must
+    /// arrive within `Handshake_Timeout`.
     private func authenticate(_ handshake: ForwardHandshake) throws {
         let session = handshake.newSession()
         try socket.write(handshake.helo(session))
-        let decoder = limits.decoder
+        let limit = ForwardServerConfiguration.maxBytesBeforeAuthentication
+        let decoder = MessagePackDecoder(maxLength: limit, maxDepth: 4)
+        let deadline = DispatchTime.now() + configuration.handshakeTimeout
         var scanner = MessagePackScanner(limitsOf: decoder)
         var length: Int?
         while length == nil {
-            switch try nextRead() {
+            switch try nextRead(until: deadline) {
             case .bytes: break
             case .endOfStream: throw ForwardConnectionError.handshakeFailed("the client closed the connection before PING")
             case .stop: throw ForwardConnectionError.handshakeFailed("the shipper is stopping")
@@ -196,6 +212,9 @@ final class ForwardConnection {
                 length = try scanner.scan(UnsafeBufferPointer(rebasing: buffer.filled(filled)[consumed...]))
             } catch let error as MessagePackError {
                 throw ForwardConnectionError.malformed(error)
+            }
+            if length == nil && filled - consumed > limit {
+                throw ForwardConnectionError.handshakeFailed("more than \(limit) bytes sent before authenticating")
             }
         }
         let ping: MessagePackValue
@@ -220,6 +239,9 @@ final class ForwardConnection {
         if consumed == filled {
             consumed = 0
             filled = 0
+            // A large frame is done: give its buffer back rather than keep it for the connection's life.
+            let initial = Self.initialBufferBytes(configuration)
+            if buffer.capacity > initial { buffer.shrink(to: initial) }
         }
         if buffer.capacity - filled < 4096 && consumed > 0 {
             buffer.moveToStart(consumed..<filled)

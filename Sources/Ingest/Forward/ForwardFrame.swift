@@ -12,6 +12,8 @@ public enum ForwardFrameError: Error, Equatable, CustomStringConvertible {
     case unsupportedCompression(String)
     case compressedPayload(InflateError)
     case packedEntries(MessagePackError)
+    case tooManyEntries(limit: Int)
+    case recordTooLarge(entry: Int, limit: Int)
 
     public var description: String {
         switch self {
@@ -27,6 +29,8 @@ public enum ForwardFrameError: Error, Equatable, CustomStringConvertible {
         case .unsupportedCompression(let kind): return "unsupported option.compressed \"\(kind)\""
         case .compressedPayload(let error): return "compressed entries: \(error)"
         case .packedEntries(let error): return "packed entries: \(error)"
+        case .tooManyEntries(let limit): return "more than Max_Entries_Per_Frame (\(limit)) entries in one frame"
+        case .recordTooLarge(let entry, let limit): return "entry \(entry): a record larger than Max_Record_Size (\(limit) bytes)"
         }
     }
 }
@@ -43,13 +47,26 @@ public struct ForwardFrame: Sendable {
     public var chunk: MessagePackValue?
 
     /// Limits applied while interpreting a frame.
+    ///
+    /// Entries cost memory beyond their bytes (each record is its own buffer
+    /// with room for edits, plus its field list): 5,930 bytes of gzip can hold
+    /// two million empty entries and cost hundreds of MiB. So the entries of a
+    /// frame are counted, and so are the bytes of each record, before any is kept.
     public struct Limits: Sendable {
         /// The largest inflated size of a CompressedPackedForward payload.
         public var maxInflatedBytes: Int
+        /// `Max_Entries_Per_Frame`.
+        public var maxEntries: Int
+        /// `Max_Record_Size`: the msgpack bytes of one record.
+        public var maxRecordBytes: Int
         public var decoder: MessagePackDecoder
 
-        public init(maxInflatedBytes: Int, decoder: MessagePackDecoder) {
+        public static let defaultMaxEntries = 100_000
+
+        public init(maxInflatedBytes: Int, maxEntries: Int = Limits.defaultMaxEntries, maxRecordBytes: Int? = nil, decoder: MessagePackDecoder) {
             self.maxInflatedBytes = maxInflatedBytes
+            self.maxEntries = maxEntries
+            self.maxRecordBytes = maxRecordBytes ?? maxInflatedBytes
             self.decoder = decoder
         }
     }
@@ -83,10 +100,11 @@ public struct ForwardFrame: Sendable {
             // Forward mode: [tag, [[time, record], ...], option?]
             guard count <= 3 else { throw ForwardFrameError.wrongElementCount(count) }
             let entryCount = try reader.length(declared, payloadBytes: false)
+            guard entryCount <= limits.maxEntries else { throw ForwardFrameError.tooManyEntries(limit: limits.maxEntries) }
             var entries: [(time: EventTime, record: LogRecord)] = []
             entries.reserveCapacity(entryCount)
             for index in 0..<entryCount {
-                entries.append(try Self.entry(&reader, index: index, depth: 2, maxDepth: maxDepth))
+                entries.append(try Self.entry(&reader, index: index, depth: 2, limits: limits))
             }
             self.entries = entries
             let options = try Self.options(&reader, present: count == 3, maxDepth: maxDepth)
@@ -120,7 +138,7 @@ public struct ForwardFrame: Sendable {
             guard count >= 3 else { throw ForwardFrameError.wrongElementCount(count) }
             reader.offset = second
             let time = try Self.time(&reader, maxDepth: maxDepth)
-            self.entries = [(time, try Self.record(&reader, index: 0, depth: 1, maxDepth: maxDepth))]
+            self.entries = [(time, try Self.record(&reader, index: 0, depth: 1, limits: limits))]
             let options = try Self.options(&reader, present: count == 4, maxDepth: maxDepth)
             self.chunk = options.chunk
             try Self.check(options, compressionAllowed: false, count: 1)
@@ -191,7 +209,8 @@ public struct ForwardFrame: Sendable {
         var reader = MessagePackReader(bytes: bytes, offset: 0, maxLength: limits.decoder.maxLength)
         do {
             while reader.offset < bytes.count {
-                result.append(try entry(&reader, index: result.count, depth: 0, maxDepth: limits.decoder.maxDepth))
+                guard result.count < limits.maxEntries else { throw ForwardFrameError.tooManyEntries(limit: limits.maxEntries) }
+                result.append(try entry(&reader, index: result.count, depth: 0, limits: limits))
             }
         } catch let error as MessagePackError {
             throw ForwardFrameError.packedEntries(error)
@@ -200,12 +219,13 @@ public struct ForwardFrame: Sendable {
     }
 
     /// One `[time, record]` entry whose array sits at nesting `depth`.
-    private static func entry(_ reader: inout MessagePackReader, index: Int, depth: Int, maxDepth: Int) throws -> (time: EventTime, record: LogRecord) {
+    private static func entry(_ reader: inout MessagePackReader, index: Int, depth: Int, limits: Limits) throws -> (time: EventTime, record: LogRecord) {
         guard case .array(let declared) = try reader.header(), declared == 2 else {
             throw ForwardFrameError.entryNotATimeRecordPair(entry: index)
         }
+        let maxDepth = limits.decoder.maxDepth
         guard depth < maxDepth else { throw MessagePackError.nestingTooDeep(limit: maxDepth, offset: reader.offset) }
-        return (try time(&reader, maxDepth: maxDepth), try record(&reader, index: index, depth: depth + 1, maxDepth: maxDepth))
+        return (try time(&reader, maxDepth: maxDepth), try record(&reader, index: index, depth: depth + 1, limits: limits))
     }
 
     /// An event time read in place for the usual encodings (a positive integer,
@@ -267,7 +287,8 @@ public struct ForwardFrame: Sendable {
 
     /// A record map whose header sits at nesting `depth`: its keys must be UTF-8
     /// strings; its bytes are copied once into the record's own storage.
-    private static func record(_ reader: inout MessagePackReader, index: Int, depth: Int, maxDepth: Int) throws -> LogRecord {
+    private static func record(_ reader: inout MessagePackReader, index: Int, depth: Int, limits: Limits) throws -> LogRecord {
+        let maxDepth = limits.decoder.maxDepth
         let start = reader.offset
         guard case .map(let declared) = try reader.header() else { throw ForwardFrameError.recordNotAMap(entry: index) }
         guard depth < maxDepth else { throw MessagePackError.nestingTooDeep(limit: maxDepth, offset: reader.offset) }
@@ -284,6 +305,7 @@ public struct ForwardFrame: Sendable {
             try reader.skip(depth: depth + 1, maxDepth: maxDepth)
             layout.append(LogRecord.Field(key: key.lowerBound - start..<key.upperBound - start, value: valueStart - start..<reader.offset - start))
         }
+        guard reader.offset - start <= limits.maxRecordBytes else { throw ForwardFrameError.recordTooLarge(entry: index, limit: limits.maxRecordBytes) }
         var storage: [UInt8] = []
         storage.reserveCapacity(reader.offset - start + LogRecord.editReserve)
         storage.append(contentsOf: UnsafeBufferPointer(rebasing: reader.bytes[start..<reader.offset]))

@@ -194,6 +194,8 @@ public final class ForwardServer: @unchecked Sendable {
             var stream: any ByteStream = client
             if let tls = configuration.tls {
                 do {
+                    // A client that opens a connection and says nothing must not hold a thread for good.
+                    client.setHandshakeReceiveTimeout(configuration.handshakeTimeout)
                     stream = try tls.accept(client)
                 } catch {
                     statistics.refused()

@@ -25,6 +25,14 @@ public struct ForwardServerConfiguration: Sendable {
     /// Off by default: Docker keeps one connection per container open however rarely it logs,
     /// and without acks a write into a connection the server closed is lost.
     public var idleTimeout: Double
+    /// `Max_Entries_Per_Frame`: a frame with more entries is refused and its connection closed.
+    public var maxEntriesPerFrame = ForwardFrame.Limits.defaultMaxEntries
+    /// `Max_Record_Size`: the largest record (msgpack bytes, after inflation); nil is `Buffer_Max_Size`.
+    public var maxRecordSize: Int?
+    /// `Handshake_Timeout`: seconds a client has to finish the TLS and shared-key handshakes.
+    public var handshakeTimeout: Double = 10
+    /// The most a client may send before it has authenticated: a PING is a few hundred bytes.
+    public static let maxBytesBeforeAuthentication = 4096
 
     public init(listen: String = "0.0.0.0", port: UInt16 = 24224, tagPrefix: String = "",
                 bufferChunkSize: Int = 1 << 20, bufferMaxSize: Int = 6 << 20, maxConnections: Int = 1024, idleTimeout: Double = 0) {

@@ -33,6 +33,12 @@ final class ReceiveBuffer {
         UnsafeMutableRawPointer(base).copyMemory(from: base + range.lowerBound, byteCount: range.count)
     }
 
+    /// Goes back to an empty buffer of `capacity` bytes (when nothing in it is needed any more).
+    func shrink(to capacity: Int) {
+        storage.deallocate()
+        storage = .allocate(capacity: capacity)
+    }
+
     /// Grows to `capacity` bytes, keeping the first `keeping`.
     func grow(to capacity: Int, keeping: Int) {
         let larger = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: capacity)

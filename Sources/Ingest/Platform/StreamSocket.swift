@@ -228,6 +228,26 @@ public final class StreamSocket: @unchecked Sendable {
         // out as being in an indeterminate state. `awaitInput` polls instead.
         receiveTimeoutMilliseconds = Int32((seconds * 1000).rounded(.up))
         #else
+        setSystemReceiveTimeout(seconds)
+        #endif
+    }
+
+    /// Makes every receive on the socket, OpenSSL's own included, fail after
+    /// `seconds` without data (SO_RCVTIMEO on both systems). Only for a phase
+    /// after whose timeout the connection is closed, such as the TLS handshake:
+    /// Winsock leaves a socket whose receive timed out in an indeterminate state.
+    public func setHandshakeReceiveTimeout(_ seconds: Double) {
+        setSystemReceiveTimeout(seconds)
+    }
+
+    /// SO_RCVTIMEO, in each system's type: a DWORD of milliseconds on Windows, a timeval elsewhere.
+    private func setSystemReceiveTimeout(_ seconds: Double) {
+        #if os(Windows)
+        var milliseconds = DWORD(seconds * 1000)
+        _ = withUnsafeBytes(of: &milliseconds) {
+            setsockopt(handle, SOL_SOCKET, SO_RCVTIMEO, $0.baseAddress!.assumingMemoryBound(to: CChar.self), Int32(MemoryLayout<DWORD>.size))
+        }
+        #else
         var value = timeval()
         value.tv_sec = .init(seconds.rounded(.down))
         value.tv_usec = .init((seconds - seconds.rounded(.down)) * 1_000_000)

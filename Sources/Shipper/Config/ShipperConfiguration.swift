@@ -189,6 +189,12 @@ enum ForwardInputSettings {
         }
         settings.maxConnections = try reader.integer("Max_Connections", default: settings.maxConnections, range: 1...1_000_000)
         settings.idleTimeout = try reader.seconds("Idle_Timeout", default: settings.idleTimeout)
+        settings.maxEntriesPerFrame = try reader.integer("Max_Entries_Per_Frame", default: settings.maxEntriesPerFrame, range: 1...100_000_000)
+        if reader.entry("Max_Record_Size") != nil { settings.maxRecordSize = try reader.size("Max_Record_Size", default: 0) }
+        settings.handshakeTimeout = try reader.seconds("Handshake_Timeout", default: settings.handshakeTimeout)
+        if settings.handshakeTimeout <= 0 {
+            throw ConfigError("Handshake_Timeout must be more than 0 seconds", at: reader.entry("Handshake_Timeout")?.location)
+        }
         if settings.bufferMaxSize < settings.bufferChunkSize {
             throw ConfigError("Buffer_Max_Size (\(settings.bufferMaxSize) bytes) must not be smaller than Buffer_Chunk_Size (\(settings.bufferChunkSize) bytes)", at: reader.entry("Buffer_Max_Size")?.location)
         }
