@@ -169,8 +169,10 @@ final class StopTests: XCTestCase {
         return (sent, try fake.lines(), clients, stopTimes)
     }
 
-    func testSIGTERMStopsInTimeWhileAClientNeverReadsItsAcks() throws {
-        // Its acks fill the socket's buffers, so the writer's ack send blocks, and with it the spool.
+    /// Its acks fill the socket's buffers. The spool's writer, which sends the acks
+    /// of every connection, must not wait for it: that connection is reset alone,
+    /// another client keeps getting each ack within 2 s, and a stop stays in time.
+    func testAClientThatNeverReadsItsAcksIsClosedAloneAndTheStopStaysInTime() throws {
         let fake = try FakeCloudWatch()
         let shipper = try ShipperProcess(config: try ShipperProcess.tutorialConfig(), directory: directory, endpoint: fake.endpoint)
         let script = """
@@ -196,9 +198,12 @@ final class StopTests: XCTestCase {
             defer { last = sent }
             return sent == last
         }
+        try shipper.child.waitForLine(#"closing connection: the client does not read its acks.*peer=127\.0\.0\.1:"#, timeout: 30)
+        try client.waitForLine("ENDED", timeout: 10)
+        let other = try sendDockerRecords(port: shipper.port, count: 200, ack: true, extra: ["--ack-timeout", "2"])
+        XCTAssertEqual(other.count, 200, "another client gets every ack, each within 2 s")
         let took = try stop(shipper)
-        print("stop with a client that never reads its acks, after \(last)000 frames: \(took) s")
-        XCTAssertTrue(shipper.child.text.contains("shutting down connections still open after the drain time"), shipper.child.text.suffix(2000).description)
+        print("a client that never read its acks was closed after \(last)000 frames; stop: \(took) s")
     }
 
     func testSIGTERMRestartsWhileFluentLoggerClientsSendWithoutAcksLoseNoLine() throws {

@@ -54,6 +54,7 @@ def main():
     parser.add_argument("--time", type=int, default=None, help="fixed event time (seconds)")
     parser.add_argument("--ack", action="store_true")
     parser.add_argument("--poison", type=int, default=None, help="mark this record's log with POISON")
+    parser.add_argument("--ack-timeout", type=float, default=10, help="seconds to wait for each ack before failing")
     args = parser.parse_args()
 
     if not args.ack:
@@ -68,7 +69,7 @@ def main():
         client.close()
         return 0
 
-    conn = socket.create_connection((args.host, args.port), timeout=10)
+    conn = socket.create_connection((args.host, args.port), timeout=args.ack_timeout)
     answers = Answers(conn)
     for seq in range(args.start, args.start + args.count):
         when = args.time if args.time is not None else int(time.time())

@@ -303,6 +303,11 @@ final class ForwardConnection {
     /// are acked once they are committed. On a plain socket the spool's writer
     /// sends the acks itself, so this thread goes straight back to reading (one
     /// wake-up less per acked frame); over TLS this thread waits and sends them.
+    ///
+    /// The writer serves every connection, so it never waits for one: a client
+    /// whose socket cannot take its acks at once has left a whole send buffer
+    /// of them unread (hundreds of acks at the least), and its connection is
+    /// reset with a logged error. What it sent since stays unacked, so it resends it.
     private func deliver(_ received: ReceivedFrames, acking: Bool) throws {
         guard !received.batches.isEmpty else { return }
         guard acking && !received.chunks.isEmpty else {
@@ -314,7 +319,7 @@ final class ForwardConnection {
             encoder.encode(.map([MessagePackPair(key: .string("ack"), value: chunk)]))
         }
         let acks = encoder.bytes
-        guard socket.allowsWriteDuringRead else {
+        guard socket.allowsWriteDuringRead, let plain = socket as? StreamSocket else {
             try sink.store(received.batches)
             try socket.write(acks)
             return
@@ -328,8 +333,11 @@ final class ForwardConnection {
                 if let error {
                     logger.error("closing connection: its records could not be stored, so they are not acked: \(error)", metadata: ["peer": "\(socket.peer)"])
                     socket.shutdown()
-                } else {
-                    try? socket.write(acks)
+                } else if (try? plain.writeWithoutWaiting(acks)) == false {
+                    logger.error("closing connection: the client does not read its acks (its socket cannot take more); it resends what was not acked",
+                                 metadata: ["peer": "\(socket.peer)"])
+                    plain.resetOnClose()
+                    plain.shutdown()
                 }
             }
         } catch {

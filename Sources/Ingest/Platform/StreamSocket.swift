@@ -220,6 +220,39 @@ public final class StreamSocket: @unchecked Sendable {
         }
     }
 
+    /// Writes all of `bytes` if the socket can take them now, without waiting;
+    /// `false` if it cannot (its send buffer is full: the peer is not reading),
+    /// after which the stream may hold part of them and must be closed.
+    ///
+    /// For a thread that serves other clients too (the spool's writer sends
+    /// acks): it must never block on one client's socket. On POSIX systems a
+    /// send with MSG_DONTWAIT; Winsock has no such flag for a blocking socket,
+    /// so there a poll for room (POLLWRNORM) comes first and a send as small as
+    /// an ack then does not wait.
+    public func writeWithoutWaiting(_ bytes: [UInt8]) throws -> Bool {
+        #if os(Windows)
+        var entry = pollfd(fd: handle, events: Int16(POLLWRNORM), revents: 0)
+        guard WSAPoll(&entry, 1, 0) > 0 else { return false }
+        try write(bytes)
+        return true
+        #else
+        return try bytes.withUnsafeBytes { raw in
+            var offset = 0
+            while offset < raw.count {
+                let n = send(handle, raw.baseAddress!.advanced(by: offset), raw.count - offset, Int32(MSG_NOSIGNAL) | Int32(MSG_DONTWAIT))
+                if n < 0 {
+                    let code = Self.lastErrorCode()
+                    if Self.isInterrupted(code) { continue }
+                    if code == EAGAIN || code == EWOULDBLOCK { return false }
+                    throw SocketError(operation: "send to \(peer)", code: code)
+                }
+                offset += n
+            }
+            return true
+        }
+        #endif
+    }
+
     /// Makes `read` fail with `SocketError.isTimeout` after `seconds` without data (0: wait forever).
     /// The socket stays usable: the next read goes on where this one stopped.
     public func setReceiveTimeout(_ seconds: Double) {
