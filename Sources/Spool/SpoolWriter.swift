@@ -48,8 +48,7 @@ final class SpoolWriter: @unchecked Sendable {
     private(set) var duplicateChunks = 0
     private let inserter: RecordInserter
     private let shapes: MessageShapes
-    private let insertStream: SQLiteStatement
-    private let selectStream: SQLiteStatement
+    private let streamRows: StreamRows
     private let insertPiece: SQLiteStatement
     private let deletePieces: SQLiteStatement
     /// Called after each commit with the bytes the database's live pages take and its free pages.
@@ -75,8 +74,7 @@ final class SpoolWriter: @unchecked Sendable {
         recentChunks = RecentChunks(capacity: recentChunkCapacity)
         inserter = try RecordInserter(database: database)
         shapes = try MessageShapes(database: database)
-        insertStream = try database.prepare("INSERT INTO streams(log_group, log_stream) VALUES(?, ?) ON CONFLICT DO NOTHING")
-        selectStream = try database.prepare("SELECT id FROM streams WHERE log_group = ? AND log_stream = ?")
+        streamRows = try StreamRows(database: database)
         insertPiece = try database.prepare("INSERT INTO partial_pieces(line, ordinal, piece) VALUES(?, ?, ?)")
         deletePieces = try database.prepare("DELETE FROM partial_pieces WHERE line = ?")
         // The newest rows hold the chunks that may come again; frames without
@@ -300,19 +298,7 @@ final class SpoolWriter: @unchecked Sendable {
             lastStream = (key, id)
             return id
         }
-        defer {
-            insertStream.reset()
-            selectStream.reset()
-        }
-        try insertStream.bind(1, group)
-        try insertStream.bind(2, stream)
-        try insertStream.step()
-        try selectStream.bind(1, group)
-        try selectStream.bind(2, stream)
-        guard try selectStream.step() else {
-            throw SQLiteError(code: 1, message: "stream row missing after insert", context: "resolving \(group)/\(stream)")
-        }
-        let id = selectStream.int64(0)
+        let id = try streamRows.id(group: group, stream: stream)
         streamIDs[key] = id
         lastStream = (key, id)
         return id

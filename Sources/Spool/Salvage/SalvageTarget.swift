@@ -12,8 +12,7 @@ import Foundation
 /// against `storage.total_limit_size`.
 final class SalvageTarget {
     private let database: SQLiteDatabase
-    private let insertStream: SQLiteStatement
-    private let selectStream: SQLiteStatement
+    private let streamRows: StreamRows
     private let insertRecord: SQLiteStatement
     private let markCopied: SQLiteStatement
     /// Stream rows are never deleted, so their ids hold across transactions.
@@ -36,8 +35,7 @@ final class SalvageTarget {
             try database.transaction {
                 for statement in SpoolSchema.statements { try database.execute(statement) }
             }
-            insertStream = try database.prepare("INSERT INTO streams(log_group, log_stream) VALUES(?, ?) ON CONFLICT DO NOTHING")
-            selectStream = try database.prepare("SELECT id FROM streams WHERE log_group = ? AND log_stream = ?")
+            streamRows = try StreamRows(database: database)
             insertRecord = try database.prepare("INSERT INTO records(stream_id, time_ns, tag, message, chunk, shape) VALUES(?, ?, ?, ?, NULL, NULL)")
             markCopied = try database.prepare("""
                 INSERT INTO salvage_sources(source, file_name, copied_through, salvaged_at) VALUES(?1, ?2, ?3, ?4)
@@ -90,19 +88,7 @@ final class SalvageTarget {
     private func id(group: String, stream: String) throws -> Int64 {
         let key = group + "\u{0}" + stream
         if let id = streamIDs[key] { return id }
-        defer {
-            insertStream.reset()
-            selectStream.reset()
-        }
-        try insertStream.bind(1, group)
-        try insertStream.bind(2, stream)
-        try insertStream.step()
-        try selectStream.bind(1, group)
-        try selectStream.bind(2, stream)
-        guard try selectStream.step() else {
-            throw SQLiteError(code: 1, message: "stream row missing after insert", context: "resolving \(group)/\(stream)")
-        }
-        let id = selectStream.int64(0)
+        let id = try streamRows.id(group: group, stream: stream)
         streamIDs[key] = id
         return id
     }
