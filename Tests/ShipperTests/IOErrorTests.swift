@@ -98,4 +98,24 @@ final class IOErrorTests: XCTestCase {
         // Each commit writes a few WAL frames: the 60th write is inside a commit near the 20th frame.
         try checkOneFailedCommit("pwrite64", "error=EIO:when=60", sqliteCode: 778)
     }
+
+    /// ENOSPC from a write is a full disk, not an I/O error: the writer keeps the frame,
+    /// pauses intake and retries, and the client gets its ack late instead of never.
+    func testAWriteRefusedForAFullDiskIsRetriedAndAckedLate() throws {
+        let fake = try FakeCloudWatch()
+        let shipper = try ShipperProcess(config: try ShipperProcess.tutorialConfig(), directory: directory, endpoint: fake.endpoint)
+        let (strace, traceLog) = try injectIntoWriter(of: shipper, "pwrite64", "error=ENOSPC:when=60")
+        defer { _ = try? strace.terminate(timeout: 10) }
+        let sent = try send(port: shipper.port, start: 0, count: 100)
+        XCTAssertEqual(sent.status, 0, sent.output)
+        XCTAssertEqual(sent.acked, Array(0..<100), "every frame acked, the one of the refused write late")
+        try shipper.child.waitForLine("disk full: holding the records and retrying", timeout: 10)
+        try shipper.child.waitForLine("backpressure off", timeout: 10)
+        try eventually(timeout: 60, "every acked record in CloudWatch") { try fake.lines().count >= 100 }
+        XCTAssertEqual(try fake.lines().sorted(), (0..<100).map { "line \($0)" }.sorted(), "each once")
+        _ = try strace.terminate(timeout: 10)
+        let trace = try String(contentsOfFile: traceLog, encoding: .utf8)
+        XCTAssertEqual(trace.components(separatedBy: "(INJECTED)").count - 1, 1, "exactly one injected failure:\n\(trace.suffix(2000))")
+        XCTAssertEqual(try shipper.child.terminate(), 0)
+    }
 }
