@@ -65,23 +65,43 @@ final class HostileInputTests: XCTestCase {
         XCTAssertEqual(try shipper.child.terminate(), 0)
     }
 
-    func testConnectionsBeyondTheLimitAreRefusedWithALogLine() throws {
+    /// Connections that never sent a frame give their places up to newcomers; containers that
+    /// sent one and are quiet keep theirs, and only then is a newcomer refused.
+    func testSilentConnectionsMakeRoomAtTheLimitAndQuietContainersKeepTheirPlaces() throws {
         let config = try ShipperProcess.tutorialConfig().replacingOccurrences(
             of: "    Tag_Prefix        ecs.", with: "    Tag_Prefix        ecs.\n    Max_Connections   20")
         let shipper = try ShipperProcess(config: config, directory: directory, endpoint: "http://127.0.0.1:9")
         let script = """
-            import socket, sys, time
-            held = [socket.create_connection(("127.0.0.1", \(shipper.port))) for _ in range(20)]
+            import socket, sys, time, msgpack
+            port, mode = int(sys.argv[1]), sys.argv[2]
+            held = [socket.create_connection(("127.0.0.1", port)) for _ in range(20)]
+            for n, conn in enumerate(held):
+                conn.settimeout(10)
+                if mode == "quiet":
+                    # A container that logged once and then says nothing.
+                    conn.sendall(msgpack.packb(["app", int(time.time()), {"log": "once"}, {"chunk": "q%d" % n}]))
+                    conn.recv(64)
             time.sleep(0.5)
-            extra = socket.create_connection(("127.0.0.1", \(shipper.port)))
-            extra.settimeout(10)
-            print("CLOSED" if extra.recv(1) == b"" else "OPEN")
+            print("READY", flush=True)
+            time.sleep(30)
             """
-        let client = try ChildProcess("python3", ["-c", script], name: "many connections")
-        XCTAssertEqual(try client.waitForExit(timeout: 30), 0, client.text)
-        XCTAssertTrue(client.text.contains("CLOSED"), client.text)
-        try shipper.child.waitForLine(#"Max_Connections \(20\) reached.*peer="#)
-        try sendDockerRecords(port: shipper.port, count: 3, ack: true)
+        let silent = try ChildProcess("python3", ["-c", script, "\(shipper.port)", "silent"], name: "silent connections")
+        try silent.waitForLine("READY")
+        XCTAssertEqual(try sendDockerRecords(port: shipper.port, count: 3, ack: true).count, 3, "a newcomer gets in past 20 silent connections")
+        try shipper.child.waitForLine(#"closing a connection that never sent a frame to make room: Max_Connections \(20\) reached.*peer="#)
+        silent.kill9()
+
+        let quiet = try ChildProcess("python3", ["-c", script, "\(shipper.port)", "quiet"], name: "quiet containers")
+        try quiet.waitForLine("READY")
+        let extra = try ChildProcess("python3", ["-c", """
+            import socket
+            s = socket.create_connection(("127.0.0.1", \(shipper.port)), timeout=10)
+            print("CLOSED" if s.recv(1) == b"" else "OPEN")
+            """], name: "one too many")
+        XCTAssertEqual(try extra.waitForExit(timeout: 30), 0, extra.text)
+        XCTAssertTrue(extra.text.contains("CLOSED"), extra.text)
+        try shipper.child.waitForLine(#"closing connection: Max_Connections \(20\) reached.*peer="#)
+        quiet.kill9()
         XCTAssertEqual(try shipper.child.terminate(), 0)
     }
 }

@@ -34,6 +34,8 @@ final class ForwardConnection {
 
     private let socket: any ByteStream
     private let stop: ForwardStop
+    /// Its place among `Max_Connections`, kept for good once a frame came.
+    private let slot: ConnectionSlot
     private let configuration: ForwardServerConfiguration
     private let pipeline: FilterPipeline
     private let sink: IngestSink
@@ -57,9 +59,10 @@ final class ForwardConnection {
     private var pendingFrame: MessagePackScanner?
 
     init(socket: any ByteStream, configuration: ForwardServerConfiguration, pipeline: FilterPipeline, sink: IngestSink, logger: Logger,
-         statistics: ForwardServerStatistics, assembler: PartialMessageAssembler, stop: ForwardStop) {
+         statistics: ForwardServerStatistics, assembler: PartialMessageAssembler, stop: ForwardStop, slot: ConnectionSlot) {
         self.socket = socket
         self.stop = stop
+        self.slot = slot
         self.statistics = statistics
         self.assembler = assembler
         self.configuration = configuration
@@ -137,6 +140,7 @@ final class ForwardConnection {
     /// them with `acking`); a bad frame is thrown after the good ones before it.
     private func take(_ received: inout ReceivedFrames, acking: Bool) throws {
         let failure = decodeAvailableFrames { received.add(&$0) }
+        if !received.batches.isEmpty { slot.markSentFrame() }
         try deliver(received, acking: acking)
         received.clearFrames()
         if let failure { throw failure }

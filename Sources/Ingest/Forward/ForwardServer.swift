@@ -15,7 +15,7 @@ public final class ForwardServer: @unchecked Sendable {
     private let lock = NSLock()
     private var listener: StreamSocket?
     private var heartbeat: DatagramSocket?
-    private var connections: [ObjectIdentifier: StreamSocket] = [:]
+    private var connections: [ObjectIdentifier: ConnectionSlot] = [:]
     private var stopping = false
     private let acceptorDone = DispatchSemaphore(value: 0)
     /// Connections, bytes and refused clients, for the metrics endpoint.
@@ -105,7 +105,7 @@ public final class ForwardServer: @unchecked Sendable {
         stopRequest.request(finishBy: started + Self.finishTime)
         guard connectionsDone.wait(timeout: started + Self.drainTime) == .timedOut else { return }
         lock.lock()
-        let open = Array(connections.values)
+        let open = connections.values.map(\.socket)
         lock.unlock()
         logger.warning("shutting down connections still open after the drain time", metadata: ["connections": "\(open.count)", "drain_seconds": "\(Self.drainTime)"])
         for socket in open {
@@ -172,14 +172,25 @@ public final class ForwardServer: @unchecked Sendable {
         }
         lock.lock()
         if connections.count >= configuration.maxConnections {
+            // Full: a connection that never sent a frame makes room, else the newcomer is refused.
+            guard let (silentKey, silent) = connections.filter({ !$0.value.hasSentFrame }).min(by: { $0.value.opened < $1.value.opened }) else {
+                lock.unlock()
+                statistics.refused()
+                logger.error("closing connection: Max_Connections (\(configuration.maxConnections)) reached", metadata: ["peer": "\(client.peer)"])
+                client.shutdown()
+                return true
+            }
+            connections[silentKey] = nil
             lock.unlock()
             statistics.refused()
-            logger.error("closing connection: Max_Connections (\(configuration.maxConnections)) reached", metadata: ["peer": "\(client.peer)"])
-            client.shutdown()
-            return true
+            logger.warning("closing a connection that never sent a frame to make room: Max_Connections (\(configuration.maxConnections)) reached",
+                           metadata: ["peer": "\(silent.socket.peer)", "admitted": "\(client.peer)"])
+            silent.socket.shutdown()
+            lock.lock()
         }
         let key = ObjectIdentifier(client)
-        connections[key] = client
+        let slot = ConnectionSlot(socket: client)
+        connections[key] = slot
         connectionsDone.enter()
         lock.unlock()
         statistics.opened()
@@ -187,7 +198,7 @@ public final class ForwardServer: @unchecked Sendable {
             defer {
                 statistics.closed()
                 lock.lock()
-                connections[key] = nil
+                if connections[key] === slot { connections[key] = nil }
                 lock.unlock()
                 connectionsDone.leave()
             }
@@ -205,7 +216,7 @@ public final class ForwardServer: @unchecked Sendable {
                 }
             }
             ForwardConnection(socket: stream, configuration: configuration, pipeline: pipeline, sink: sink, logger: logger,
-                              statistics: statistics, assembler: assembler, stop: stopRequest).serve()
+                              statistics: statistics, assembler: assembler, stop: stopRequest, slot: slot).serve()
         }
         thread.stackSize = 1 << 20
         thread.name = "forward-connection"
