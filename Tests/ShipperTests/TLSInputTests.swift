@@ -54,6 +54,46 @@ final class TLSInputTests: XCTestCase {
         XCTAssertEqual(try shipper.child.terminate(), 0)
     }
 
+    /// `shipper cat` as a client of every input setting: TLS checked against the CA file, the
+    /// shared key with a user, acks; a wrong key or an unchecked name is refused with exit code 3.
+    func testShipperCatSpeaksTLSAndTheSharedKeyHandshake() throws {
+        let directory = try TestPaths.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let certificate = directory.appendingPathComponent("cert.pem").path
+        let key = directory.appendingPathComponent("key.pem").path
+        let openssl = try ChildProcess("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=shipper.test", "-days", "1",
+                                                   "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", key, "-out", certificate], name: "openssl")
+        XCTAssertEqual(try openssl.waitForExit(timeout: 60), 0, openssl.text)
+        let fake = try FakeCloudWatch()
+        let config = try ShipperProcess.tutorialConfig().replacingOccurrences(
+            of: "    Tag_Prefix        ecs.",
+            with: "    Tag_Prefix        ecs.\n    tls               On\n    tls.crt_file      \(certificate)\n    tls.key_file      \(key)\n    Shared_Key        s3cret\n    Security.Users    alice wonderland")
+            // cat's records carry no ECS labels, so rewrite_tag leaves their tag: let the output take every tag.
+            .replacingOccurrences(of: "    Match               out.*", with: "    Match               *")
+        let shipper = try ShipperProcess(config: config, directory: directory, endpoint: fake.endpoint)
+        func cat(_ arguments: [String], lines: [String]) throws -> ChildProcess {
+            let child = try ChildProcess(TestPaths.shipperBinary, ["cat", "-t", "app", "--port", "\(shipper.port)", "--ack", "--tls"] + arguments,
+                                         name: "shipper cat", input: Data(lines.map { $0 + "\n" }.joined().utf8))
+            _ = try child.waitForExit(timeout: 30)
+            return child
+        }
+        let good = try cat(["--tls-ca-file", certificate, "--shared-key", "s3cret", "--username", "alice", "--password", "wonderland"], lines: ["cat one", "cat two"])
+        XCTAssertEqual(good.process.terminationStatus, 0, good.text)
+        XCTAssertTrue(good.text.contains("sent 2 lines, all acked"), good.text)
+        try eventually(timeout: 60, "the lines delivered") { Set(try fake.lines()) == ["cat one", "cat two"] }
+
+        let wrongKey = try cat(["--tls-ca-file", certificate, "--shared-key", "guess", "--username", "alice", "--password", "wonderland"], lines: ["never"])
+        XCTAssertEqual(wrongKey.process.terminationStatus, 3, wrongKey.text)
+        XCTAssertTrue(wrongKey.text.contains("the server refused the handshake: shared key mismatch"), wrongKey.text)
+        // The certificate names 127.0.0.1 and shipper.test, not localhost: a checked connection to "localhost" must fail.
+        let wrongName = try ChildProcess(TestPaths.shipperBinary, ["cat", "-t", "app", "--host", "localhost", "--port", "\(shipper.port)", "--tls", "--tls-ca-file", certificate],
+                                         name: "shipper cat", input: Data("never\n".utf8))
+        XCTAssertEqual(try wrongName.waitForExit(timeout: 30), 3, wrongName.text)
+        XCTAssertTrue(wrongName.text.contains("TLS handshake with localhost"), wrongName.text)
+        XCTAssertEqual(Set(try fake.lines()), ["cat one", "cat two"])
+        XCTAssertEqual(try shipper.child.terminate(), 0)
+    }
+
     func testAMismatchedKeyIsAConfigError() throws {
         let directory = try TestPaths.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }

@@ -49,7 +49,7 @@ public struct ForwardHandshake: Sendable {
         var reason = ""
         var salt: [UInt8] = []
         if case .array(let parts) = ping, parts.count == 6, parts[0].textValue == "PING",
-           let hostname = parts[1].stringBytes, let sharedKeySalt = bytes(parts[2]), let digest = parts[3].stringBytes,
+           let hostname = parts[1].stringBytes, let sharedKeySalt = parts[2].rawBytes, let digest = parts[3].stringBytes,
            let user = parts[4].textValue, let passwordDigest = parts[5].stringBytes {
             salt = sharedKeySalt
             if !Self.sameDigest(digest, Self.sha512Hex(sharedKeySalt + hostname + session.nonce + Array(sharedKey.utf8))) {
@@ -81,13 +81,6 @@ public struct ForwardHandshake: Sendable {
         let expected = Array(expected.utf8)
         guard given.count == expected.count else { return false }
         return given.withUnsafeBytes { a in expected.withUnsafeBytes { b in CRYPTO_memcmp(a.baseAddress, b.baseAddress, a.count) == 0 } }
-    }
-
-    private func bytes(_ value: MessagePackValue) -> [UInt8]? {
-        switch value {
-        case .string(let b), .binary(let b): return b
-        default: return nil
-        }
     }
 
     static func sha512(_ data: [UInt8]) -> [UInt8] {

@@ -27,6 +27,14 @@ public enum MessagePackValue: Hashable, Sendable {
         return nil
     }
 
+    /// The bytes of a string or binary value (salts and nonces come as either), or `nil` for any other kind.
+    public var rawBytes: [UInt8]? {
+        switch self {
+        case .string(let bytes), .binary(let bytes): return bytes
+        default: return nil
+        }
+    }
+
     /// The value as text: strings decode as UTF-8 (invalid bytes become U+FFFD),
     /// numbers and booleans print as in JSON, anything else is `nil`.
     public var textValue: String? {
