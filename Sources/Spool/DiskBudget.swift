@@ -37,6 +37,8 @@ final class DiskBudget: @unchecked Sendable {  // `lock` guards `headroomHeld` a
         directory = (spoolPath as NSString).deletingLastPathComponent.isEmpty ? "." : (spoolPath as NSString).deletingLastPathComponent
         let existing = (try? FileManager.default.attributesOfItem(atPath: headroomPath)[.size] as? Int64) ?? nil
         headroomHeld = existing == headroomBytes
+        // A file of another size (a crash while making it, another headroomBytes) is made anew.
+        if existing != nil && !headroomHeld { try? FileManager.default.removeItem(atPath: headroomPath) }
         restoreHeadroomIfRoom()
     }
 
@@ -94,13 +96,17 @@ final class DiskBudget: @unchecked Sendable {  // `lock` guards `headroomHeld` a
         guard headroomBytes > 0, !isHeadroomHeld,
               let free = DiskSpace.availableBytes(in: directory), free >= reserveBytes + headroomBytes else { return }
         // Written, not sparse: every byte is really allocated, so deleting it really frees them.
+        // Beside it first, then renamed: a crash never leaves a headroom of the wrong size.
+        let making = headroomPath + ".new"
         do {
-            try Data(count: Int(headroomBytes)).write(to: URL(fileURLWithPath: headroomPath))
+            try Data(count: Int(headroomBytes)).write(to: URL(fileURLWithPath: making))
+            try? FileManager.default.removeItem(atPath: headroomPath)
+            try FileManager.default.moveItem(atPath: making, toPath: headroomPath)
             lock.lock()
             headroomHeld = true
             lock.unlock()
         } catch {
-            try? FileManager.default.removeItem(atPath: headroomPath)
+            try? FileManager.default.removeItem(atPath: making)
         }
     }
 }

@@ -7,8 +7,9 @@ import Logging
 /// commits, then go in together as one transaction. A caller that asked for
 /// durability is released only once its records are committed, so an ack
 /// never runs ahead of the disk. When the disk is full the writer keeps the
-/// queued records, pauses intake and retries until space is freed: nothing
-/// handed to it is dropped.
+/// queued records, pauses intake and retries until space is freed, or until
+/// a stop (`stopIntake`): then the batches still waiting fail, unacked, so
+/// acking clients resend them; records from clients without acks go with them.
 final class SpoolWriter: @unchecked Sendable {
     /// One caller's frames and, once the writer is done with them, the outcome.
     private final class Batch {

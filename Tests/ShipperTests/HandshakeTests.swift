@@ -57,6 +57,14 @@ final class HandshakeTests: XCTestCase {
             mode = sys.argv[1]
             s = socket.create_connection(("127.0.0.1", \(shipper.port)), timeout=10)
             s.recv(4096)
+            if mode == "trickle":
+                # A byte of a PING every 0.2 s: no read ever times out.
+                for byte in msgpack.packb(["PING", "client", "salt", "0" * 128, "", ""])[:20]:
+                    try:
+                        s.sendall(bytes([byte]))
+                    except OSError:
+                        break
+                    time.sleep(0.2)
             if mode == "large":
                 # A PING of 8 KiB in which no length is over 4 KiB: two arrays of 4,096 small integers.
                 s.sendall(b"\\x96\\xa4PING" + (b"\\xdc\\x10\\x00" + b"\\x01" * 4096) * 2)
@@ -75,6 +83,10 @@ final class HandshakeTests: XCTestCase {
         XCTAssertEqual(try silent.waitForExit(timeout: 30), 0, silent.text)
         XCTAssertTrue(silent.text.contains("CLOSED after 1."), silent.text)
         try shipper.child.waitForLine(#"handshake failed: no PING within Handshake_Timeout \(1\.0 s\).*peer="#)
+        let trickle = try ChildProcess("python3", ["-c", script, "trickle"], name: "trickling client")
+        XCTAssertEqual(try trickle.waitForExit(timeout: 30), 0, trickle.text)
+        XCTAssertTrue(trickle.text.contains("CLOSED after"), trickle.text)
+        try shipper.child.waitForOutput(timeout: 10, "a second handshake timeout") { $0.components(separatedBy: "no PING within Handshake_Timeout").count - 1 >= 2 }
         XCTAssertEqual(try shipper.child.terminate(), 0)
     }
 }

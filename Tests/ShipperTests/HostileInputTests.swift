@@ -69,8 +69,9 @@ final class HostileInputTests: XCTestCase {
     /// sent one and are quiet keep theirs, and only then is a newcomer refused.
     func testSilentConnectionsMakeRoomAtTheLimitAndQuietContainersKeepTheirPlaces() throws {
         let config = try ShipperProcess.tutorialConfig().replacingOccurrences(
-            of: "    Tag_Prefix        ecs.", with: "    Tag_Prefix        ecs.\n    Max_Connections   20")
+            of: "    Tag_Prefix        ecs.", with: "    Tag_Prefix        ecs.\n    Max_Connections   20\n    Handshake_Timeout 1")
         let shipper = try ShipperProcess(config: config, directory: directory, endpoint: "http://127.0.0.1:9")
+        // Silent for longer than Handshake_Timeout, so that they may be made to give way.
         let script = """
             import socket, sys, time, msgpack
             port, mode = int(sys.argv[1]), sys.argv[2]
@@ -81,7 +82,7 @@ final class HostileInputTests: XCTestCase {
                     # A container that logged once and then says nothing.
                     conn.sendall(msgpack.packb(["app", int(time.time()), {"log": "once"}, {"chunk": "q%d" % n}]))
                     conn.recv(64)
-            time.sleep(0.5)
+            time.sleep(1.5)
             print("READY", flush=True)
             time.sleep(30)
             """

@@ -220,6 +220,10 @@ final class ForwardConnection {
             if length == nil && filled - consumed > limit {
                 throw ForwardConnectionError.handshakeFailed("more than \(limit) bytes sent before authenticating")
             }
+            // A PING trickled a byte at a time never lets a read time out: the deadline holds anyway.
+            if length == nil && DispatchTime.now() >= deadline {
+                throw ForwardConnectionError.handshakeFailed("no PING within Handshake_Timeout (\(configuration.handshakeTimeout) s)")
+            }
         }
         let ping: MessagePackValue
         do {

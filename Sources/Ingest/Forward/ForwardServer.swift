@@ -158,8 +158,13 @@ public final class ForwardServer: @unchecked Sendable {
                 Thread.sleep(forTimeInterval: 0.1)
             }
         }
-        while listener.isReadable(within: 0) && acceptOne(listener) {}
+        // Bounded: clients that reconnect at once when refused must not keep the stop here.
+        var drained = 0
+        while drained < Self.stopAcceptLimit && listener.isReadable(within: 0) && acceptOne(listener) { drained += 1 }
     }
+
+    /// The most connections the acceptor takes from the backlog once a stop began: the listen backlog.
+    static let stopAcceptLimit = 1024
 
     /// Accepts one connection and starts its thread; `false` if accept failed.
     private func acceptOne(_ listener: StreamSocket) -> Bool {
@@ -173,7 +178,10 @@ public final class ForwardServer: @unchecked Sendable {
         lock.lock()
         if connections.count >= configuration.maxConnections {
             // Full: a connection that never sent a frame makes room, else the newcomer is refused.
-            guard let (silentKey, silent) = connections.filter({ !$0.value.hasSentFrame }).min(by: { $0.value.opened < $1.value.opened }) else {
+            // Only one silent for longer than a handshake may take: churn must not evict a connection just made.
+            let silentSince = DispatchTime.now().uptimeNanoseconds &- UInt64(configuration.handshakeTimeout * 1e9)
+            guard let (silentKey, silent) = connections.filter({ !$0.value.hasSentFrame && $0.value.opened <= silentSince })
+                .min(by: { $0.value.opened < $1.value.opened }) else {
                 lock.unlock()
                 statistics.refused()
                 logger.error("closing connection: Max_Connections (\(configuration.maxConnections)) reached", metadata: ["peer": "\(client.peer)"])
@@ -185,6 +193,8 @@ public final class ForwardServer: @unchecked Sendable {
             statistics.refused()
             logger.warning("closing a connection that never sent a frame to make room: Max_Connections (\(configuration.maxConnections)) reached",
                            metadata: ["peer": "\(silent.socket.peer)", "admitted": "\(client.peer)"])
+            // A reset, not a FIN: a client that never reads learns of it at its next write.
+            silent.socket.resetOnClose()
             silent.socket.shutdown()
             lock.lock()
         }
@@ -208,6 +218,8 @@ public final class ForwardServer: @unchecked Sendable {
                     // A client that opens a connection and says nothing must not hold a thread for good.
                     client.setHandshakeReceiveTimeout(configuration.handshakeTimeout)
                     stream = try tls.accept(client)
+                    // Windows keeps SO_RCVTIMEO for OpenSSL's own reads; the connection's ticks take over now.
+                    client.setHandshakeReceiveTimeout(0)
                 } catch {
                     statistics.refused()
                     logger.error("closing connection: \(error)", metadata: ["peer": "\(client.peer)"])

@@ -19,8 +19,8 @@ public struct ForwardServerConfiguration: Sendable {
     public var handshake: ForwardHandshake?
     /// `tls On` with `tls.crt_file` and `tls.key_file`: clients speak TLS.
     public var tls: TLSServerContext?
-    /// `Max_Connections`: when this many are open, one that never sent a frame is closed to make
-    /// room (`ConnectionSlot`); if every one has, the newcomer is closed at once, with a log line.
+    /// `Max_Connections`: when this many are open, one that never sent a frame for longer than
+    /// `Handshake_Timeout` is closed to make room (`ConnectionSlot`); if none, the newcomer is closed at once, with a log line.
     public var maxConnections: Int
     /// `Idle_Timeout`: seconds a connection may send nothing before it is closed; 0 is never.
     /// Off by default: Docker keeps one connection per container open however rarely it logs,

@@ -73,7 +73,9 @@ struct GroupUploader: Sendable {
         var backoff = RetryBackoff()
         var slowBackoff = RetryBackoff(base: 5, cap: 120)
         /// A batch CloudWatch accepted whose delivery the spool could not record
-        /// yet (a full disk): recorded before anything else is sent, never sent again.
+        /// yet (a full disk, or any failed write): recorded before anything else
+        /// is sent, and not sent again by this process (a restart before the
+        /// record is written sends it once more).
         var unrecorded: UnrecordedDelivery?
     }
 
