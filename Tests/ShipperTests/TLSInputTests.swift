@@ -3,14 +3,20 @@ import XCTest
 
 /// `tls On` on the forward input, with a self-signed certificate made by `openssl` for the test.
 final class TLSInputTests: XCTestCase {
+    /// A self-signed certificate for `commonName` and 127.0.0.1, and its key, made by `openssl`.
+    private func makeCertificate(in directory: URL, commonName: String) throws -> (certificate: String, key: String) {
+        let certificate = directory.appendingPathComponent("cert.pem").path
+        let key = directory.appendingPathComponent("key.pem").path
+        let openssl = try ChildProcess("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=\(commonName)", "-days", "1",
+                                                   "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", key, "-out", certificate], name: "openssl")
+        XCTAssertEqual(try openssl.waitForExit(timeout: 60), 0, openssl.text)
+        return (certificate, key)
+    }
+
     func testTLSClientsAreServedAndPlainClientsRefused() throws {
         let directory = try TestPaths.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let certificate = directory.appendingPathComponent("cert.pem").path
-        let key = directory.appendingPathComponent("key.pem").path
-        let openssl = try ChildProcess("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost", "-days", "1",
-                                                   "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", key, "-out", certificate], name: "openssl")
-        XCTAssertEqual(try openssl.waitForExit(timeout: 60), 0, openssl.text)
+        let (certificate, key) = try makeCertificate(in: directory, commonName: "localhost")
 
         let fake = try FakeCloudWatch()
         let config = try ShipperProcess.tutorialConfig().replacingOccurrences(
@@ -59,11 +65,7 @@ final class TLSInputTests: XCTestCase {
     func testShipperCatSpeaksTLSAndTheSharedKeyHandshake() throws {
         let directory = try TestPaths.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let certificate = directory.appendingPathComponent("cert.pem").path
-        let key = directory.appendingPathComponent("key.pem").path
-        let openssl = try ChildProcess("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=shipper.test", "-days", "1",
-                                                   "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", key, "-out", certificate], name: "openssl")
-        XCTAssertEqual(try openssl.waitForExit(timeout: 60), 0, openssl.text)
+        let (certificate, key) = try makeCertificate(in: directory, commonName: "shipper.test")
         let fake = try FakeCloudWatch()
         let config = try ShipperProcess.tutorialConfig().replacingOccurrences(
             of: "    Tag_Prefix        ecs.",
