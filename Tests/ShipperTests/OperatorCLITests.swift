@@ -157,6 +157,34 @@ final class OperatorCLITests: XCTestCase {
         XCTAssertEqual(messages(replayed).first, #"{"log":"cat line 1"}"#)
         XCTAssertEqual(try running.child.terminate(), 0)
     }
+
+    /// The monitoring endpoint's threads are a fixed few: a thousand idle connections cost
+    /// sockets, not threads, a scrape is answered beside them, and they are closed at the deadline.
+    func testAThousandIdleMonitoringConnectionsLeaveTheThreadsFlatAndScrapesAnswered() throws {
+        let config = try ShipperProcess.tutorialConfig(service: "    HTTP_Server On\n    HTTP_Port   0\n")
+        let running = try ShipperProcess(config: config, directory: directory, endpoint: "http://127.0.0.1:9")
+        let metricsPort = try running.child.waitForLine(#"monitoring endpoint listening .*port=(\d+)"#)
+        func threads() throws -> Int {
+            let status = try String(contentsOfFile: "/proc/\(running.child.process.processIdentifier)/status", encoding: .utf8)
+            return status.split(separator: "\n").first { $0.hasPrefix("Threads:") }.flatMap { Int($0.split(separator: "\t").last ?? "") } ?? 0
+        }
+        let before = try threads()
+        let idle = try ChildProcess("python3", ["-c", """
+            import resource, socket, sys, time
+            resource.setrlimit(resource.RLIMIT_NOFILE, (4096, 4096))
+            held = [socket.create_connection(("127.0.0.1", \(metricsPort))) for _ in range(1000)]
+            print("HELD", len(held), flush=True)
+            time.sleep(30)
+            """], name: "idle http clients")
+        try idle.waitForLine("HELD 1000", timeout: 60)
+        let started = Date()
+        XCTAssertEqual(try String(contentsOf: URL(string: "http://127.0.0.1:\(metricsPort)/api/v1/health")!, encoding: .utf8), "ok\n")
+        XCTAssertLessThan(Date().timeIntervalSince(started), 2, "a scrape is answered beside the idle connections")
+        let during = try threads()
+        XCTAssertLessThanOrEqual(during, before + 2, "threads before: \(before), with 1,000 idle connections: \(during)")
+        idle.kill9()
+        XCTAssertEqual(try running.child.terminate(), 0)
+    }
 }
 
 /// The NDJSON writer's time format, for building `--since` arguments.

@@ -307,6 +307,29 @@ public final class StreamSocket: @unchecked Sendable {
         (try? poll(milliseconds: Int32((seconds * 1000).rounded(.up)))) ?? true
     }
 
+    /// Which of `sockets` a read (or accept) would not block on, waiting up to
+    /// `seconds` for the first: one thread watching many quiet connections
+    /// without a thread for each. A failed poll says every one is ready, so
+    /// that the reads that follow report the error.
+    public static func readable(_ sockets: [StreamSocket], within seconds: Double) -> [Bool] {
+        let milliseconds = Int32((seconds * 1000).rounded(.up))
+        #if os(Windows)
+        var entries = sockets.map { pollfd(fd: $0.handle, events: Int16(POLLRDNORM), revents: 0) }
+        #else
+        var entries = sockets.map { pollfd(fd: $0.handle, events: Int16(POLLIN), revents: 0) }
+        #endif
+        while true {
+            #if os(Windows)
+            let ready = WSAPoll(&entries, ULONG(entries.count), milliseconds)
+            #else
+            let ready = systemPoll(&entries, nfds_t(entries.count), milliseconds)
+            #endif
+            if ready >= 0 { return entries.map { $0.revents != 0 } }
+            if isInterrupted(lastErrorCode()) { continue }
+            return sockets.map { _ in true }
+        }
+    }
+
     /// One poll for input (POLLIN; POLLRDNORM with WSAPoll, which accepts no other read flag).
     private func poll(milliseconds: Int32) throws -> Bool {
         while true {
