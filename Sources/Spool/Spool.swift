@@ -8,6 +8,30 @@ import Logging
 /// window). One writer thread does all inserts (group commit); delivery reads
 /// and advances per-stream cursors on a second connection, and housekeeping
 /// runs on a third, which WAL lets run beside the writer.
+///
+/// The invariants the rest of the product relies on, with the tests that prove each:
+/// 1. An append that asked for durability returns only after its transaction
+///    committed; a failed commit (I/O error, stop) returns an error, never success.
+///    (`testDurableAppendIsReadableInOrderAndDeliveryAdvancesTheCursor`,
+///    `testConcurrentDurableAppendsAreAllCommitted`, `IOErrorTests`.)
+/// 2. Record ids are never reused (`AUTOINCREMENT`), so a cursor `id > delivered_through`
+///    never skips a record. (`testIDsAreNeverReusedAfterTheTableEmpties`.)
+/// 3. A stream's cursor moves only after CloudWatch accepted everything up to it (or
+///    refused it for good, into dead letters), so at most the one batch per stream in
+///    flight is sent again after a crash. (`testRefusedRecordsMoveToDeadLettersWithTheirReason`, `CrashTests`.)
+/// 4. Undelivered records are never evicted; delivered ones go after the replay window,
+///    or sooner only under backpressure. (`testUndeliveredRecordsAreNeverEvictedToMakeRoom`,
+///    `testDeliveredRecordsStayForTheReplayWindowThenGo`.)
+/// 5. A frame whose chunk id was committed is not stored again, across restarts.
+///    (`testAResentChunkIsStoredOnceEvenAfterARestart`.)
+/// 6. A shape is deleted only when no record refers to it, and a record missing its
+///    shape is spool damage, never a message without its ends.
+///    (`testAClosedShapeStaysWhileAnyRecordStillUsesIt`, `testARecordWhoseShapeIsMissingIsReportedAndDeadLettered`.)
+/// 7. One process writes a spool at a time (`<spool>.lock`); readers need no lock.
+///    (`testASecondSpoolOnTheSameFileIsRefusedWithTheHoldersProcessID`, `testReadersNeedNoLock`.)
+/// 8. Intake pauses, and never drops, at `storage.total_limit_size` or below `storage.disk_reserve`;
+///    delivery bookkeeping works on a full disk (`DiskBudget`).
+///    (`testOverTheLimitIntakePausesUntilDeliveredRecordsAreEvicted`, `FullDiskTests`.)
 public final class Spool: @unchecked Sendable {
     public struct Configuration: Sendable {
         public var path: String
