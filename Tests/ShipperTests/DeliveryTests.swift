@@ -98,6 +98,27 @@ final class DeliveryTests: XCTestCase {
         XCTAssertEqual(try shipper.child.terminate(), 0)
     }
 
+    /// A group's streams take turns: a stream that appears while another of its group
+    /// keeps logging (a new task of the same family) starts sending within a few calls,
+    /// instead of waiting for the busy stream to empty, which it never does.
+    func testANewStreamIsNotHeldBackByABusyStreamOfItsGroup() throws {
+        let fake = try FakeCloudWatch(["--fault", "slow:1.0"])
+        let shipper = try ShipperProcess(config: try ShipperProcess.tutorialConfig(), directory: directory, endpoint: fake.endpoint)
+        let busy = try ChildProcess("python3", [TestPaths.tool("docker_forward_client.py"), "--port", "\(shipper.port)", "--count", "1000000",
+                                                "--ack", "--task", "b0b0b0b0", "--start", "100000"], name: "busy stream")
+        try eventually(timeout: 60, "the busy stream delivering") { try fake.state().events.count > 0 }
+        let newcomer = try sendDockerRecords(port: shipper.port, count: 10, ack: true, extra: ["--task", "aaaa0001"])
+        XCTAssertEqual(newcomer.count, 10)
+        let sent = Date()
+        try eventually(timeout: 20, "the new stream's 10 records delivered beside the busy one") {
+            try fake.state().events.filter { $0.stream.hasSuffix("aaaa0001.sample-container") }.count == 10
+        }
+        print("a new stream beside a busy one, every call 2 s: delivered after \(String(format: "%.1f", Date().timeIntervalSince(sent))) s")
+        XCTAssertTrue(busy.process.isRunning, "the busy stream was still logging")
+        busy.kill9()
+        XCTAssertEqual(try shipper.child.terminate(), 0)
+    }
+
     func testBatchesInFlightAreBoundedAcrossLogGroups() throws {
         // Twelve task families: twelve log groups, each with a stream to send, every answer slow.
         // Without one bound for the whole process each group would have its call in flight at once.

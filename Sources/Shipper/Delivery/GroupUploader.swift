@@ -17,10 +17,12 @@ struct LogGroupOptions: Sendable {
 /// Drains the undelivered records of one log group's streams to CloudWatch.
 ///
 /// One per log group, so a throttled or failing group never holds up
-/// another. Up to `parallelStreams` of the group's streams are sent at once,
-/// each one batch at a time, every batch retried until the service accepts it;
-/// only then does the stream's cursor advance, so a crash resends at most the
-/// one batch per stream that was in flight.
+/// another. The group's streams take turns a batch at a time, up to
+/// `parallelStreams` of them at once, so a stream that keeps logging never
+/// keeps its group's other streams (or new ones, from `inbox`) waiting. Each
+/// stream has one batch in flight at most, retried until the service accepts
+/// it; only then does the stream's cursor advance, so a crash resends at most
+/// the one batch per stream that was in flight.
 struct GroupUploader: Sendable {
     /// How many streams of one group have a call in flight at once.
     static let parallelStreams = 8
@@ -34,37 +36,64 @@ struct GroupUploader: Sendable {
     let slots: DeliverySlots
     let logger: Logger
     let metrics: DeliveryMetrics
+    /// Streams of this group that got records after the uploader started.
+    let inbox: StreamInbox
 
-    /// Sends everything pending in `streams`; returns when they are drained or the task is cancelled.
+    /// One stream's turn: what it remembers, and what its batch came to.
+    private struct Turn: Sendable {
+        let stream: SpoolStream
+        var state: StreamState
+        var failures: FailureLog
+        /// Whether the stream has more to send (it sent, or it waited out a failure).
+        var more: Bool
+    }
+
+    /// Sends everything pending in `streams` and in those the inbox brings,
+    /// turn by turn; returns when none has records left or the task is cancelled.
     func drain(_ streams: [SpoolStream]) async {
-        await withTaskGroup(of: Void.self) { group in
-            var waiting = streams[...]
-            while let stream = waiting.first, streams.count - waiting.count < Self.parallelStreams {
-                waiting.removeFirst()
-                group.addTask { await drain(stream) }
+        await withTaskGroup(of: Turn?.self) { group in
+            var queue: [Turn] = []
+            var known = Set<Int64>()
+            var running = 0
+            func enqueue(_ new: [SpoolStream]) {
+                for stream in new where known.insert(stream.id).inserted {
+                    queue.append(Turn(stream: stream, state: StreamState(limit: limits.maxEvents),
+                                      failures: FailureLog(logger: logger, logGroup: logGroup, logStream: stream.logStream), more: true))
+                }
             }
-            while await group.next() != nil {
-                if let stream = waiting.popFirst() { group.addTask { await drain(stream) } }
+            enqueue(streams)
+            while true {
+                while running < Self.parallelStreams, !queue.isEmpty, !Task.isCancelled {
+                    let turn = queue.removeFirst()
+                    running += 1
+                    group.addTask { await take(turn) }
+                }
+                guard running > 0, let finished = await group.next() else { return }
+                running -= 1
+                if let turn = finished {
+                    if turn.more { queue.append(turn) } else { known.remove(turn.stream.id) }
+                }
+                enqueue(inbox.take())
             }
         }
     }
 
-    /// Sends one stream's records, one batch at a time, until none is left or the task is cancelled.
-    private func drain(_ stream: SpoolStream) async {
-        var failures = FailureLog(logger: logger, logGroup: logGroup, logStream: stream.logStream)
-        var state = StreamState(limit: limits.maxEvents)
-        while !Task.isCancelled {
-            switch await sendNextBatch(of: stream, state: &state, failures: &failures) {
-            case .sent: continue
-            case .drained: return
-            case .retry(let delay):
-                if await !pause(delay) { return }
-            }
+    /// Sends one batch of the stream (or waits out its backoff); nil once the task is cancelled.
+    private func take(_ turn: Turn) async -> Turn? {
+        var turn = turn
+        guard !Task.isCancelled else { return nil }
+        switch await sendNextBatch(of: turn.stream, state: &turn.state, failures: &turn.failures) {
+        case .sent: turn.more = true
+        case .drained: turn.more = false
+        case .retry(let delay):
+            if await !pause(delay) { return nil }
+            turn.more = true
         }
+        return turn
     }
 
     /// What one stream's delivery remembers between batches.
-    private struct StreamState {
+    private struct StreamState: Sendable {
         /// How many records to read for the next batch: about what the last batch held
         /// (a 1 MiB batch of 300-byte events holds 3,200, not 10,000), halved to
         /// isolate an event the service refuses.
@@ -80,7 +109,7 @@ struct GroupUploader: Sendable {
     }
 
     /// What `Spool.markDelivered` is to be told once it can be.
-    private struct UnrecordedDelivery {
+    private struct UnrecordedDelivery: Sendable {
         let throughID: Int64
         let deadLetters: [DeadLetter]
         let nextLimit: Int
@@ -266,7 +295,7 @@ struct GroupUploader: Sendable {
 }
 
 /// Logs a stream's failure when the kind of failure changes, and its recovery once, never a line per retry.
-struct FailureLog {
+struct FailureLog: Sendable {
     let logger: Logger
     let logGroup: String
     let logStream: String

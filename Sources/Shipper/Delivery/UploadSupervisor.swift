@@ -16,6 +16,8 @@ actor UploadSupervisor {
     private let logger: Logger
     private let metrics: DeliveryMetrics
     private var running: [String: Task<Void, Never>] = [:]
+    /// Where a running uploader finds its group's streams that got records since it started.
+    private var inboxes: [String: StreamInbox] = [:]
     private var loop: Task<Void, Never>?
 
     init(spool: Spool, outputs: [CloudWatchOutputSettings], credentials: any CredentialsProvider, flush: Double, slots: DeliverySlots,
@@ -62,14 +64,21 @@ actor UploadSupervisor {
             return
         }
         let byGroup = Dictionary(grouping: streams, by: \.logGroup)
-        for (group, groupStreams) in byGroup where running[group] == nil {
+        for (group, groupStreams) in byGroup {
+            if let inbox = inboxes[group], running[group] != nil {
+                // The uploader skips the streams it is already sending.
+                inbox.add(groupStreams)
+                continue
+            }
             // Each group belongs to the first output whose settings made it; with one output that is always it.
             let index = outputs.firstIndex { $0.logGroupName == group || $0.logGroupTemplate != nil } ?? 0
             let output = outputs[index]
             let options = LogGroupOptions(autoCreate: output.autoCreateGroup, retentionDays: output.logRetentionDays,
                                           groupClass: output.logGroupClass, tags: output.logGroupTags)
+            let inbox = StreamInbox()
+            inboxes[group] = inbox
             let uploader = GroupUploader(logGroup: group, spool: spool, client: clients[index], options: options, limits: output.batchLimits,
-                                         slots: slots, logger: logger, metrics: metrics)
+                                         slots: slots, logger: logger, metrics: metrics, inbox: inbox)
             running[group] = Task {
                 await uploader.drain(groupStreams)
                 self.finished(group)
@@ -79,5 +88,6 @@ actor UploadSupervisor {
 
     private func finished(_ group: String) {
         running[group] = nil
+        inboxes[group] = nil
     }
 }
