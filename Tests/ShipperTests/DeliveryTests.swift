@@ -119,6 +119,32 @@ final class DeliveryTests: XCTestCase {
         XCTAssertEqual(try shipper.child.terminate(), 0)
     }
 
+    /// After an outage every stream resumes together: the first answer from the endpoint
+    /// wakes the streams waiting out their (jittered, by now long) backoffs.
+    func testAfterAnOutageEveryStreamResumesWithinSecondsOfTheFirst() throws {
+        let fake = try FakeCloudWatch()
+        try fake.setOutage(true)
+        let shipper = try ShipperProcess(config: try ShipperProcess.tutorialConfig(), directory: directory, endpoint: fake.endpoint)
+        let tasks = (1...8).map { String(format: "cccc%04d", $0) }
+        for (index, task) in tasks.enumerated() {
+            XCTAssertEqual(try sendDockerRecords(port: shipper.port, count: 5, start: index * 5, ack: true, extra: ["--task", task]).count, 5)
+        }
+        // About six failed calls a stream: backoff ceilings of 6 to 13 s by then.
+        try eventually(timeout: 120, "the streams backing off") { try fake.state().faults["outage", default: 0] >= 48 }
+        try fake.setOutage(false)
+        var first: Date?
+        try eventually(timeout: 60, "every stream delivered") {
+            let streams = Set(try fake.state().events.map(\.stream))
+            if first == nil && !streams.isEmpty { first = Date() }
+            return streams.count == tasks.count
+        }
+        let spread = Date().timeIntervalSince(first ?? Date())
+        print("after the outage, the last stream resumed \(String(format: "%.1f", spread)) s after the first")
+        XCTAssertLessThan(spread, 2.5, "every stream resumes within seconds of the first success")
+        XCTAssertEqual(try fake.lines().count, 40)
+        XCTAssertEqual(try shipper.child.terminate(), 0)
+    }
+
     func testBatchesInFlightAreBoundedAcrossLogGroups() throws {
         // Twelve task families: twelve log groups, each with a stream to send, every answer slow.
         // Without one bound for the whole process each group would have its call in flight at once.

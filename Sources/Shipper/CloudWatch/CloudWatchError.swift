@@ -59,6 +59,15 @@ public struct CloudWatchError: Error, CustomStringConvertible {
         isCredentialsRejected || serviceType == "AccessDeniedException" || { if case .credentials = kind { return true } else { return false } }()
     }
 
+    /// The endpoint itself is failing (a 5xx answer, or none usable): what an outage looks like.
+    public var isEndpointFailure: Bool {
+        switch kind {
+        case .service(_, _, let status), .badResponse(let status, _): return status >= 500
+        case .transport: return true
+        case .credentials: return false
+        }
+    }
+
     /// The request was bad as sent and will fail the same way again.
     public var isBadRequest: Bool {
         guard case .service(let type, _, let status) = kind else { return false }

@@ -38,6 +38,8 @@ struct GroupUploader: Sendable {
     let metrics: DeliveryMetrics
     /// Streams of this group that got records after the uploader started.
     let inbox: StreamInbox
+    /// Shared by every uploader of the same output: a success after failures wakes the waiting streams.
+    let recovery: EndpointRecovery
 
     /// One stream's turn: what it remembers, and what its batch came to.
     private struct Turn: Sendable {
@@ -85,8 +87,8 @@ struct GroupUploader: Sendable {
         switch await sendNextBatch(of: turn.stream, state: &turn.state, failures: &turn.failures) {
         case .sent: turn.more = true
         case .drained: turn.more = false
-        case .retry(let delay):
-            if await !pause(delay) { return nil }
+        case .retry(let delay, let wakeOnRecovery):
+            if await !pause(delay, wakeOnRecovery: wakeOnRecovery) { return nil }
             turn.more = true
         }
         return turn
@@ -118,7 +120,8 @@ struct GroupUploader: Sendable {
     /// How often a delivery the spool could not record is tried again: a local write, cheap to retry.
     static let recordRetrySeconds = 1.0
 
-    private enum Step { case sent, drained, retry(Double) }
+    /// `retry`: wait `delay` seconds, or less if the endpoint recovers meanwhile and `wakeOnRecovery` (not for throttling).
+    private enum Step { case sent, drained, retry(Double, wakeOnRecovery: Bool = true) }
 
     /// The next batch of the stream and how many records to read for the one after it;
     /// nil when nothing is left. The records read are let go here: the batch shares their messages.
@@ -171,6 +174,7 @@ struct GroupUploader: Sendable {
         batch.events = []
         do {
             let result = try await client.putLogEvents(group: logGroup, stream: stream.logStream, events: consume events, sequenceToken: state.sequenceToken)
+            recovery.succeeded()
             state.sequenceToken = result.nextSequenceToken
             let rejected = BatchBuilder.rejected(result.rejectedInfo, in: batch)
             metrics.delivered(group: logGroup, stream: stream.logStream, events: sentEvents - rejected.count,
@@ -182,9 +186,16 @@ struct GroupUploader: Sendable {
             return delivered(stream, batch, deadLetters: batch.refused + rejected, nextLimit: nextLimit, state: &state, failures: &failures)
         } catch let error as CloudWatchError {
             metrics.failed(group: logGroup, stream: stream.logStream, error: error, description: "\(error)")
+            // Any answer but a 5xx (or none) or a throttle shows the endpoint is up again.
+            if error.isEndpointFailure {
+                recovery.failed()
+            } else if error.serviceType != "ThrottlingException" {
+                recovery.succeeded()
+            }
             return await recover(from: error, stream: stream, batch: batch, state: &state, failures: &failures)
         } catch {
             metrics.failed(group: logGroup, stream: stream.logStream, error: nil, description: "\(error)")
+            recovery.failed()
             failures.failed("\(error)")
             return .retry(state.backoff.next())
         }
@@ -231,7 +242,8 @@ struct GroupUploader: Sendable {
             return delivered(stream, batch, deadLetters: batch.refused + letters, nextLimit: limits.maxEvents, state: &state, failures: &failures)
         default:
             failures.failed("\(error)")
-            return .retry(error.isAuthorization ? state.slowBackoff.next() : state.backoff.next())
+            if error.isAuthorization { return .retry(state.slowBackoff.next(), wakeOnRecovery: false) }
+            return .retry(state.backoff.next(), wakeOnRecovery: error.serviceType != "ThrottlingException")
         }
     }
 
@@ -284,10 +296,18 @@ struct GroupUploader: Sendable {
     }
 
     /// Sleeps `seconds`; `false` when the task was cancelled meanwhile.
-    private func pause(_ seconds: Double) async -> Bool {
+    /// Sleeps `seconds`, in steps of at most a quarter second when `wakeOnRecovery`,
+    /// ending early once the endpoint has recovered; `false` when the task was cancelled meanwhile.
+    private func pause(_ seconds: Double, wakeOnRecovery: Bool = false) async -> Bool {
+        let seen = recovery.count
+        let end = Date().addingTimeInterval(seconds)
         do {
-            try await Task.sleep(nanoseconds: UInt64(seconds * 1e9))
-            return true
+            while true {
+                let left = end.timeIntervalSinceNow
+                guard left > 0 else { return true }
+                if wakeOnRecovery && recovery.count != seen { return true }
+                try await Task.sleep(nanoseconds: UInt64(min(left, wakeOnRecovery ? 0.25 : left) * 1e9))
+            }
         } catch {
             return false
         }

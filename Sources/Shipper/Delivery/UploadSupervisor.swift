@@ -12,6 +12,8 @@ actor UploadSupervisor {
     private let slots: DeliverySlots
     private let outputs: [CloudWatchOutputSettings]
     private let clients: [CloudWatchLogsClient]
+    /// One per output, like its client: the endpoint's streams learn of its recovery together.
+    private let recoveries: [EndpointRecovery]
     private let flush: Double
     private let logger: Logger
     private let metrics: DeliveryMetrics
@@ -26,6 +28,7 @@ actor UploadSupervisor {
         self.slots = slots
         self.metrics = metrics
         self.outputs = outputs
+        self.recoveries = outputs.map { _ in EndpointRecovery() }
         self.clients = try outputs.map {
             try CloudWatchLogsClient(endpoint: $0.endpoint, region: $0.region, credentials: credentials, verifyTLS: $0.verifyTLS)
         }
@@ -78,7 +81,7 @@ actor UploadSupervisor {
             let inbox = StreamInbox()
             inboxes[group] = inbox
             let uploader = GroupUploader(logGroup: group, spool: spool, client: clients[index], options: options, limits: output.batchLimits,
-                                         slots: slots, logger: logger, metrics: metrics, inbox: inbox)
+                                         slots: slots, logger: logger, metrics: metrics, inbox: inbox, recovery: recoveries[index])
             running[group] = Task {
                 await uploader.drain(groupStreams)
                 self.finished(group)
