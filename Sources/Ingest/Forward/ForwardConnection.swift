@@ -118,18 +118,19 @@ final class ForwardConnection {
     }
 
     /// Reads more bytes, waiting tick by tick; at a tick it answers `.stop` if the
-    /// server is stopping, and throws the timeout once `Idle_Timeout` is reached
-    /// (or, during the handshake, once `deadline` has passed).
+    /// server is stopping, and throws the timeout once `Idle_Timeout` is reached.
+    /// During the handshake it throws once `deadline` has passed, looked at before
+    /// every read: a PING trickled a byte at a time never lets a read time out.
     private func nextRead(until deadline: DispatchTime? = nil) throws -> Read {
         var quietTicks = 0
         while true {
+            if let deadline, DispatchTime.now() >= deadline {
+                throw ForwardConnectionError.handshakeFailed("no PING within Handshake_Timeout (\(configuration.handshakeTimeout) s)")
+            }
             do {
                 return try receive() ? .bytes : .endOfStream
             } catch let error as SocketError where error.isTimeout {
                 if stop.isRequested { return .stop }
-                if let deadline, DispatchTime.now() >= deadline {
-                    throw ForwardConnectionError.handshakeFailed("no PING within Handshake_Timeout (\(configuration.handshakeTimeout) s)")
-                }
                 quietTicks += 1
                 if configuration.idleTimeout > 0 && Double(quietTicks) * Self.tick >= configuration.idleTimeout { throw error }
             }
@@ -219,10 +220,6 @@ final class ForwardConnection {
             }
             if length == nil && filled - consumed > limit {
                 throw ForwardConnectionError.handshakeFailed("more than \(limit) bytes sent before authenticating")
-            }
-            // A PING trickled a byte at a time never lets a read time out: the deadline holds anyway.
-            if length == nil && DispatchTime.now() >= deadline {
-                throw ForwardConnectionError.handshakeFailed("no PING within Handshake_Timeout (\(configuration.handshakeTimeout) s)")
             }
         }
         let ping: MessagePackValue

@@ -312,38 +312,45 @@ public final class StreamSocket: @unchecked Sendable {
     /// without a thread for each. A failed poll says every one is ready, so
     /// that the reads that follow report the error.
     public static func readable(_ sockets: [StreamSocket], within seconds: Double) -> [Bool] {
-        let milliseconds = Int32((seconds * 1000).rounded(.up))
-        #if os(Windows)
-        var entries = sockets.map { pollfd(fd: $0.handle, events: Int16(POLLRDNORM), revents: 0) }
-        #else
-        var entries = sockets.map { pollfd(fd: $0.handle, events: Int16(POLLIN), revents: 0) }
-        #endif
-        while true {
-            #if os(Windows)
-            let ready = WSAPoll(&entries, ULONG(entries.count), milliseconds)
-            #else
-            let ready = systemPoll(&entries, nfds_t(entries.count), milliseconds)
-            #endif
-            if ready >= 0 { return entries.map { $0.revents != 0 } }
-            if isInterrupted(lastErrorCode()) { continue }
+        guard !sockets.isEmpty else { return [] }
+        var entries = sockets.map { inputEntry($0.handle) }
+        do {
+            _ = try entries.withUnsafeMutableBufferPointer { try pollInput($0, milliseconds: Int32((seconds * 1000).rounded(.up)), what: "poll") }
+        } catch {
             return sockets.map { _ in true }
         }
+        return entries.map { $0.revents != 0 }
     }
 
-    /// One poll for input (POLLIN; POLLRDNORM with WSAPoll, which accepts no other read flag).
+    /// One poll of this socket for input, without an array: on Windows it comes before every timed read.
     private func poll(milliseconds: Int32) throws -> Bool {
+        var entry = Self.inputEntry(handle)
+        return try withUnsafeMutablePointer(to: &entry) {
+            try Self.pollInput(UnsafeMutableBufferPointer(start: $0, count: 1), milliseconds: milliseconds, what: "poll \(peer)")
+        } > 0
+    }
+
+    /// What to poll a handle with for input: POLLIN, or POLLRDNORM with WSAPoll, which accepts no other read flag.
+    private static func inputEntry(_ handle: Handle) -> pollfd {
+        #if os(Windows)
+        return pollfd(fd: handle, events: Int16(POLLRDNORM), revents: 0)
+        #else
+        return pollfd(fd: handle, events: Int16(POLLIN), revents: 0)
+        #endif
+    }
+
+    /// Polls `entries`, retrying when interrupted; returns how many are ready.
+    private static func pollInput(_ entries: UnsafeMutableBufferPointer<pollfd>, milliseconds: Int32, what: @autoclosure () -> String) throws -> Int32 {
         while true {
             #if os(Windows)
-            var entry = pollfd(fd: handle, events: Int16(POLLRDNORM), revents: 0)
-            let ready = WSAPoll(&entry, 1, milliseconds)
+            let ready = WSAPoll(entries.baseAddress, ULONG(entries.count), milliseconds)
             #else
-            var entry = pollfd(fd: handle, events: Int16(POLLIN), revents: 0)
-            let ready = systemPoll(&entry, 1, milliseconds)
+            let ready = systemPoll(entries.baseAddress!, nfds_t(entries.count), milliseconds)
             #endif
-            if ready >= 0 { return ready > 0 }
-            let code = Self.lastErrorCode()
-            if Self.isInterrupted(code) { continue }
-            throw SocketError(operation: "poll \(peer)", code: code)
+            if ready >= 0 { return ready }
+            let code = lastErrorCode()
+            if isInterrupted(code) { continue }
+            throw SocketError(operation: what(), code: code)
         }
     }
 
