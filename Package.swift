@@ -30,9 +30,14 @@ let package = Package(
         .systemLibrary(name: "CZstd", path: "Sources/CZstd"),
         .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL"),
         .systemLibrary(name: "CMalloc", path: "Sources/CMalloc"),
+
+        // The libraries, lowest first; each depends only on those above it in this list.
+        // scripts/check-layers fails on an import that goes the other way.
+        .target(name: "Records", dependencies: ["CZlib", "CZstd"], linkerSettings: systemLibraries),
+        .target(name: "Network", dependencies: ["COpenSSL"], linkerSettings: systemLibraries),
         .target(
             name: "Ingest",
-            dependencies: ["CZlib", "CZstd", "COpenSSL", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["Records", "Network", "COpenSSL", .product(name: "Logging", package: "swift-log")],
             linkerSettings: systemLibraries
         ),
         .target(
@@ -40,10 +45,20 @@ let package = Package(
             dependencies: ["CSQLite", .product(name: "Logging", package: "swift-log")],
             linkerSettings: systemLibraries
         ),
+        .target(
+            name: "CloudWatchLogs",
+            dependencies: ["Records", "Network", "COpenSSL", .product(name: "Logging", package: "swift-log")],
+            linkerSettings: systemLibraries
+        ),
+        .target(
+            name: "ShipperCore",
+            dependencies: ["Records", "Network", "Ingest", "Spool", "CloudWatchLogs", .product(name: "Logging", package: "swift-log")],
+            linkerSettings: systemLibraries
+        ),
         .executableTarget(
             name: "Shipper",
             dependencies: [
-                "Ingest", "Spool", "COpenSSL", "CMalloc",
+                "ShipperCore", "Ingest", "Spool", "Records", "Network", "CMalloc",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -52,18 +67,20 @@ let package = Package(
         .executableTarget(
             name: "Benchmark",
             dependencies: [
-                "Ingest", "Spool",
+                "Records", "Network", "Ingest", "Spool",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             linkerSettings: systemLibraries
         ),
-        .testTarget(name: "IngestTests", dependencies: ["Ingest", "CZstd"], linkerSettings: systemLibraries),
+
+        // One unit-test target per library, and one for everything that runs the binary.
+        .testTarget(name: "RecordsTests", dependencies: ["Records", "CZstd"], linkerSettings: systemLibraries),
+        .testTarget(name: "NetworkTests", dependencies: ["Network"]),
+        .testTarget(name: "IngestTests", dependencies: ["Ingest", "Records"]),
         .testTarget(name: "SpoolTests", dependencies: ["Spool"]),
-        .testTarget(
-            name: "ShipperTests",
-            dependencies: ["Shipper", "Ingest", "Spool"],
-            resources: [.copy("Fixtures")]
-        ),
+        .testTarget(name: "CloudWatchLogsTests", dependencies: ["CloudWatchLogs"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "ShipperCoreTests", dependencies: ["ShipperCore", "Ingest", "Spool", "Records"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "EndToEndTests", dependencies: ["Shipper", "ShipperCore", "Spool"]),
     ],
-    swiftLanguageModes: [.v5]
+    swiftLanguageModes: [.v6]
 )

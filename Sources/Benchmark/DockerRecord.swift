@@ -1,4 +1,4 @@
-import Ingest
+import Records
 
 /// Frames shaped like what Docker's fluentd driver sends on ECS: the ten keys
 /// of the tutorial's setup with a `log` line of a given size.

@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import Ingest
+import Network
 
 /// Drives the real `shipper` binary with Docker-shaped frames over loopback,
 /// on the tutorial's config with a durable spool, and reports records/s, ack
@@ -114,6 +114,7 @@ struct IngestBenchmark: ParsableCommand {
 }
 
 /// Ack latencies from every connection.
+// Safe to share: `lock` guards `samples`.
 final class LatencyRecorder: @unchecked Sendable {
     private let lock = NSLock()
     private var samples: [Double] = []
@@ -134,6 +135,7 @@ final class LatencyRecorder: @unchecked Sendable {
 }
 
 /// The first failure of any connection.
+// Safe to share: `lock` guards `message`.
 final class FailureFlag: @unchecked Sendable {
     private let lock = NSLock()
     private(set) var message: String?

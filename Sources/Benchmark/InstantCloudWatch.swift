@@ -1,8 +1,9 @@
 import Foundation
-import Ingest
+import Network
 
 /// A CloudWatch Logs endpoint that answers every call at once with `{}` and
 /// counts the events it was sent, so a benchmark measures the shipper alone.
+// Safe to share: `lock` guards the counters; the listener is used by the accept thread only.
 final class InstantCloudWatch: @unchecked Sendable {
     private let listener: StreamSocket
     let port: UInt16

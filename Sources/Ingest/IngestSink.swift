@@ -1,4 +1,5 @@
 import Dispatch
+import Records
 
 /// The filtered records of one client frame, with the frame's chunk id when
 /// the client asked for an ack.
@@ -51,6 +52,7 @@ extension IngestSink {
 }
 
 /// The result a waiting `store` reads after its semaphore.
+// Safe to share: written once before the semaphore is signalled, read after the wait.
 private final class StoreOutcome: @unchecked Sendable {
     var error: Error?
 }

@@ -13,7 +13,8 @@ import Foundation
 /// `<spool>.headroom` is a file of `headroomBytes` made while there is room,
 /// deleted the moment such a write fails with SQLITE_FULL so the write can be
 /// retried, and made again once there is room above the reserve.
-final class DiskBudget: @unchecked Sendable {  // `lock` guards `headroomHeld` and `lastAvailable`.
+// Safe to share: `lock` guards `headroomHeld` and `lastAvailable`.
+final class DiskBudget: @unchecked Sendable {
     let reserveBytes: Int64
     let headroomBytes: Int64
     let headroomPath: String

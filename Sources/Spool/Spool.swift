@@ -32,6 +32,7 @@ import Logging
 /// 8. Intake pauses, and never drops, at `storage.total_limit_size` or below `storage.disk_reserve`;
 ///    delivery bookkeeping works on a full disk (`DiskBudget`).
 ///    (`testOverTheLimitIntakePausesUntilDeliveredRecordsAreEvicted`, `FullDiskTests`.)
+// Safe to share: the writer, maintenance and reader each own their connection; `readerLock` guards the reader's and `instanceLock`.
 public final class Spool: @unchecked Sendable {
     public struct Configuration: Sendable {
         public var path: String
@@ -309,7 +310,7 @@ public final class Spool: @unchecked Sendable {
         } catch let error as SQLiteError {
             if error.isCorruption {
                 // Ask the next start for a full check (and a fresh spool if it fails).
-                FileManager.default.createFile(atPath: SpoolFile.markerPath(configuration.path), contents: Data(error.description.utf8))
+                _ = FileManager.default.createFile(atPath: SpoolFile.markerPath(configuration.path), contents: Data(error.description.utf8))
                 logger.critical("spool read hit damaged data; the next start checks it in full", metadata: ["error": "\(error)"])
             }
             throw SpoolError.database(error)

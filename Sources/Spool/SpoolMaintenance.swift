@@ -9,6 +9,7 @@ import Logging
 ///
 /// Every deletion is a small transaction of at most `batchSize` rows, so the
 /// writer never waits long for the database.
+// Safe to share: `condition` guards the flags; its database connection is used by its thread only.
 final class SpoolMaintenance: @unchecked Sendable {
     struct Limits {
         /// `storage.keep_delivered`: how long delivered records stay for replays.

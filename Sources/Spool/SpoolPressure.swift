@@ -6,7 +6,8 @@ import Foundation
 /// Pausing is how backpressure reaches the clients: a blocked append blocks
 /// the connection that made it, which stops reading its socket, and Docker's
 /// async driver keeps the lines in its own buffer. Nothing is dropped.
-final class SpoolPressure: @unchecked Sendable {  // `condition` guards `reasons`.
+// Safe to share: `condition` guards `reasons`.
+final class SpoolPressure: @unchecked Sendable {
     enum Reason: String, Sendable, CaseIterable {
         case totalLimit = "storage.total_limit_size reached"
         case diskReserve = "free disk space below storage.disk_reserve"

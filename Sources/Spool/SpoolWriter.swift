@@ -10,6 +10,7 @@ import Logging
 /// queued records, pauses intake and retries until space is freed, or until
 /// a stop (`stopIntake`): then the batches still waiting fail, unacked, so
 /// acking clients resend them; records from clients without acks go with them.
+// Safe to share: `condition` guards the queue and flags, `chunksLock` the recent chunks and their count; the database and statements are the writer thread's.
 final class SpoolWriter: @unchecked Sendable {
     /// One caller's frames and, once the writer is done with them, the outcome.
     private final class Batch {
@@ -46,7 +47,14 @@ final class SpoolWriter: @unchecked Sendable {
     /// Read by connection threads (`hasCommitted`) and written by the writer thread.
     private var recentChunks: RecentChunks
     private let chunksLock = NSLock()
-    private(set) var duplicateChunks = 0
+    /// Frames not stored again because they were committed before; written by
+    /// the writer thread, read by the metrics endpoint, so under `chunksLock`.
+    private var duplicateChunkCount = 0
+    var duplicateChunks: Int {
+        chunksLock.lock()
+        defer { chunksLock.unlock() }
+        return duplicateChunkCount
+    }
     private let inserter: RecordInserter
     private let shapes: MessageShapes
     private let streamRows: StreamRows
@@ -258,7 +266,9 @@ final class SpoolWriter: @unchecked Sendable {
                 for append in batch.appends {
                     if let chunk = append.chunk {
                         if hasCommitted(chunk) || !seenInThisTransaction.insert(chunk).inserted {
-                            duplicateChunks += 1
+                            chunksLock.lock()
+                            duplicateChunkCount += 1
+                            chunksLock.unlock()
                             continue
                         }
                         stored.append(chunk)

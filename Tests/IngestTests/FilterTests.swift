@@ -1,5 +1,6 @@
 import XCTest
 @testable import Ingest
+import Records
 
 final class FilterTests: XCTestCase {
     private func dockerRecord(taskARN: String = "arn:aws:ecs:us-east-1:012345678901:task/FluentBit-cluster/13f4d9e1a2b34c5d",

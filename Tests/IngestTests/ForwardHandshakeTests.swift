@@ -1,5 +1,6 @@
 import XCTest
 @testable import Ingest
+import Records
 
 final class ForwardHandshakeTests: XCTestCase {
     private let handshake = ForwardHandshake(sharedKey: "s3cret", selfHostname: "shipper.test")

@@ -1,6 +1,7 @@
 import CZstd
 import XCTest
 @testable import Ingest
+import Records
 
 /// What forwarders newer than Docker's driver send: Fluent Bit 2.x+ entries
 /// `[[time, metadata], record]`, float times, and `compressed: "zstd"`

@@ -1,5 +1,6 @@
 import XCTest
 @testable import Ingest
+import Records
 
 final class PartialMessageAssemblerTests: XCTestCase {
     private func piece(_ bytes: [UInt8], ordinal: Int, last: Bool, id: String = "p1") -> TaggedRecord {

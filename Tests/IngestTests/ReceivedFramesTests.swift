@@ -1,5 +1,6 @@
 import XCTest
 @testable import Ingest
+import Records
 
 final class ReceivedFramesTests: XCTestCase {
     /// A sink that knows one chunk as stored and takes nothing.

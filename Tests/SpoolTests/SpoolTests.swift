@@ -3,24 +3,24 @@ import XCTest
 @testable import Spool
 
 final class SpoolTests: SpoolFileTestCase {
-    private func store(_ spool: Spool, _ records: [SpoolRecord], chunk: String? = nil) throws {
+    private static func store(_ spool: Spool, _ records: [SpoolRecord], chunk: String? = nil) throws {
         try spool.append([SpoolAppend(chunk: chunk.map { Array($0.utf8) }, records: SpoolRecords(records))], durable: true)
     }
 
     /// Bytes no two records share much of: what fills a spool when shapes save nothing.
-    private func noise(_ count: Int) -> [UInt8] {
+    private static func noise(_ count: Int) -> [UInt8] {
         (0..<count).map { _ in UInt8.random(in: 0x61...0x7a) }
     }
 
-    private func record(_ n: Int, stream: String = "s1", group: String = "g") -> SpoolRecord {
+    private static func record(_ n: Int, stream: String = "s1", group: String = "g") -> SpoolRecord {
         SpoolRecord(logGroup: group, logStream: stream, tag: "t", timeNanoseconds: Int64(n) * 1_000_000, message: Array("m\(n)".utf8))
     }
 
     func testDurableAppendIsReadableInOrderAndDeliveryAdvancesTheCursor() throws {
         let spool = try Spool(configuration: .init(path: path))
         defer { spool.close() }
-        try store(spool, (0..<5).map { record($0) })
-        try store(spool, [record(5, stream: "s2")])
+        try Self.store(spool, (0..<5).map { Self.record($0) })
+        try Self.store(spool, [Self.record(5, stream: "s2")])
 
         let streams = try spool.streamsWithPendingRecords()
         XCTAssertEqual(Set(streams.map(\.logStream)), ["s1", "s2"])
@@ -65,7 +65,7 @@ final class SpoolTests: SpoolFileTestCase {
     func testUndeliveredStopsOnceTheMessagesReachTheByteBound() throws {
         let spool = try Spool(configuration: .init(path: path))
         defer { spool.close() }
-        try store(spool, (0..<10).map { SpoolRecord(logGroup: "g", logStream: "s1", tag: "t", timeNanoseconds: Int64($0), message: Array(repeating: 0x61, count: 1000)) })
+        try Self.store(spool, (0..<10).map { SpoolRecord(logGroup: "g", logStream: "s1", tag: "t", timeNanoseconds: Int64($0), message: Array(repeating: 0x61, count: 1000)) })
         let stream = try XCTUnwrap(try spool.streamsWithPendingRecords().first)
         // The record that reaches the bound is read too, so the batch builder sees the batch is full.
         XCTAssertEqual(try spool.undelivered(stream: stream.id, limit: 100, maxBytes: 3500).map(\.timeNanoseconds), [0, 1, 2, 3])
@@ -78,9 +78,9 @@ final class SpoolTests: SpoolFileTestCase {
         let spool = try Spool(configuration: .init(path: path))
         defer { spool.close() }
         // 2 full multi-row statements and a remainder, streams interleaved, one empty tag and message.
-        var records = (0..<37).map { record($0, stream: $0 % 3 == 0 ? "s2" : "s1") }
+        var records = (0..<37).map { Self.record($0, stream: $0 % 3 == 0 ? "s2" : "s1") }
         records[20] = SpoolRecord(logGroup: "g", logStream: "s1", tag: "", timeNanoseconds: 20_000_000, message: [])
-        try store(spool, records, chunk: "c")
+        try Self.store(spool, records, chunk: "c")
 
         for name in ["s1", "s2"] {
             let stream = try XCTUnwrap(try spool.streamsWithPendingRecords().first { $0.logStream == name })
@@ -95,7 +95,7 @@ final class SpoolTests: SpoolFileTestCase {
 
     func testIDsAreNeverReusedAfterTheTableEmpties() throws {
         let spool = try Spool(configuration: .init(path: path, keepDelivered: 0))
-        try store(spool, (0..<100).map { record($0) })
+        try Self.store(spool, (0..<100).map { Self.record($0) })
         let stream = try XCTUnwrap(try spool.streamsWithPendingRecords().first)
         let first = try spool.undelivered(stream: stream.id, limit: 1000)
         try spool.markDelivered(stream: stream.id, through: try XCTUnwrap(first.last).id)
@@ -106,7 +106,7 @@ final class SpoolTests: SpoolFileTestCase {
         // Reopen (SQLite derives plain rowids from the current maximum, which is now gone) and append again.
         let reopened = try Spool(configuration: .init(path: path))
         defer { reopened.close() }
-        try store(reopened, (100..<150).map { record($0) })
+        try Self.store(reopened, (100..<150).map { Self.record($0) })
         let again = try reopened.undelivered(stream: stream.id, limit: 1000)
         XCTAssertEqual(again.count, 50, "a cursor at \(first.last!.id) must still see every new record")
         XCTAssertGreaterThan(try XCTUnwrap(again.first).id, try XCTUnwrap(first.last).id)
@@ -114,7 +114,7 @@ final class SpoolTests: SpoolFileTestCase {
 
     func testCommittedRecordsSurviveReopening() throws {
         var spool: Spool? = try Spool(configuration: .init(path: path, sync: .normal))
-        try spool.map { try store($0, (0..<1000).map { record($0) }) }
+        try spool.map { try Self.store($0, (0..<1000).map { Self.record($0) }) }
         spool?.close()
         spool = nil
         let reopened = try Spool(configuration: .init(path: path))
@@ -130,7 +130,7 @@ final class SpoolTests: SpoolFileTestCase {
         let failures = FailureCounter()
         DispatchQueue.concurrentPerform(iterations: threads) { t in
             for i in 0..<perThread {
-                do { try store(spool, [record(t * perThread + i, stream: "s\(t % 4)")]) } catch { failures.add() }
+                do { try Self.store(spool, [Self.record(t * perThread + i, stream: "s\(t % 4)")]) } catch { failures.add() }
             }
         }
         XCTAssertEqual(failures.count, 0)
@@ -140,7 +140,7 @@ final class SpoolTests: SpoolFileTestCase {
 
     func testSpoolFileIsReadableByItsOwnerOnly() throws {
         let spool = try Spool(configuration: .init(path: path))
-        try store(spool, [record(1)])
+        try Self.store(spool, [Self.record(1)])
         defer { spool.close() }
         for file in [path, path + "-wal"] {
             let attributes = try FileManager.default.attributesOfItem(atPath: file)
@@ -152,7 +152,7 @@ final class SpoolTests: SpoolFileTestCase {
     func testAppendAfterCloseIsRefused() throws {
         let spool = try Spool(configuration: .init(path: path))
         spool.close()
-        XCTAssertThrowsError(try store(spool, [record(1)])) { error in
+        XCTAssertThrowsError(try Self.store(spool, [Self.record(1)])) { error in
             guard case SpoolError.closed = error else { return XCTFail("\(error)") }
         }
     }
@@ -161,24 +161,24 @@ final class SpoolTests: SpoolFileTestCase {
 extension SpoolTests {
     func testAResentChunkIsStoredOnceEvenAfterARestart() throws {
         var spool = try Spool(configuration: .init(path: path))
-        try store(spool, [record(1)], chunk: "chunk-1")
-        try store(spool, [record(1)], chunk: "chunk-1")
-        try spool.append([SpoolAppend(chunk: Array("chunk-2".utf8), records: SpoolRecords([record(2)])),
-                          SpoolAppend(chunk: Array("chunk-2".utf8), records: SpoolRecords([record(2)]))], durable: true)
+        try Self.store(spool, [Self.record(1)], chunk: "chunk-1")
+        try Self.store(spool, [Self.record(1)], chunk: "chunk-1")
+        try spool.append([SpoolAppend(chunk: Array("chunk-2".utf8), records: SpoolRecords([Self.record(2)])),
+                          SpoolAppend(chunk: Array("chunk-2".utf8), records: SpoolRecords([Self.record(2)]))], durable: true)
         XCTAssertEqual(try spool.recordCount(), 2)
         XCTAssertEqual(spool.duplicateFrames, 2)
         spool.close()
 
         spool = try Spool(configuration: .init(path: path))
         defer { spool.close() }
-        try store(spool, [record(1)], chunk: "chunk-1")
-        try store(spool, [record(3)], chunk: "chunk-3")
+        try Self.store(spool, [Self.record(1)], chunk: "chunk-1")
+        try Self.store(spool, [Self.record(3)], chunk: "chunk-3")
         XCTAssertEqual(try spool.recordCount(), 3, "the chunk committed before the restart is recognised")
     }
 
     func testDeliveredRecordsStayForTheReplayWindowThenGo() throws {
         let keeping = try Spool(configuration: .init(path: path, keepDelivered: 3600))
-        try store(keeping, (0..<10).map { record($0) })
+        try Self.store(keeping, (0..<10).map { Self.record($0) })
         let stream = try XCTUnwrap(try keeping.streamsWithPendingRecords().first)
         try keeping.markDelivered(stream: stream.id, through: try XCTUnwrap(try keeping.undelivered(stream: stream.id, limit: 100).last).id)
         keeping.runMaintenance()
@@ -195,7 +195,7 @@ extension SpoolTests {
     func testRefusedRecordsMoveToDeadLettersWithTheirReason() throws {
         let spool = try Spool(configuration: .init(path: path))
         defer { spool.close() }
-        try store(spool, (0..<3).map { record($0) })
+        try Self.store(spool, (0..<3).map { Self.record($0) })
         let stream = try XCTUnwrap(try spool.streamsWithPendingRecords().first)
         let records = try spool.undelivered(stream: stream.id, limit: 10)
         try spool.markDelivered(stream: stream.id, through: records[2].id, deadLetters: [DeadLetter(recordID: records[0].id, reason: "tooOld")])
@@ -207,15 +207,15 @@ extension SpoolTests {
         let spool = try Spool(configuration: .init(path: path, totalLimitBytes: 256 * 1024, keepDelivered: 3600))
         defer { spool.close() }
         let big = (0..<200).map { n in
-            SpoolRecord(logGroup: "g", logStream: "s", tag: "t", timeNanoseconds: Int64(n), message: self.noise(2_000))
+            SpoolRecord(logGroup: "g", logStream: "s", tag: "t", timeNanoseconds: Int64(n), message: Self.noise(2_000))
         }
-        try store(spool, big)
+        try Self.store(spool, big)
         XCTAssertEqual(spool.backpressureReason, "storage.total_limit_size reached")
 
         // A client's append now waits instead of failing or dropping.
         let appended = DispatchSemaphore(value: 0)
         DispatchQueue.global().async {
-            try? self.store(spool, [self.record(999)], chunk: "after-pause")
+            try? Self.store(spool, [Self.record(999)], chunk: "after-pause")
             appended.signal()
         }
         XCTAssertEqual(appended.wait(timeout: .now() + 1.5), .timedOut, "the append must wait while over the limit")
@@ -232,14 +232,14 @@ extension SpoolTests {
     func testStoppingIntakeRefusesAppendsThatWaitForRoom() throws {
         let spool = try Spool(configuration: .init(path: path, totalLimitBytes: 256 * 1024))
         defer { spool.close() }
-        try store(spool, (0..<200).map { n in
-            SpoolRecord(logGroup: "g", logStream: "s", tag: "t", timeNanoseconds: Int64(n), message: self.noise(2_000))
+        try Self.store(spool, (0..<200).map { n in
+            SpoolRecord(logGroup: "g", logStream: "s", tag: "t", timeNanoseconds: Int64(n), message: Self.noise(2_000))
         })
         XCTAssertNotNil(spool.backpressureReason)
         let refused = DispatchSemaphore(value: 0)
         let outcome = Outcome()
         DispatchQueue.global().async {
-            do { try self.store(spool, [self.record(999)], chunk: "waits") } catch { outcome.set(error) }
+            do { try Self.store(spool, [Self.record(999)], chunk: "waits") } catch { outcome.set(error) }
             refused.signal()
         }
         XCTAssertEqual(refused.wait(timeout: .now() + 1), .timedOut, "the append waits while paused")
@@ -249,7 +249,7 @@ extension SpoolTests {
         XCTAssertLessThan(Date().timeIntervalSince(stopped), 0.5, "refused at once, not at the next poll")
         let refusal = outcome.error
         guard case SpoolError.closed? = refusal else { return XCTFail("expected SpoolError.closed, got \(String(describing: refusal))") }
-        XCTAssertThrowsError(try store(spool, [record(1000)]), "a new append while paused is refused too")
+        XCTAssertThrowsError(try Self.store(spool, [Self.record(1000)]), "a new append while paused is refused too")
         XCTAssertEqual(try spool.recordCount(), 200, "nothing refused was stored")
     }
 
@@ -257,7 +257,7 @@ extension SpoolTests {
         let spool = try Spool(configuration: .init(path: path))
         defer { spool.close() }
         spool.stopIntake()
-        try store(spool, [record(1)], chunk: "drained")
+        try Self.store(spool, [Self.record(1)], chunk: "drained")
         XCTAssertEqual(try spool.recordCount(), 1)
         XCTAssertTrue(spool.hasCommitted(chunk: Array("drained".utf8)))
     }
@@ -266,9 +266,9 @@ extension SpoolTests {
         let spool = try Spool(configuration: .init(path: path, totalLimitBytes: 128 * 1024))
         defer { spool.close() }
         let big = (0..<100).map { n in
-            SpoolRecord(logGroup: "g", logStream: "s", tag: "t", timeNanoseconds: Int64(n), message: self.noise(2_000))
+            SpoolRecord(logGroup: "g", logStream: "s", tag: "t", timeNanoseconds: Int64(n), message: Self.noise(2_000))
         }
-        try store(spool, big)
+        try Self.store(spool, big)
         spool.runMaintenance()
         XCTAssertNotNil(spool.backpressureReason)
         XCTAssertEqual(try spool.recordCount(), 100)
@@ -277,14 +277,14 @@ extension SpoolTests {
     func testTheWALStaysBoundedUnderAContinuousWriterWithReaders() throws {
         let spool = try Spool(configuration: .init(path: path, sync: .normal))
         defer { spool.close() }
-        let messages = (0..<1_000).map { _ in noise(1_000) }
+        let messages = (0..<1_000).map { _ in Self.noise(1_000) }
         for round in 0..<100 {
             // 100 rounds of 1,000 records: 100 MB through the WAL, with a reader in between.
             let rows = (0..<1_000).map { SpoolRecord(logGroup: "g", logStream: "s", tag: "t", timeNanoseconds: Int64(round * 1_000 + $0), message: messages[$0]) }
             try spool.append([SpoolAppend(chunk: nil, records: SpoolRecords(rows))], durable: false)
             _ = try spool.streamsWithPendingRecords()
         }
-        try store(spool, [record(0)])
+        try Self.store(spool, [Self.record(0)])
         let wal = try XCTUnwrap(try FileManager.default.attributesOfItem(atPath: path + "-wal")[.size] as? Int)
         XCTAssertLessThan(wal, 80 << 20, "the WAL is checkpointed and restarted, not grown to the data's size")
     }
@@ -292,7 +292,7 @@ extension SpoolTests {
     func testADamagedSpoolIsMovedAsideAndAFreshOneStarted() throws {
         try Data(repeating: 0x5a, count: 8192).write(to: URL(fileURLWithPath: path))
         let spool = try Spool(configuration: .init(path: path))
-        try store(spool, [record(1)])
+        try Self.store(spool, [Self.record(1)])
         XCTAssertEqual(try spool.recordCount(), 1)
         spool.close()
         let moved = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.contains(".corrupt-") }

@@ -1,3 +1,4 @@
+import Records
 /// The configured filters, run in config order on the records whose tag they match.
 ///
 /// A record re-emitted by rewrite_tag starts again at the first filter under

@@ -1,4 +1,5 @@
 import Foundation
+import Records
 
 /// Fluent Bit's `modify` filter: rename, add, set, remove and copy keys.
 ///

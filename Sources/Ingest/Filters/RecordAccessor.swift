@@ -1,3 +1,4 @@
+import Records
 /// Why a record-accessor or tag template is malformed.
 public struct RecordAccessorError: Error, Equatable, CustomStringConvertible {
     public let text: String

@@ -1,3 +1,4 @@
+import Records
 /// What a filter decided about one record.
 public enum FilterOutcome: Equatable, Sendable {
     /// Carry on with the (possibly modified) record under the same tag.

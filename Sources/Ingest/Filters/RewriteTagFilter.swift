@@ -1,4 +1,5 @@
 import Foundation
+import Records
 
 /// Why a rewrite_tag `Rule` cannot be used.
 public struct RewriteTagRuleError: Error, Equatable, CustomStringConvertible {
@@ -127,6 +128,7 @@ public struct RewriteTagFilter: RecordFilter {
 /// container, and comparing bytes is cheaper than hashing them. Only values
 /// up to `maxKeyBytes` are kept (task ARNs are about 100 bytes), so a client
 /// sending huge values cannot make the memo hold gigabytes.
+// Safe to share: `lock` guards `entries` and `last`.
 final class MatchCache: @unchecked Sendable {
     private let lock = NSLock()
     private var entries: [ArraySlice<UInt8>: [Substring]?] = [:]

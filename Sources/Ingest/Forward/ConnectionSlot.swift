@@ -1,4 +1,5 @@
 import Foundation
+import Network
 
 /// One of the `Max_Connections` places of a forward server, held by an open connection.
 ///
@@ -9,7 +10,8 @@ import Foundation
 /// its first frame) could otherwise take every place and lock out every
 /// container. When the places are full, such a connection gives up its place
 /// to a newcomer, the one open longest first.
-final class ConnectionSlot: @unchecked Sendable {  // `lock` guards `sentFrame`.
+// Safe to share: `lock` guards `sentFrame`.
+final class ConnectionSlot: @unchecked Sendable {
     let socket: StreamSocket
     /// When the connection opened (monotonic nanoseconds): the longest-open silent one goes first.
     let opened = DispatchTime.now().uptimeNanoseconds

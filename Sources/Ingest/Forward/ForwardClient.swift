@@ -1,4 +1,6 @@
 import Foundation
+import Network
+import Records
 
 /// Why a forward client could not talk to the server.
 public enum ForwardClientError: Error, CustomStringConvertible {

@@ -1,5 +1,7 @@
 import Dispatch
 import Logging
+import Network
+import Records
 
 /// Why a connection was closed by the server.
 enum ForwardConnectionError: Error, CustomStringConvertible {

@@ -1,5 +1,6 @@
 import COpenSSL
 import Foundation
+import Records
 
 /// The Forward protocol's optional authentication: HELO with a nonce (and a
 /// salt when users are configured), the client's PING with SHA-512 digests of

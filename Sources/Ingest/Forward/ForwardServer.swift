@@ -1,5 +1,7 @@
 import Foundation
 import Logging
+import Network
+import Records
 
 /// The `forward` input: a TCP server speaking the Fluentd Forward protocol.
 ///
@@ -7,6 +9,7 @@ import Logging
 /// keeps one long-lived connection per container, each waiting on its own
 /// acks, so blocking I/O per connection is both simple and fast here, and it
 /// runs the same on Windows.
+// Safe to share: `lock` guards `listener`, `heartbeat`, `connections` and `stopping`; the rest is immutable.
 public final class ForwardServer: @unchecked Sendable {
     public let configuration: ForwardServerConfiguration
     private let pipeline: FilterPipeline

@@ -1,3 +1,5 @@
+import Network
+import Records
 /// The settings of a `forward` input, named as in Fluent Bit.
 public struct ForwardServerConfiguration: Sendable {
     /// `Listen`: the address to bind (`0.0.0.0`, `::`, `127.0.0.1`).

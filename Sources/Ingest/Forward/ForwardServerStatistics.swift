@@ -2,6 +2,7 @@ import Foundation
 
 /// What a forward input has seen, for the metrics endpoint: connections,
 /// bytes, and frames refused as bad input.
+// Safe to share: `lock` guards every counter.
 public final class ForwardServerStatistics: @unchecked Sendable {
     private let lock = NSLock()
     private var active = 0
@@ -27,7 +28,7 @@ public final class ForwardServerStatistics: @unchecked Sendable {
     func opened() { update { $0.active += 1; $0.accepted += 1 } }
     func closed() { update { $0.active -= 1 } }
     func received(_ count: Int) { update { $0.bytes += count } }
-    func refused() { update { $0.refusedCount += 1 } }
+    public func refused() { update { $0.refusedCount += 1 } }
 
     private func update(_ change: (ForwardServerStatistics) -> Void) {
         lock.lock()

@@ -9,6 +9,7 @@ import Foundation
 /// short ticks and look here after every read and every tick: a stop reaches a
 /// quiet connection within one tick, and it closes itself after storing what
 /// its socket holds.
+// Safe to share: `lock` guards `deadline`.
 final class ForwardStop: @unchecked Sendable {
     private let lock = NSLock()
     private var deadline: DispatchTime?

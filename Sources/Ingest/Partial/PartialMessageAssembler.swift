@@ -1,4 +1,5 @@
 import Foundation
+import Records
 
 /// One piece of a split line, as the spool keeps it until the line is whole.
 public struct StagedPiece: Hashable, Sendable {
@@ -26,6 +27,7 @@ public struct StagedPiece: Hashable, Sendable {
 /// Memory and time are bounded: a line still incomplete after `timeout`, or
 /// when held pieces pass `maxBytes`, is flushed as far as it got, marked with
 /// `partial_incomplete: "true"`, rather than lost.
+// Safe to share: `lock` guards `lines` and `heldBytes`; the rest is immutable.
 public final class PartialMessageAssembler: @unchecked Sendable {
     public enum Outcome {
         /// An ordinary record.

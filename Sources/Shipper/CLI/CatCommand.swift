@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import Ingest
+import Network
+import Records
 
 /// `shipper cat`: sends standard input's lines to a forward input, like
 /// `fluent-cat`, over plain TCP or TLS and through the shared-key handshake:
@@ -34,7 +36,7 @@ struct CatCommand: ParsableCommand {
             }
         } catch {
             FileHandle.standardError.write(Data("cannot connect to \(host):\(port): \(error)\n".utf8))
-            throw ExitCode(3)
+            throw ShipperExitCode.unavailable.error
         }
         var sent = 0
         while let line = readLine(strippingNewline: true) {
@@ -52,7 +54,7 @@ struct CatCommand: ParsableCommand {
                 }
             } catch {
                 FileHandle.standardError.write(Data("sent \(sent) lines, then: \(error)\n".utf8))
-                throw ExitCode(3)
+                throw ShipperExitCode.unavailable.error
             }
             sent += 1
         }

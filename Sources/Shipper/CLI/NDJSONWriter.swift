@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import Ingest
+import Records
 import Spool
 
 /// Writes selected records as NDJSON, one object per line:
@@ -14,7 +14,7 @@ struct NDJSONWriter {
             handle = FileHandle.standardOutput
             return
         }
-        FileManager.default.createFile(atPath: path, contents: nil)
+        _ = FileManager.default.createFile(atPath: path, contents: nil)
         guard let file = FileHandle(forWritingAtPath: path) else { throw ValidationError("cannot write \(path)") }
         handle = file
     }

@@ -1,4 +1,5 @@
 import Ingest
+import ShipperCore
 
 /// The resolved pipeline as `check-config` prints it: what the shipper will
 /// actually do, after includes, variables and defaults.

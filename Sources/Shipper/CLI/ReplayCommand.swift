@@ -1,5 +1,7 @@
+import CloudWatchLogs
 import ArgumentParser
 import Foundation
+import ShipperCore
 import Logging
 import Spool
 
@@ -70,7 +72,7 @@ struct ReplayCommand: AsyncParsableCommand {
         progress.finish()
         if let failure {
             FileHandle.standardError.write(Data("replay stopped: \(failure)\n".utf8))
-            throw ExitCode(4)
+            throw ShipperExitCode.incomplete.error
         }
     }
 }

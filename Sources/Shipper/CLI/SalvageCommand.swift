@@ -12,15 +12,24 @@ struct SalvageCommand: ParsableCommand {
             Reads FILE without writing to it, around any pages SQLite cannot read, and copies each \
             record FILE had not delivered into the live spool (once: a second run copies nothing), \
             where the shipper delivers it. Safe while the shipper runs.
-            Exit codes: \(Outcome.allCases.map { "\($0.rawValue) \($0.meaning)" }.joined(separator: "; ")).
+            Exit codes: \(Outcome.allCases.map { "\($0.exitCode.rawValue) \($0.meaning)" }.joined(separator: "; ")).
             """)
 
-    /// The exit codes, by name.
-    enum Outcome: Int32, CaseIterable {
-        case complete = 0
-        case liveSpoolFailed = 3
-        case partlyUnreadable = 4
-        case notASpool = 5
+    /// How a salvage can end, each with its exit code.
+    enum Outcome: CaseIterable {
+        case complete
+        case liveSpoolFailed
+        case partlyUnreadable
+        case notASpool
+
+        var exitCode: ShipperExitCode {
+            switch self {
+            case .complete: return .success
+            case .liveSpoolFailed: return .unavailable
+            case .partlyUnreadable: return .incomplete
+            case .notASpool: return .notASpool
+            }
+        }
 
         var meaning: String {
             switch self {
@@ -42,11 +51,11 @@ struct SalvageCommand: ParsableCommand {
             report = try SpoolSalvage.run(damaged: file, into: try location.spoolPath())
         } catch let error as SalvageError {
             FileHandle.standardError.write(Data("\(error)\n".utf8))
-            if case .notASpool = error { throw ExitCode(Outcome.notASpool.rawValue) }
-            throw ExitCode(Outcome.liveSpoolFailed.rawValue)
+            if case .notASpool = error { throw Outcome.notASpool.exitCode.error }
+            throw Outcome.liveSpoolFailed.exitCode.error
         } catch {
             FileHandle.standardError.write(Data("salvage stopped: \(error)\nRecords copied so far are remembered: run it again to go on.\n".utf8))
-            throw ExitCode(Outcome.liveSpoolFailed.rawValue)
+            throw Outcome.liveSpoolFailed.exitCode.error
         }
         if json {
             let encoder = JSONEncoder()
@@ -55,7 +64,7 @@ struct SalvageCommand: ParsableCommand {
         } else {
             print(Self.text(report))
         }
-        if !report.isComplete { throw ExitCode(Outcome.partlyUnreadable.rawValue) }
+        if !report.isComplete { throw Outcome.partlyUnreadable.exitCode.error }
     }
 
     static func text(_ report: SalvageReport) -> String {

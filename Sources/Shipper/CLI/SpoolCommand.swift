@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import Spool
 
 /// `shipper spool stats|export|vacuum|salvage`.
 struct SpoolCommand: ParsableCommand {
@@ -64,7 +63,7 @@ struct SpoolCommand: ParsableCommand {
                 try inspector.vacuum()
             } catch {
                 FileHandle.standardError.write(Data("vacuum failed (is the shipper running?): \(error)\n".utf8))
-                throw ExitCode(3)
+                throw ShipperExitCode.unavailable.error
             }
             let after = try inspector.statistics().fileBytes
             print("vacuumed \(try location.spoolPath()): \(ByteCount(before)) -> \(ByteCount(after))")

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ShipperCore
 import Spool
 
 /// Where the operator commands find the spool: `--storage-path`, else the
@@ -34,7 +35,7 @@ struct SpoolLocation: ParsableArguments {
             return try SpoolInspector(path: try spoolPath())
         } catch {
             FileHandle.standardError.write(Data("\(error)\n".utf8))
-            throw ExitCode(3)
+            throw ShipperExitCode.unavailable.error
         }
     }
 }

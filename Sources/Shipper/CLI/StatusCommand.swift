@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ShipperCore
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -56,7 +57,7 @@ struct StatusCommand: AsyncParsableCommand {
             FileHandle.standardError.write(Data("no answer from \(endpoint); reading the spool instead\n".utf8))
         }
         let inspector = try location.inspector()
-        return StatusReport(backpressure: nil, streams: try inspector.streamStatus().map { StatusReport.Stream($0, health: nil) })
+        return StatusReport(backpressure: nil, streams: try inspector.streamStatus().map { StatusReport.Stream($0) })
     }
 
     static func age(_ seconds: TimeInterval) -> String {

@@ -17,7 +17,7 @@ import Darwin
 /// spool is SQLite in WAL mode, so every acknowledged record is already durable.
 enum ShutdownSignal {
     /// The exit status when a second stop request ends the process without waiting.
-    static let exitCodeOnSecondSignal: Int32 = 2
+    static let exitCodeOnSecondSignal = ShipperExitCode.stoppedAtOnce.rawValue
 
     /// A write to a peer that went away (a socket, or OpenSSL writing for TLS)
     /// must be an error for that connection, not the end of the process.
@@ -44,6 +44,7 @@ enum ShutdownSignal {
     #if os(Windows)
     private static let state = WindowsState()
 
+    // Safe to share: every field is read and written under `lock`.
     private final class WindowsState: @unchecked Sendable {
         let lock = NSLock()
         var first: ((String) -> Void)?
@@ -71,15 +72,20 @@ enum ShutdownSignal {
             ShutdownSignal.state.fired = true
             ShutdownSignal.state.lock.unlock()
             callback?(name)
-            // Windows ends the process when this handler returns from a close or
-            // shutdown event, so hold it while the shipper commits and exits.
-            Thread.sleep(forTimeInterval: 30)
+            // Windows ends the process as soon as this handler returns TRUE from a
+            // close or shutdown event, so that handler never returns: the stop runs
+            // to its end and exits the process, within the system's own deadline.
+            // Ctrl-C and Ctrl-Break only need to be marked as handled.
+            if event == DWORD(CTRL_CLOSE_EVENT) || event == DWORD(CTRL_SHUTDOWN_EVENT) {
+                DispatchSemaphore(value: 0).wait()
+            }
             return true
         }, true)
     }
     #else
     private static let sources = SignalSources()
 
+    // Safe to share: every field is read and written under `lock`.
     private final class SignalSources: @unchecked Sendable {
         let lock = NSLock()
         var sources: [DispatchSourceSignal] = []

@@ -24,7 +24,7 @@ enum OwnerOnlyFile {
         defer { LocalFree(descriptor) }
         var attributes = SECURITY_ATTRIBUTES(nLength: DWORD(MemoryLayout<SECURITY_ATTRIBUTES>.size), lpSecurityDescriptor: descriptor, bInheritHandle: false)
         let handle = path.withCString(encodedAs: UTF16.self) {
-            CreateFileW($0, GENERIC_READ | GENERIC_WRITE, 0, &attributes, DWORD(OPEN_ALWAYS), DWORD(FILE_ATTRIBUTE_NORMAL), nil)
+            CreateFileW($0, GENERIC_READ | DWORD(GENERIC_WRITE), 0, &attributes, DWORD(OPEN_ALWAYS), DWORD(FILE_ATTRIBUTE_NORMAL), nil)
         }
         guard handle != INVALID_HANDLE_VALUE else {
             throw SpoolError.filePermissions(path: path, reason: "CreateFileW failed (error \(GetLastError()))")

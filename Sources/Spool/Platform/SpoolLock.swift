@@ -35,7 +35,7 @@ final class SpoolLock {
         path = spoolPath + ".lock"
         #if os(Windows)
         let opened = path.withCString(encodedAs: UTF16.self) {
-            CreateFileW($0, GENERIC_READ | GENERIC_WRITE, DWORD(FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE), nil,
+            CreateFileW($0, GENERIC_READ | DWORD(GENERIC_WRITE), DWORD(FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE), nil,
                         DWORD(OPEN_ALWAYS), DWORD(FILE_ATTRIBUTE_NORMAL), nil)
         }
         guard let opened, opened != INVALID_HANDLE_VALUE else {

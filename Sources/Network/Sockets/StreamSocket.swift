@@ -1,0 +1,259 @@
+#if os(Windows)
+import WinSDK
+#elseif canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A blocking stream socket (TCP, or a Unix domain socket on Linux), written
+/// against `SocketCalls`: the loops, retries, timeouts and errors with context
+/// live here once, and each system's calls in its own file beside it.
+// Safe to share: `handle` and `peer` never change; `pollTimeoutMilliseconds` and `closed` belong to the thread that owns the socket.
+public final class StreamSocket: @unchecked Sendable {
+    typealias Handle = SocketCalls.Handle
+
+    private let handle: Handle
+    /// The remote address as `host:port` (`[v6]:port`), for log lines.
+    public let peer: String
+    /// `setReceiveTimeout` in milliseconds (0: none), where the system's receive
+    /// timeout would leave the socket unusable (`SocketCalls.receiveTimeoutNeedsPoll`).
+    private var pollTimeoutMilliseconds: Int32 = 0
+
+    private init(handle: Handle, peer: String) {
+        self.handle = handle
+        self.peer = peer
+    }
+
+    deinit {
+        closeHandle()
+    }
+
+    /// Binds and listens on `host:port`; port 0 lets the OS choose (see `localPort`).
+    public static func listen(host: String, port: UInt16, backlog: Int32 = 1024) throws -> StreamSocket {
+        try firstAddress(host: host, port: port, passive: true) { handle, entry in
+            SocketCalls.allowQuickRebind(handle)
+            guard SocketCalls.bindAddress(handle, entry) == 0 else { return "bind \(host):\(port)" }
+            guard SocketCalls.startListening(handle, backlog: backlog) == 0 else { return "listen \(host):\(port)" }
+            return nil
+        }
+    }
+
+    /// Binds and listens on a Unix domain socket at `path` (replacing a stale one),
+    /// readable and writable by the owner and group (`Unix_Perm` semantics: 0660).
+    public static func listenUnix(path: String, permissions: UInt32 = 0o660, backlog: Int32 = 1024) throws -> StreamSocket {
+        StreamSocket(handle: try SocketCalls.listenUnix(path: path, permissions: permissions, backlog: backlog), peer: "unix:\(path)")
+    }
+
+    /// Connects to `host:port` (used by `shipper cat` and tests).
+    public static func connect(host: String, port: UInt16) throws -> StreamSocket {
+        try firstAddress(host: host, port: port, passive: false) { handle, entry in
+            SocketCalls.connectAddress(handle, entry) == 0 ? nil : "connect \(host):\(port)"
+        }
+    }
+
+    /// Tries `setUp` on a new socket for each address `host:port` resolves to,
+    /// and returns the first that works. `setUp` answers nil on success, or the
+    /// operation that failed (the OS error code is read right after it).
+    private static func firstAddress(host: String, port: UInt16, passive: Bool,
+                                     _ setUp: (Handle, addrinfo) -> String?) throws -> StreamSocket {
+        SocketCalls.startNetworking()
+        let addresses = try ResolvedAddresses(host: host, port: port, datagram: false, passive: passive)
+        var lastError = SocketError(operation: "resolving \(host)", code: 0)
+        for entry in addresses {
+            let handle = SocketCalls.openSocket(entry)
+            guard handle != SocketCalls.invalidHandle else { lastError = SocketError(operation: "socket", code: SocketCalls.lastError()); continue }
+            guard let failed = setUp(handle, entry) else { return StreamSocket(handle: handle, peer: "\(host):\(port)") }
+            lastError = SocketError(operation: failed, code: SocketCalls.lastError())
+            SocketCalls.closeHandle(handle)
+        }
+        throw lastError
+    }
+
+    /// The OS handle, for TLS (OpenSSL drives the socket itself).
+    var descriptor: Handle { handle }
+
+    /// The port this socket is bound to.
+    public var localPort: UInt16 {
+        var storage = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let status = withUnsafeMutablePointer(to: &storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { SocketCalls.localAddress(handle, $0, &length) }
+        }
+        guard status == 0 else { return 0 }
+        return NumericAddress(&storage).port
+    }
+
+    /// Waits for the next connection.
+    public func accept() throws -> StreamSocket {
+        while true {
+            var storage = sockaddr_storage()
+            var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+            let accepted = withUnsafeMutablePointer(to: &storage) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { SocketCalls.acceptConnection(handle, $0, &length) }
+            }
+            if accepted == SocketCalls.invalidHandle {
+                let code = SocketCalls.lastError()
+                if SocketCalls.isInterrupted(code) { continue }
+                throw SocketError(operation: "accept", code: code)
+            }
+            if peer.hasPrefix("unix:") { return StreamSocket(handle: accepted, peer: peer) }
+            return StreamSocket(handle: accepted, peer: NumericAddress(&storage).description)
+        }
+    }
+
+    /// Reads what is available into `buffer`; 0 means the peer closed the connection.
+    public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        try awaitInput()
+        while true {
+            let n = SocketCalls.receive(handle, buffer)
+            if n >= 0 { return n }
+            let code = SocketCalls.lastError()
+            if SocketCalls.isInterrupted(code) { continue }
+            throw SocketError(operation: "recv from \(peer)", code: code)
+        }
+    }
+
+    /// Writes all of `bytes`.
+    public func write(_ bytes: [UInt8]) throws {
+        _ = try send(bytes, waiting: true)
+    }
+
+    /// Writes all of `bytes` if the socket can take them now, without waiting;
+    /// `false` if it cannot (its send buffer is full: the peer is not reading),
+    /// after which the stream may hold part of them and must be closed.
+    ///
+    /// For a thread that serves other clients too (the spool's writer sends
+    /// acks): it must never block on one client's socket.
+    public func writeWithoutWaiting(_ bytes: [UInt8]) throws -> Bool {
+        try send(bytes, waiting: false)
+    }
+
+    /// The one send loop: all of `bytes`, or `false` once a send without waiting would block.
+    private func send(_ bytes: [UInt8], waiting: Bool) throws -> Bool {
+        try bytes.withUnsafeBytes { raw in
+            var offset = 0
+            while offset < raw.count {
+                let n = SocketCalls.sendBytes(handle, UnsafeRawBufferPointer(rebasing: raw[offset...]), waiting: waiting)
+                if n < 0 {
+                    let code = SocketCalls.lastError()
+                    if SocketCalls.isInterrupted(code) { continue }
+                    if !waiting && SocketCalls.wouldBlock(code) { return false }
+                    throw SocketError(operation: "send to \(peer)", code: code)
+                }
+                offset += n
+            }
+            return true
+        }
+    }
+
+    /// Makes `read` fail with `SocketError.isTimeout` after `seconds` without data (0: wait forever).
+    /// The socket stays usable: the next read goes on where this one stopped.
+    public func setReceiveTimeout(_ seconds: Double) {
+        if SocketCalls.receiveTimeoutNeedsPoll {
+            pollTimeoutMilliseconds = Int32((seconds * 1000).rounded(.up))
+        } else {
+            SocketCalls.setReceiveTimeout(handle, seconds: seconds)
+        }
+    }
+
+    /// Makes every receive on the socket, OpenSSL's own included, fail after
+    /// `seconds` without data (the system's receive timeout on every system).
+    /// Only for a phase after whose timeout the connection is closed, such as
+    /// the TLS handshake: Winsock leaves a socket whose receive timed out in an
+    /// indeterminate state.
+    public func setHandshakeReceiveTimeout(_ seconds: Double) {
+        SocketCalls.setReceiveTimeout(handle, seconds: seconds)
+    }
+
+    /// Waits, for at most the receive timeout, until a read would not block, and
+    /// throws the timeout if none came. Nothing to do where the system's receive
+    /// timeout ends the read itself; elsewhere (Windows) this is the timeout, so
+    /// a read there costs two calls when a timeout is set. TLS calls it before
+    /// reading, since OpenSSL reads the socket itself.
+    public func awaitInput() throws {
+        guard pollTimeoutMilliseconds > 0 else { return }
+        guard try poll(milliseconds: pollTimeoutMilliseconds) else {
+            throw SocketError.timedOut("recv from \(peer)")
+        }
+    }
+
+    /// Whether a read would return at once (bytes, the end of the stream, or an
+    /// error): what a stop drains, and how the acceptor waits in short ticks.
+    public func isReadable(within seconds: Double = 0) -> Bool {
+        // A failed poll says yes: the read or accept that follows reports the error.
+        (try? poll(milliseconds: Int32((seconds * 1000).rounded(.up)))) ?? true
+    }
+
+    /// Which of `sockets` a read (or accept) would not block on, waiting up to
+    /// `seconds` for the first: one thread watching many quiet connections
+    /// without a thread for each. A failed poll says every one is ready, so
+    /// that the reads that follow report the error.
+    public static func readable(_ sockets: [StreamSocket], within seconds: Double) -> [Bool] {
+        guard !sockets.isEmpty else { return [] }
+        var entries = sockets.map { pollfd(fd: $0.handle, events: SocketCalls.inputEvents, revents: 0) }
+        do {
+            _ = try entries.withUnsafeMutableBufferPointer { try pollInput($0, milliseconds: Int32((seconds * 1000).rounded(.up)), what: "poll") }
+        } catch {
+            return sockets.map { _ in true }
+        }
+        return entries.map { $0.revents != 0 }
+    }
+
+    /// One poll of this socket for input, without an array: on Windows it comes before every timed read.
+    private func poll(milliseconds: Int32) throws -> Bool {
+        var entry = pollfd(fd: handle, events: SocketCalls.inputEvents, revents: 0)
+        return try withUnsafeMutablePointer(to: &entry) {
+            try Self.pollInput(UnsafeMutableBufferPointer(start: $0, count: 1), milliseconds: milliseconds, what: "poll \(peer)")
+        } > 0
+    }
+
+    /// Polls `entries`, retrying when interrupted; returns how many are ready.
+    private static func pollInput(_ entries: UnsafeMutableBufferPointer<pollfd>, milliseconds: Int32, what: @autoclosure () -> String) throws -> Int32 {
+        while true {
+            let ready = SocketCalls.pollEntries(entries, milliseconds: milliseconds)
+            if ready >= 0 { return ready }
+            let code = SocketCalls.lastError()
+            if SocketCalls.isInterrupted(code) { continue }
+            throw SocketError(operation: what(), code: code)
+        }
+    }
+
+    /// Ends the sending direction only (a FIN after what was sent); reads go on.
+    /// A stop says goodbye this way: a client that checks for it stops sending and
+    /// resends elsewhere, and what it sent meanwhile is still read, not reset.
+    public func shutdownSending() {
+        SocketCalls.shutdownHandle(handle, .sending)
+    }
+
+    /// Makes the close abortive: it sends a reset instead of a FIN. A client that
+    /// never reads (Docker's driver without acks) learns of a FIN only when a
+    /// later write fails, so the first line it writes after a graceful close
+    /// vanishes; after a reset, that write itself fails, and the client sends
+    /// the line again on a new connection.
+    public func resetOnClose() {
+        SocketCalls.setAbortiveClose(handle)
+    }
+
+    /// Stops both directions. On POSIX systems a thread blocked in `read` or
+    /// `write` wakes up; Winsock wakes blocked calls only on close, so there
+    /// every read waits in a poll tick first.
+    public func shutdown() {
+        SocketCalls.shutdownHandle(handle, .both)
+    }
+
+    /// Closes the handle now rather than when the socket is released; no other
+    /// thread may be using it (a listener's, once its acceptor has returned).
+    public func close() {
+        closeHandle()
+    }
+
+    private var closed = false
+    private func closeHandle() {
+        guard !closed else { return }
+        closed = true
+        SocketCalls.closeHandle(handle)
+    }
+}

@@ -1,0 +1,166 @@
+#if !os(Windows)
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The POSIX side of `SocketCalls`: file descriptors, errno, poll(2).
+extension SocketCalls {
+    typealias Handle = Int32
+    static let invalidHandle: Handle = -1
+
+    /// POSIX sockets need no start.
+    static func startNetworking() {}
+
+    static func lastError() -> Int32 { errno }
+    static func isInterrupted(_ code: Int32) -> Bool { code == EINTR }
+    static func wouldBlock(_ code: Int32) -> Bool { code == EAGAIN || code == EWOULDBLOCK }
+    /// The error a read gives when SO_RCVTIMEO ran out.
+    static let timeoutCode: Int32 = EAGAIN
+    static func isTimeout(_ code: Int32) -> Bool { wouldBlock(code) }
+    static func describe(_ code: Int32) -> String { "\(String(cString: strerror(code))) (errno \(code))" }
+    static let addressFamilyNotSupported: Int32 = EAFNOSUPPORT
+    static let nameTooLong: Int32 = ENAMETOOLONG
+
+    /// SO_RCVTIMEO ends a blocked read here and leaves the socket usable, so a
+    /// receive timeout is the socket option itself, not a poll before each read.
+    static let receiveTimeoutNeedsPoll = false
+
+    static func hints(datagram: Bool, passive: Bool) -> addrinfo {
+        var hints = addrinfo()
+        hints.ai_family = AF_UNSPEC
+        #if canImport(Glibc)
+        hints.ai_socktype = Int32((datagram ? SOCK_DGRAM : SOCK_STREAM).rawValue)
+        #else
+        hints.ai_socktype = datagram ? SOCK_DGRAM : SOCK_STREAM
+        #endif
+        hints.ai_protocol = datagram ? 0 : Int32(IPPROTO_TCP)
+        hints.ai_flags = passive ? AI_PASSIVE : 0
+        return hints
+    }
+
+    static func openSocket(_ entry: addrinfo) -> Handle {
+        socket(entry.ai_family, entry.ai_socktype, entry.ai_protocol)
+    }
+
+    /// SO_REUSEADDR: a restarted shipper binds its port again at once, while
+    /// the previous process's connections are in TIME_WAIT.
+    static func allowQuickRebind(_ handle: Handle) {
+        var on: Int32 = 1
+        _ = setsockopt(handle, SOL_SOCKET, SO_REUSEADDR, &on, socklen_t(MemoryLayout<Int32>.size))
+    }
+
+    static func bindAddress(_ handle: Handle, _ entry: addrinfo) -> Int32 {
+        bind(handle, entry.ai_addr, entry.ai_addrlen)
+    }
+
+    static func startListening(_ handle: Handle, backlog: Int32) -> Int32 {
+        listen(handle, backlog)
+    }
+
+    static func connectAddress(_ handle: Handle, _ entry: addrinfo) -> Int32 {
+        connect(handle, entry.ai_addr, entry.ai_addrlen)
+    }
+
+    static func acceptConnection(_ handle: Handle, _ address: UnsafeMutablePointer<sockaddr>, _ length: UnsafeMutablePointer<socklen_t>) -> Handle {
+        accept(handle, address, length)
+    }
+
+    static func localAddress(_ handle: Handle, _ address: UnsafeMutablePointer<sockaddr>, _ length: UnsafeMutablePointer<socklen_t>) -> Int32 {
+        getsockname(handle, address, length)
+    }
+
+    static func numericName(_ address: UnsafePointer<sockaddr>, _ length: socklen_t,
+                            host: UnsafeMutableBufferPointer<CChar>, port: UnsafeMutableBufferPointer<CChar>) -> Int32 {
+        getnameinfo(address, length, host.baseAddress, socklen_t(host.count), port.baseAddress, socklen_t(port.count), NI_NUMERICHOST | NI_NUMERICSERV)
+    }
+
+    static func receive(_ handle: Handle, _ buffer: UnsafeMutableRawBufferPointer) -> Int {
+        recv(handle, buffer.baseAddress, buffer.count, 0)
+    }
+
+    /// Sends what the socket takes; with `waiting: false` it never blocks
+    /// (MSG_DONTWAIT) and fails with `wouldBlock` when the send buffer is full.
+    /// MSG_NOSIGNAL: a peer that went away is an error, not SIGPIPE.
+    static func sendBytes(_ handle: Handle, _ bytes: UnsafeRawBufferPointer, waiting: Bool) -> Int {
+        send(handle, bytes.baseAddress, bytes.count, Int32(MSG_NOSIGNAL) | (waiting ? 0 : Int32(MSG_DONTWAIT)))
+    }
+
+    static func receiveFrom(_ handle: Handle, _ buffer: UnsafeMutableRawBufferPointer,
+                            _ address: UnsafeMutablePointer<sockaddr>, _ length: UnsafeMutablePointer<socklen_t>) -> Int {
+        recvfrom(handle, buffer.baseAddress, buffer.count, 0, address, length)
+    }
+
+    static func sendTo(_ handle: Handle, _ bytes: UnsafeRawBufferPointer, _ address: UnsafePointer<sockaddr>, _ length: socklen_t) -> Int {
+        sendto(handle, bytes.baseAddress, bytes.count, 0, address, length)
+    }
+
+    /// What to poll a handle with for input.
+    static let inputEvents = Int16(POLLIN)
+
+    static func pollEntries(_ entries: UnsafeMutableBufferPointer<pollfd>, milliseconds: Int32) -> Int32 {
+        poll(entries.baseAddress!, nfds_t(entries.count), milliseconds)
+    }
+
+    /// SO_RCVTIMEO as a timeval; 0 waits forever.
+    static func setReceiveTimeout(_ handle: Handle, seconds: Double) {
+        var value = timeval()
+        value.tv_sec = .init(seconds.rounded(.down))
+        value.tv_usec = .init((seconds - seconds.rounded(.down)) * 1_000_000)
+        _ = setsockopt(handle, SOL_SOCKET, SO_RCVTIMEO, &value, socklen_t(MemoryLayout<timeval>.size))
+    }
+
+    /// SO_LINGER with a zero timeout: the close sends a reset.
+    static func setAbortiveClose(_ handle: Handle) {
+        var value = linger(l_onoff: 1, l_linger: 0)
+        _ = setsockopt(handle, SOL_SOCKET, SO_LINGER, &value, socklen_t(MemoryLayout<linger>.size))
+    }
+
+    static func shutdownHandle(_ handle: Handle, _ direction: Direction) {
+        _ = shutdown(handle, Int32(direction == .sending ? SHUT_WR : SHUT_RDWR))
+    }
+
+    static func closeHandle(_ handle: Handle) {
+        _ = close(handle)
+    }
+
+    /// A listening Unix domain socket at `path` (a stale one replaced), with `permissions`.
+    static func listenUnix(path: String, permissions: UInt32, backlog: Int32) throws -> Handle {
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let capacity = MemoryLayout.size(ofValue: address.sun_path)
+        guard path.utf8.count < capacity else {
+            throw SocketError(operation: "Unix_Path \(path) is longer than \(capacity - 1) bytes", code: nameTooLong)
+        }
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            raw.copyBytes(from: path.utf8)
+            raw[path.utf8.count] = 0
+        }
+        #if canImport(Glibc)
+        let handle = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        #else
+        let handle = socket(AF_UNIX, SOCK_STREAM, 0)
+        #endif
+        guard handle >= 0 else { throw SocketError(operation: "socket(AF_UNIX)", code: errno) }
+        unlink(path)
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(handle, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard bound == 0, chmod(path, mode_t(permissions)) == 0, listen(handle, backlog) == 0 else {
+            let code = errno
+            closeHandle(handle)
+            throw SocketError(operation: "listening on \(path)", code: code)
+        }
+        return handle
+    }
+
+    /// POSIX reports no ICMP errors on an unconnected UDP socket: nothing to turn off.
+    static func ignoreDatagramResets(_ handle: Handle) {}
+
+    /// An unconnected UDP socket's `recvfrom` fails only when the socket is closed.
+    static func datagramErrorIsTransient(_ code: Int32) -> Bool { code == EINTR }
+}
+#endif

@@ -1,0 +1,349 @@
+import CloudWatchLogs
+import Foundation
+import Logging
+import Spool
+
+/// How an uploader creates what it writes to, from the output's options.
+struct LogGroupOptions: Sendable {
+    /// `auto_create_group`: create a missing log group (a missing stream is always created).
+    var autoCreate: Bool
+    /// `log_retention_days`: set on groups this shipper creates.
+    var retentionDays: Int?
+    /// `log_group_class`: STANDARD or INFREQUENT_ACCESS, for groups this shipper creates.
+    var groupClass: String?
+    /// `log_group_tags`: tags for groups this shipper creates.
+    var tags: [String: String] = [:]
+}
+
+/// Drains the undelivered records of one log group's streams to CloudWatch.
+///
+/// One per log group, so a throttled or failing group never holds up
+/// another. The group's streams take turns a batch at a time, up to
+/// `parallelStreams` of them at once, so a stream that keeps logging never
+/// keeps its group's other streams (or new ones, from `inbox`) waiting. Each
+/// stream has one batch in flight at most, retried until the service accepts
+/// it; only then does the stream's cursor advance, so a crash resends at most
+/// the one batch per stream that was in flight.
+struct GroupUploader: Sendable {
+    /// How many streams of one group have a call in flight at once.
+    static let parallelStreams = 8
+
+    let logGroup: String
+    let spool: Spool
+    let client: CloudWatchLogsClient
+    let options: LogGroupOptions
+    let limits: BatchLimits
+    /// Shared by every group's uploader: a stream holds one while it reads and sends a batch.
+    let slots: DeliverySlots
+    let logger: Logger
+    let metrics: DeliveryMetrics
+    /// Streams of this group that got records after the uploader started.
+    let inbox: StreamInbox
+    /// Shared by every uploader of the same output: a success after failures wakes the waiting streams.
+    let recovery: EndpointRecovery
+
+    /// One stream's turn: what it remembers, and what its batch came to.
+    private struct Turn: Sendable {
+        let stream: SpoolStream
+        var state: StreamState
+        var failures: FailureLog
+        /// Whether the stream has more to send (it sent, or it waited out a failure).
+        var more: Bool
+    }
+
+    /// Sends everything pending in `streams` and in those the inbox brings,
+    /// turn by turn; returns when none has records left or the task is cancelled.
+    func drain(_ streams: [SpoolStream]) async {
+        await withTaskGroup(of: Turn?.self) { group in
+            var queue: [Turn] = []
+            var known = Set<Int64>()
+            var running = 0
+            func enqueue(_ new: [SpoolStream]) {
+                for stream in new where known.insert(stream.id).inserted {
+                    queue.append(Turn(stream: stream, state: StreamState(limit: limits.maxEvents),
+                                      failures: FailureLog(logger: logger, logGroup: logGroup, logStream: stream.logStream), more: true))
+                }
+            }
+            enqueue(streams)
+            while true {
+                while running < Self.parallelStreams, !queue.isEmpty, !Task.isCancelled {
+                    let turn = queue.removeFirst()
+                    running += 1
+                    group.addTask { await take(turn) }
+                }
+                guard running > 0, let finished = await group.next() else { return }
+                running -= 1
+                if let turn = finished {
+                    if turn.more { queue.append(turn) } else { known.remove(turn.stream.id) }
+                }
+                enqueue(inbox.take())
+            }
+        }
+    }
+
+    /// Sends one batch of the stream (or waits out its backoff); nil once the task is cancelled.
+    private func take(_ turn: Turn) async -> Turn? {
+        var turn = turn
+        guard !Task.isCancelled else { return nil }
+        switch await sendNextBatch(of: turn.stream, state: &turn.state, failures: &turn.failures) {
+        case .sent: turn.more = true
+        case .drained: turn.more = false
+        case .retry(let delay, let wakeOnRecovery):
+            if await !pause(delay, wakeOnRecovery: wakeOnRecovery) { return nil }
+            turn.more = true
+        }
+        return turn
+    }
+
+    /// What one stream's delivery remembers between batches.
+    private struct StreamState: Sendable {
+        /// How many records to read for the next batch: about what the last batch held
+        /// (a 1 MiB batch of 300-byte events holds 3,200, not 10,000), halved to
+        /// isolate an event the service refuses.
+        var limit: Int
+        var sequenceToken: String?
+        var backoff = RetryBackoff()
+        var slowBackoff = RetryBackoff(base: 5, cap: 120)
+        /// A batch CloudWatch accepted whose delivery the spool could not record
+        /// yet (a full disk, or any failed write): recorded before anything else
+        /// is sent, and not sent again by this process (a restart before the
+        /// record is written sends it once more).
+        var unrecorded: UnrecordedDelivery?
+    }
+
+    /// What `Spool.markDelivered` is to be told once it can be.
+    private struct UnrecordedDelivery: Sendable {
+        let throughID: Int64
+        let deadLetters: [DeadLetter]
+        let nextLimit: Int
+    }
+
+    /// How often a delivery the spool could not record is tried again: a local write, cheap to retry.
+    static let recordRetrySeconds = 1.0
+
+    /// `retry`: wait `delay` seconds, or less if the endpoint recovers meanwhile and `wakeOnRecovery` (not for throttling).
+    private enum Step { case sent, drained, retry(Double, wakeOnRecovery: Bool = true) }
+
+    /// The next batch of the stream and how many records to read for the one after it;
+    /// nil when nothing is left. The records read are let go here: the batch shares their messages.
+    private func nextBatch(of stream: SpoolStream, limit: Int) throws -> (batch: PreparedBatch, nextLimit: Int)? {
+        let records = try spool.undelivered(stream: stream.id, limit: limit, maxBytes: limits.maxBytes)
+        guard let batch = BatchBuilder.build(records, limits: limits, nowMilliseconds: Int64(Date().timeIntervalSince1970 * 1000)) else { return nil }
+        let used = batch.recordIDs.count + batch.refused.count
+        return (batch, used < records.count ? used + used / 8 + 1 : min(limits.maxEvents, records.count * 2))
+    }
+
+    private func sendNextBatch(of stream: SpoolStream, state: inout StreamState, failures: inout FailureLog) async -> Step {
+        if let pending = state.unrecorded {
+            return record(pending, of: stream, state: &state, failures: &failures)
+        }
+        do {
+            try await slots.acquire()
+        } catch {
+            return .drained
+        }
+        defer { slots.release() }
+        var batch: PreparedBatch
+        let nextLimit: Int
+        do {
+            guard let next = try nextBatch(of: stream, limit: state.limit) else { return .drained }
+            (batch, nextLimit) = next
+        } catch {
+            failures.failed("reading the spool: \(error)")
+            return .retry(state.backoff.next())
+        }
+        if batch.truncated > 0 {
+            logger.warning("messages longer than the event limit were truncated", metadata: [
+                "log_group": "\(logGroup)", "log_stream": "\(stream.logStream)", "count": "\(batch.truncated)", "limit_bytes": "\(limits.maxEventBytes)"])
+        }
+        if !batch.missingShapes.isEmpty {
+            logger.error("spool damage: records whose shape is missing go to dead letters instead of out without their message's ends", metadata: [
+                "log_group": "\(logGroup)", "log_stream": "\(stream.logStream)",
+                "records": "\(batch.missingShapes.map { "\($0.record) (shape \($0.shape))" }.joined(separator: ", "))"])
+        }
+        if batch.refused.count > batch.missingShapes.count {
+            logger.warning("events CloudWatch would refuse (age or event_max_size) go to dead letters", metadata: [
+                "log_group": "\(logGroup)", "log_stream": "\(stream.logStream)", "count": "\(batch.refused.count - batch.missingShapes.count)"])
+        }
+        if batch.events.isEmpty {
+            return delivered(stream, batch, deadLetters: batch.refused, nextLimit: nextLimit, state: &state, failures: &failures)
+        }
+        // The events go to the client, which lets them go once they are encoded.
+        let sentEvents = batch.events.count
+        let sentBytes = batch.events.reduce(0) { $0 + $1.message.count }
+        let events = batch.events
+        batch.events = []
+        do {
+            let result = try await client.putLogEvents(group: logGroup, stream: stream.logStream, events: consume events, sequenceToken: state.sequenceToken)
+            recovery.succeeded()
+            state.sequenceToken = result.nextSequenceToken
+            let rejected = BatchBuilder.rejected(result.rejectedInfo, in: batch)
+            metrics.delivered(group: logGroup, stream: stream.logStream, events: sentEvents - rejected.count,
+                              bytes: sentBytes, rejected: rejected.count + batch.refused.count, truncated: batch.truncated)
+            if !rejected.isEmpty {
+                logger.warning("CloudWatch rejected events of a batch; they go to dead letters", metadata: [
+                    "log_group": "\(logGroup)", "log_stream": "\(stream.logStream)", "rejected": "\(result.rejectedInfo)", "count": "\(rejected.count)"])
+            }
+            return delivered(stream, batch, deadLetters: batch.refused + rejected, nextLimit: nextLimit, state: &state, failures: &failures)
+        } catch let error as CloudWatchError {
+            metrics.failed(group: logGroup, stream: stream.logStream, error: error, description: "\(error)")
+            // Any answer but a 5xx (or none) or a throttle shows the endpoint is up again.
+            if error.isEndpointFailure {
+                recovery.failed()
+            } else if error.serviceType != "ThrottlingException" {
+                recovery.succeeded()
+            }
+            return await recover(from: error, stream: stream, batch: batch, state: &state, failures: &failures)
+        } catch {
+            metrics.failed(group: logGroup, stream: stream.logStream, error: nil, description: "\(error)")
+            recovery.failed()
+            failures.failed("\(error)")
+            return .retry(state.backoff.next())
+        }
+    }
+
+    /// Decides what an error means for the batch: fixable now, already delivered, or wait and retry.
+    private func recover(from error: CloudWatchError, stream: SpoolStream, batch: PreparedBatch,
+                         state: inout StreamState, failures: inout FailureLog) async -> Step {
+        switch error.serviceType {
+        case "ResourceNotFoundException":
+            do {
+                try await createDestination(stream)
+                return .sent
+            } catch {
+                failures.failed("creating \(logGroup)/\(stream.logStream): \(error)")
+                return .retry(state.backoff.next())
+            }
+        case "DataAlreadyAcceptedException":
+            return delivered(stream, batch, deadLetters: batch.refused, nextLimit: limits.maxEvents, state: &state, failures: &failures)
+        case "InvalidSequenceTokenException":
+            let fromMessage: String? = {
+                guard case .service(_, let message, _) = error.kind, let last = message.split(separator: " ").last else { return nil }
+                return last == "null" ? "" : String(last)
+            }()
+            var expected = error.expectedSequenceToken ?? fromMessage
+            if expected == nil {
+                expected = try? await client.uploadSequenceToken(group: logGroup, stream: stream.logStream) ?? ""
+            }
+            guard let token = expected else {
+                failures.failed("\(error)")
+                return .retry(state.backoff.next())
+            }
+            state.sequenceToken = token.isEmpty ? nil : token
+            return .sent
+        case "InvalidParameterException":
+            if batch.recordIDs.count + batch.refused.count > 1 {
+                // Halve the batch until the event the service refuses stands alone.
+                state.limit = max(1, (batch.recordIDs.count + batch.refused.count) / 2)
+                return .sent
+            }
+            logger.error("CloudWatch refuses an event for good; it goes to dead letters", metadata: [
+                "log_group": "\(logGroup)", "log_stream": "\(stream.logStream)", "error": "\(error)"])
+            let letters = batch.recordIDs.map { DeadLetter(recordID: $0, reason: "invalid: \(error)") }
+            return delivered(stream, batch, deadLetters: batch.refused + letters, nextLimit: limits.maxEvents, state: &state, failures: &failures)
+        default:
+            failures.failed("\(error)")
+            if error.isAuthorization { return .retry(state.slowBackoff.next(), wakeOnRecovery: false) }
+            return .retry(state.backoff.next(), wakeOnRecovery: error.serviceType != "ThrottlingException")
+        }
+    }
+
+    /// Creates the stream, and the group first when allowed, tolerating others having done it.
+    private func createDestination(_ stream: SpoolStream) async throws {
+        if options.autoCreate {
+            do {
+                try await client.createLogGroup(logGroup, groupClass: options.groupClass, tags: options.tags)
+                logger.info("created log group", metadata: ["log_group": "\(logGroup)"])
+                if let days = options.retentionDays {
+                    try await client.putRetentionPolicy(group: logGroup, days: days)
+                }
+            } catch let create as CloudWatchError where create.isAlreadyExists {}
+        }
+        do {
+            try await client.createLogStream(group: logGroup, stream: stream.logStream)
+            logger.info("created log stream", metadata: ["log_group": "\(logGroup)", "log_stream": "\(stream.logStream)"])
+        } catch let create as CloudWatchError where create.isAlreadyExists {}
+    }
+
+    /// Advances the cursor past the batch. If the spool cannot record that
+    /// (a full disk), the stream sends nothing more until it can: the batch is
+    /// never sent again only because its delivery could not be written down.
+    private func delivered(_ stream: SpoolStream, _ batch: PreparedBatch, deadLetters: [DeadLetter], nextLimit: Int,
+                           state: inout StreamState, failures: inout FailureLog) -> Step {
+        record(UnrecordedDelivery(throughID: batch.throughID, deadLetters: deadLetters, nextLimit: nextLimit), of: stream, state: &state, failures: &failures)
+    }
+
+    private func record(_ delivery: UnrecordedDelivery, of stream: SpoolStream, state: inout StreamState, failures: inout FailureLog) -> Step {
+        do {
+            try spool.markDelivered(stream: stream.id, through: delivery.throughID, deadLetters: delivery.deadLetters)
+        } catch {
+            if state.unrecorded == nil {
+                logger.error("CloudWatch accepted a batch but the spool cannot record it; this stream sends nothing until it can, so the batch is not sent twice", metadata: [
+                    "log_group": "\(logGroup)", "log_stream": "\(stream.logStream)", "through_id": "\(delivery.throughID)", "error": "\(error)"])
+                state.unrecorded = delivery
+            }
+            return .retry(Self.recordRetrySeconds)
+        }
+        if state.unrecorded != nil {
+            logger.info("recorded the delivered batch; sending resumes", metadata: [
+                "log_group": "\(logGroup)", "log_stream": "\(stream.logStream)", "through_id": "\(delivery.throughID)"])
+            state.unrecorded = nil
+        }
+        failures.recovered()
+        state.backoff.reset()
+        state.slowBackoff.reset()
+        state.limit = max(1, delivery.nextLimit)
+        return .sent
+    }
+
+    /// Sleeps `seconds`; `false` when the task was cancelled meanwhile.
+    /// Sleeps `seconds`, in steps of at most a quarter second when `wakeOnRecovery`,
+    /// ending early once the endpoint has recovered; `false` when the task was cancelled meanwhile.
+    private func pause(_ seconds: Double, wakeOnRecovery: Bool = false) async -> Bool {
+        let seen = recovery.count
+        let end = Date().addingTimeInterval(seconds)
+        do {
+            while true {
+                let left = end.timeIntervalSinceNow
+                guard left > 0 else { return true }
+                if wakeOnRecovery && recovery.count != seen { return true }
+                try await Task.sleep(nanoseconds: UInt64(min(left, wakeOnRecovery ? 0.25 : left) * 1e9))
+            }
+        } catch {
+            return false
+        }
+    }
+}
+
+/// Logs a stream's failure when the kind of failure changes, and its recovery once, never a line per retry.
+struct FailureLog: Sendable {
+    let logger: Logger
+    let logGroup: String
+    let logStream: String
+    private var current: String?
+    private var repeats = 0
+
+    init(logger: Logger, logGroup: String, logStream: String) {
+        self.logger = logger
+        self.logGroup = logGroup
+        self.logStream = logStream
+    }
+
+    mutating func failed(_ reason: String) {
+        if reason != current {
+            logger.warning("delivery failing; retrying with backoff", metadata: [
+                "log_group": "\(logGroup)", "log_stream": "\(logStream)", "error": "\(reason)"])
+            current = reason
+            repeats = 0
+        } else {
+            repeats += 1
+        }
+    }
+
+    mutating func recovered() {
+        guard let previous = current else { return }
+        logger.info("delivery recovered", metadata: [
+            "log_group": "\(logGroup)", "log_stream": "\(logStream)", "after_error": "\(previous)", "retries": "\(repeats + 1)"])
+        current = nil
+    }
+}

@@ -1,0 +1,70 @@
+import XCTest
+@testable import Network
+
+/// The socket API every other layer builds on, over real loopback connections.
+final class StreamSocketTests: XCTestCase {
+    private func connectedPair(host: String = "127.0.0.1") throws -> (listener: StreamSocket, client: StreamSocket, server: StreamSocket) {
+        let listener = try StreamSocket.listen(host: host, port: 0)
+        let client = try StreamSocket.connect(host: host, port: listener.localPort)
+        XCTAssertTrue(listener.isReadable(within: 5), "the connection never reached the listener")
+        return (listener, client, try listener.accept())
+    }
+
+    func testBytesWrittenOnOneSideAreReadOnTheOther() throws {
+        let (_, client, server) = try connectedPair()
+        try client.write(Array("hello".utf8))
+        var buffer = [UInt8](repeating: 0, count: 16)
+        let count = try buffer.withUnsafeMutableBytes { try server.read(into: $0) }
+        XCTAssertEqual(Array(buffer[0..<count]), Array("hello".utf8))
+    }
+
+    func testAnIPv6PeerIsBracketed() throws {
+        let listener: StreamSocket
+        do { listener = try StreamSocket.listen(host: "::1", port: 0) } catch { throw XCTSkip("no IPv6 loopback here: \(error)") }
+        let client = try StreamSocket.connect(host: "::1", port: listener.localPort)
+        XCTAssertTrue(listener.isReadable(within: 5))
+        let server = try listener.accept()
+        XCTAssertTrue(server.peer.hasPrefix("[::1]:"), server.peer)
+        withExtendedLifetime(client) {}
+    }
+
+    func testWritingWithoutWaitingGivesUpOnAPeerThatDoesNotRead() throws {
+        let (_, client, server) = try connectedPair()
+        let chunk = [UInt8](repeating: 7, count: 64 * 1024)
+        var accepted = 0
+        // The kernel's buffers on both sides hold a few MiB at most; 1 GiB is never taken.
+        while try server.writeWithoutWaiting(chunk) {
+            accepted += chunk.count
+            XCTAssertLessThan(accepted, 1 << 30, "every write was taken although the peer reads nothing")
+            if accepted >= 1 << 30 { break }
+        }
+        XCTAssertGreaterThan(accepted, 0)
+        withExtendedLifetime(client) {}
+    }
+
+    func testReadableReportsOnlyTheSocketsWithInput() throws {
+        let (_, quietClient, quietServer) = try connectedPair()
+        let (_, talkingClient, talkingServer) = try connectedPair()
+        try talkingClient.write([1])
+        XCTAssertEqual(StreamSocket.readable([quietServer, talkingServer], within: 5), [false, true])
+        withExtendedLifetime(quietClient) {}
+    }
+
+    func testAReceiveTimeoutEndsASilentRead() throws {
+        let (_, client, server) = try connectedPair()
+        server.setReceiveTimeout(0.2)
+        var buffer = [UInt8](repeating: 0, count: 16)
+        XCTAssertThrowsError(try buffer.withUnsafeMutableBytes { try server.read(into: $0) }) { error in
+            XCTAssertTrue((error as? SocketError)?.isTimeout == true, "\(error)")
+        }
+        withExtendedLifetime(client) {}
+    }
+
+    func testShuttingDownSendingIsAnEndOfStreamForThePeer() throws {
+        let (_, client, server) = try connectedPair()
+        server.shutdownSending()
+        client.setReceiveTimeout(5)
+        var buffer = [UInt8](repeating: 0, count: 16)
+        XCTAssertEqual(try buffer.withUnsafeMutableBytes { try client.read(into: $0) }, 0)
+    }
+}

@@ -1,0 +1,44 @@
+import XCTest
+@testable import Records
+
+final class RecordJSONTests: XCTestCase {
+    private func json(_ record: LogRecord) -> String {
+        String(decoding: RecordJSON.encode(record), as: UTF8.self)
+    }
+
+    func testKeysKeepTheirOrderAndValuesTheirTypes() {
+        let record = LogRecord(["z": .int(-1), "a": .bool(true), "m": .nil, "n": .double(1.5), "arr": .array([.uint(18_446_744_073_709_551_615), .string("x")])])
+        XCTAssertEqual(json(record), #"{"z":-1,"a":true,"m":null,"n":1.5,"arr":[18446744073709551615,"x"]}"#)
+    }
+
+    func testEscapesControlCharactersQuotesAndBackslashes() {
+        let record = LogRecord(["log": .string("tab\tquote\"slash\\nl\n\u{01}é")])
+        XCTAssertEqual(json(record), #"{"log":"tab\tquote\"slash\\nl\n\u0001é"}"#)
+    }
+
+    func testInvalidUTF8BecomesReplacementCharacters() {
+        let record = LogRecord(fields: [MessagePackPair(key: .string("log"), value: .string([0x61, 0xff, 0x62]))])
+        XCTAssertEqual(json(record), "{\"log\":\"a\u{FFFD}b\"}")
+    }
+
+    func testTheWordAtATimeScanStopsAtTheWordOfTheFirstSpecialByte() {
+        for special: UInt8 in [0x00, 0x1f, 0x22, 0x5c, 0x7f, 0x80, 0xc3, 0xff] {
+            for position in 0..<27 {
+                var bytes = [UInt8](repeating: UInt8(ascii: "a"), count: 27)
+                bytes[position] = special
+                let prefix = bytes.withUnsafeBufferPointer(RecordJSON.plainASCIIPrefix)
+                // 0x7f (DEL) needs no escaping, so the scan runs on past it.
+                let expected = special == 0x7f ? 24 : position / 8 * 8
+                XCTAssertEqual(prefix, expected, "byte 0x\(String(special, radix: 16)) at \(position)")
+            }
+        }
+        let record = LogRecord(["log": .string(String(repeating: "abcdefg", count: 3) + "\"\\\n" + String(repeating: "z", count: 9))])
+        XCTAssertEqual(json(record), #"{"log":"abcdefgabcdefgabcdefg\"\\\nzzzzzzzzz"}"#)
+    }
+
+    func testOutputIsValidJSONForFoundation() throws {
+        let record = LogRecord(["log": .string("line\u{7f} \u{1F600}"), "nested": .map([MessagePackPair(key: .string("k"), value: .binary([0x41]))])])
+        let object = try JSONSerialization.jsonObject(with: Data(RecordJSON.encode(record))) as? [String: Any]
+        XCTAssertEqual(object?["log"] as? String, "line\u{7f} \u{1F600}")
+    }
+}
