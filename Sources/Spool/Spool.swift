@@ -32,6 +32,10 @@ import Logging
 /// 8. Intake pauses, and never drops, at `storage.total_limit_size` or below `storage.disk_reserve`;
 ///    delivery bookkeeping works on a full disk (`DiskBudget`).
 ///    (`testOverTheLimitIntakePausesUntilDeliveredRecordsAreEvicted`, `FullDiskTests`.)
+/// 9. Each stream's counters (records, pending records and bytes, dead letters) move in the
+///    transaction that changes what they count, so they equal a count of the rows, after a crash
+///    too; a stream is pruned only with nothing stored, no dead letters and no delivery inside the
+///    replay window, and one that logs again gets a row again. (`StreamCountersTests`.)
 public final class Spool: @unchecked Sendable {
     public struct Configuration: Sendable {
         public var path: String
@@ -210,13 +214,15 @@ public final class Spool: @unchecked Sendable {
     /// Records, in one transaction, that the service accepted every record of
     /// `stream` up to `id`, except `deadLetters`, which it refused for good and
     /// which are copied to the dead-letter table with their reason. Delivered
-    /// records stay for the replay window.
+    /// records stay for the replay window. The stream's counters move with
+    /// its cursor: what the cursor passes is no longer pending.
     /// On a full disk the headroom file is given up for it, so a batch
     /// CloudWatch accepted is recorded even then.
     public func markDelivered(stream: Int64, through id: Int64, deadLetters: [DeadLetter] = []) throws {
         try bookkeeping { db in
             try db.transaction {
                 let now = Int64(Date().timeIntervalSince1970)
+                var copied: Int64 = 0
                 if !deadLetters.isEmpty {
                     let copy = try db.prepare("""
                         INSERT INTO dead_letters(stream_id, record_id, time_ns, tag, message, reason, created_at)
@@ -228,11 +234,28 @@ public final class Spool: @unchecked Sendable {
                         try copy.bind(2, letter.reason)
                         try copy.bind(3, now)
                         try copy.step()
+                        copied += Int64(db.changes)
                     }
                 }
-                let advance = try db.prepare("UPDATE streams SET delivered_through = max(delivered_through, ?2) WHERE id = ?1")
+                let passed = try db.prepare("""
+                    SELECT count(*), coalesce(sum(\(SpoolSchema.messageLength(of: "r"))), 0) FROM records r
+                    WHERE r.stream_id = ?1 AND r.id > (SELECT delivered_through FROM streams WHERE id = ?1) AND r.id <= ?2
+                    """)
+                try passed.bind(1, stream)
+                try passed.bind(2, id)
+                _ = try passed.step()
+                let (records, bytes) = (passed.int64(0), passed.int64(1))
+                passed.reset()
+                let advance = try db.prepare("""
+                    UPDATE streams SET delivered_through = max(delivered_through, ?2), pending_records = pending_records - ?3,
+                        pending_bytes = pending_bytes - ?4, dead_letters = dead_letters + ?5, last_delivered_at = ?6 WHERE id = ?1
+                    """)
                 try advance.bind(1, stream)
                 try advance.bind(2, id)
+                try advance.bind(3, records)
+                try advance.bind(4, bytes)
+                try advance.bind(5, copied)
+                try advance.bind(6, now)
                 try advance.step()
                 let delivery = try db.prepare("INSERT INTO deliveries(stream_id, through_id, delivered_at) VALUES(?, ?, ?)")
                 try delivery.bind(1, stream)
