@@ -87,6 +87,8 @@ public final class Spool: @unchecked Sendable {
     private let readerDatabase: SQLiteDatabase
     private let maintenanceDatabase: SQLiteDatabase
     private let readerLock = NSLock()
+    /// Guarded by `readerLock`.
+    private var recentReads = RecentReads()
     /// This process's claim on the spool, released by `close()`.
     private var instanceLock: SpoolLock?
 
@@ -189,13 +191,16 @@ public final class Spool: @unchecked Sendable {
     /// cost the shipper megabytes of memory on every call.
     public func undelivered(stream: Int64, limit: Int, maxBytes: Int = .max) throws -> [StoredRecord] {
         try read { db in
+            // Only `markDelivered` moves the cursor, on this connection under the same lock: it holds for the read.
+            let after = try deliveredThrough(stream: stream, db)
             let statement = try db.prepare("""
                 SELECT r.id, r.time_ns, \(SpoolSchema.message(of: "r")), r.shape, r.message FROM records r
-                WHERE r.stream_id = ?1 AND r.id > (SELECT delivered_through FROM streams WHERE id = ?1)
+                WHERE r.stream_id = ?1 AND r.id > ?3
                 ORDER BY r.id LIMIT ?2
                 """)
             try statement.bind(1, stream)
             try statement.bind(2, Int64(limit))
+            try statement.bind(3, after)
             var records: [StoredRecord] = []
             records.reserveCapacity(min(limit, 10_000))
             var bytes = 0
@@ -207,8 +212,15 @@ public final class Spool: @unchecked Sendable {
                 bytes += record.message.count
                 records.append(record)
             }
+            recentReads.remember(stream: stream, after: after, records: records)
             return records
         }
+    }
+
+    private func deliveredThrough(stream: Int64, _ db: SQLiteDatabase) throws -> Int64 {
+        let statement = try db.prepare("SELECT delivered_through FROM streams WHERE id = ?")
+        try statement.bind(1, stream)
+        return try statement.step() ? statement.int64(0) : .max
     }
 
     /// Records, in one transaction, that the service accepted every record of
@@ -237,15 +249,18 @@ public final class Spool: @unchecked Sendable {
                         copied += Int64(db.changes)
                     }
                 }
-                let passed = try db.prepare("""
-                    SELECT count(*), coalesce(sum(\(SpoolSchema.messageLength(of: "r"))), 0) FROM records r
-                    WHERE r.stream_id = ?1 AND r.id > (SELECT delivered_through FROM streams WHERE id = ?1) AND r.id <= ?2
-                    """)
-                try passed.bind(1, stream)
-                try passed.bind(2, id)
-                _ = try passed.step()
-                let (records, bytes) = (passed.int64(0), passed.int64(1))
-                passed.reset()
+                let after = try deliveredThrough(stream: stream, db)
+                let (records, bytes) = try recentReads.passed(stream: stream, after: after, through: id) ?? {
+                    let passed = try db.prepare("""
+                        SELECT count(*), coalesce(sum(\(SpoolSchema.messageLength(of: "r"))), 0) FROM records r
+                        WHERE r.stream_id = ?1 AND r.id > ?2 AND r.id <= ?3
+                        """)
+                    try passed.bind(1, stream)
+                    try passed.bind(2, after)
+                    try passed.bind(3, id)
+                    _ = try passed.step()
+                    return (passed.int64(0), passed.int64(1))
+                }()
                 let advance = try db.prepare("""
                     UPDATE streams SET delivered_through = max(delivered_through, ?2), pending_records = pending_records - ?3,
                         pending_bytes = pending_bytes - ?4, dead_letters = dead_letters + ?5, last_delivered_at = ?6 WHERE id = ?1
@@ -263,6 +278,7 @@ public final class Spool: @unchecked Sendable {
                 try delivery.bind(3, now)
                 try delivery.step()
             }
+            recentReads.forget(stream: stream)
         }
     }
 

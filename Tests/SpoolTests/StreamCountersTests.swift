@@ -91,6 +91,7 @@ final class StreamCountersTests: SpoolFileTestCase {
         try spool.markDelivered(stream: a.id, through: pending[29].id, deadLetters: [DeadLetter(recordID: pending[0].id, reason: "tooNew")])
         spool.runMaintenance()
         try store(spool, (200..<260).map { record($0, stream: "b") })
+        let bIDs = try spool.undelivered(stream: try stream(spool, "b").id, limit: 1_000).map(\.id)
         // What a power cut leaves of a WAL spool: the file and its log as they are on disk, the process gone without closing.
         let crashed = directory.appendingPathComponent("crashed")
         try FileManager.default.createDirectory(at: crashed, withIntermediateDirectories: true)
@@ -102,7 +103,10 @@ final class StreamCountersTests: SpoolFileTestCase {
         defer { reopened.close() }
         try assertCountersExact(image, "after reopening the crash image")
         let b = try stream(reopened, "b")
-        try reopened.markDelivered(stream: b.id, through: try XCTUnwrap(try reopened.undelivered(stream: b.id, limit: 10).last).id)
+        try reopened.markDelivered(stream: b.id, through: try reopened.undelivered(stream: b.id, limit: 10)[4].id)
+        try assertCountersExact(image, "a cursor moved through part of what was read")
+        try reopened.markDelivered(stream: b.id, through: bIDs[70])
+        try assertCountersExact(image, "a cursor moved past anything read, counted in SQL")
         try store(reopened, [record(260, stream: "a")])
         try assertCountersExact(image, "and they go on counting")
     }
