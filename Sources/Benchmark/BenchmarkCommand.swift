@@ -7,6 +7,6 @@ struct BenchmarkCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "shipper-bench",
         abstract: "Measure the spool and the ingest path of the shipper.",
-        subcommands: [SpoolBenchmark.self, IngestBenchmark.self, StartupBenchmark.self, DrainBenchmark.self]
+        subcommands: [SpoolBenchmark.self, IngestBenchmark.self, StartupBenchmark.self, DrainBenchmark.self, ScrapeBenchmark.self]
     )
 }

@@ -1,6 +1,6 @@
 import Foundation
 
-/// Reads a process's resident memory and CPU time from `/proc` (Linux only;
+/// Reads a process's resident memory, CPU time and threads from `/proc` (Linux only;
 /// the benchmark reports "n/a" elsewhere).
 enum ProcessMemory {
     /// Peak resident set size (VmHWM) in bytes.
@@ -12,6 +12,16 @@ enum ProcessMemory {
             return digits.map { $0 * 1024 }
         }
         return nil
+        #else
+        return nil
+        #endif
+    }
+
+    /// The threads the process has now (`Threads:` in its status).
+    static func threads(pid: Int32) -> Int? {
+        #if os(Linux)
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return nil }
+        return text.split(separator: "\n").first { $0.hasPrefix("Threads:") }.flatMap { Int($0.dropFirst("Threads:".count).trimmingCharacters(in: .whitespaces)) }
         #else
         return nil
         #endif

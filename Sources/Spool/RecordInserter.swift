@@ -30,14 +30,16 @@ final class RecordInserter {
     }
 
     /// Queues the rows of one append, the first carrying its chunk id, each
-    /// message stored as `shapes` chooses; rows go in once `rowsPerStatement`
-    /// are queued, the rest on `flush`.
-    func add(_ records: SpoolRecords, chunk: [UInt8]?, shapes: MessageShapes, streamID: (SpoolRecords.Destination) throws -> Int64) throws {
+    /// message stored as `shapes` chooses and counted in `counters`; rows go
+    /// in once `rowsPerStatement` are queued, the rest on `flush`.
+    func add(_ records: SpoolRecords, chunk: [UInt8]?, shapes: MessageShapes, counters: StreamCounters,
+             streamID: (SpoolRecords.Destination) throws -> Int64) throws {
         try records.bytes.withUnsafeBytes { bytes in
             for position in records.indices {
                 let entry = records.entries[position]
                 let stream = try streamID(records.destinations[entry.destination])
                 let choice = try shapes.choose(for: UnsafeRawBufferPointer(rebasing: bytes[entry.message]), stream: stream)
+                counters.add(streamID: stream, messageBytes: entry.message.count)
                 let middle = (entry.message.lowerBound + choice.middle.lowerBound)..<(entry.message.lowerBound + choice.middle.upperBound)
                 let tagStart = scratch.count
                 scratch.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[entry.tag]))

@@ -32,6 +32,10 @@ import Logging
 /// 8. Intake pauses, and never drops, at `storage.total_limit_size` or below `storage.disk_reserve`;
 ///    delivery bookkeeping works on a full disk (`DiskBudget`).
 ///    (`testOverTheLimitIntakePausesUntilDeliveredRecordsAreEvicted`, `FullDiskTests`.)
+/// 9. Each stream's counters (records, pending records and bytes, dead letters) move in the
+///    transaction that changes what they count, so they equal a count of the rows, after a crash
+///    too; a stream is pruned only with nothing stored, no dead letters and no delivery inside the
+///    replay window, and one that logs again gets a row again. (`StreamCountersTests`.)
 // Safe to share: the writer, maintenance and reader each own their connection; `readerLock` guards the reader's and `instanceLock`.
 public final class Spool: @unchecked Sendable {
     public struct Configuration: Sendable {
@@ -84,6 +88,8 @@ public final class Spool: @unchecked Sendable {
     private let readerDatabase: SQLiteDatabase
     private let maintenanceDatabase: SQLiteDatabase
     private let readerLock = NSLock()
+    /// Guarded by `readerLock`.
+    private var recentReads = RecentReads()
     /// This process's claim on the spool, released by `close()`.
     private var instanceLock: SpoolLock?
 
@@ -186,13 +192,16 @@ public final class Spool: @unchecked Sendable {
     /// cost the shipper megabytes of memory on every call.
     public func undelivered(stream: Int64, limit: Int, maxBytes: Int = .max) throws -> [StoredRecord] {
         try read { db in
+            // Only `markDelivered` moves the cursor, on this connection under the same lock: it holds for the read.
+            let after = try deliveredThrough(stream: stream, db)
             let statement = try db.prepare("""
                 SELECT r.id, r.time_ns, \(SpoolSchema.message(of: "r")), r.shape, r.message FROM records r
-                WHERE r.stream_id = ?1 AND r.id > (SELECT delivered_through FROM streams WHERE id = ?1)
+                WHERE r.stream_id = ?1 AND r.id > ?3
                 ORDER BY r.id LIMIT ?2
                 """)
             try statement.bind(1, stream)
             try statement.bind(2, Int64(limit))
+            try statement.bind(3, after)
             var records: [StoredRecord] = []
             records.reserveCapacity(min(limit, 10_000))
             var bytes = 0
@@ -204,20 +213,29 @@ public final class Spool: @unchecked Sendable {
                 bytes += record.message.count
                 records.append(record)
             }
+            recentReads.remember(stream: stream, after: after, records: records)
             return records
         }
+    }
+
+    private func deliveredThrough(stream: Int64, _ db: SQLiteDatabase) throws -> Int64 {
+        let statement = try db.prepare("SELECT delivered_through FROM streams WHERE id = ?")
+        try statement.bind(1, stream)
+        return try statement.step() ? statement.int64(0) : .max
     }
 
     /// Records, in one transaction, that the service accepted every record of
     /// `stream` up to `id`, except `deadLetters`, which it refused for good and
     /// which are copied to the dead-letter table with their reason. Delivered
-    /// records stay for the replay window.
+    /// records stay for the replay window. The stream's counters move with
+    /// its cursor: what the cursor passes is no longer pending.
     /// On a full disk the headroom file is given up for it, so a batch
     /// CloudWatch accepted is recorded even then.
     public func markDelivered(stream: Int64, through id: Int64, deadLetters: [DeadLetter] = []) throws {
         try bookkeeping { db in
             try db.transaction {
                 let now = Int64(Date().timeIntervalSince1970)
+                var copied: Int64 = 0
                 if !deadLetters.isEmpty {
                     let copy = try db.prepare("""
                         INSERT INTO dead_letters(stream_id, record_id, time_ns, tag, message, reason, created_at)
@@ -229,11 +247,31 @@ public final class Spool: @unchecked Sendable {
                         try copy.bind(2, letter.reason)
                         try copy.bind(3, now)
                         try copy.step()
+                        copied += Int64(db.changes)
                     }
                 }
-                let advance = try db.prepare("UPDATE streams SET delivered_through = max(delivered_through, ?2) WHERE id = ?1")
+                let after = try deliveredThrough(stream: stream, db)
+                let (records, bytes) = try recentReads.passed(stream: stream, after: after, through: id) ?? {
+                    let passed = try db.prepare("""
+                        SELECT count(*), coalesce(sum(\(SpoolSchema.messageLength(of: "r"))), 0) FROM records r
+                        WHERE r.stream_id = ?1 AND r.id > ?2 AND r.id <= ?3
+                        """)
+                    try passed.bind(1, stream)
+                    try passed.bind(2, after)
+                    try passed.bind(3, id)
+                    _ = try passed.step()
+                    return (passed.int64(0), passed.int64(1))
+                }()
+                let advance = try db.prepare("""
+                    UPDATE streams SET delivered_through = max(delivered_through, ?2), pending_records = pending_records - ?3,
+                        pending_bytes = pending_bytes - ?4, dead_letters = dead_letters + ?5, last_delivered_at = ?6 WHERE id = ?1
+                    """)
                 try advance.bind(1, stream)
                 try advance.bind(2, id)
+                try advance.bind(3, records)
+                try advance.bind(4, bytes)
+                try advance.bind(5, copied)
+                try advance.bind(6, now)
                 try advance.step()
                 let delivery = try db.prepare("INSERT INTO deliveries(stream_id, through_id, delivered_at) VALUES(?, ?, ?)")
                 try delivery.bind(1, stream)
@@ -241,6 +279,7 @@ public final class Spool: @unchecked Sendable {
                 try delivery.bind(3, now)
                 try delivery.step()
             }
+            recentReads.forget(stream: stream)
         }
     }
 

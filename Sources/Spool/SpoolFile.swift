@@ -18,7 +18,7 @@ public enum SpoolCorruptionPolicy: String, Sendable, CaseIterable {
 enum SpoolFile {
     static func open(path: String, sync: SpoolSyncMode, onCorruption: SpoolCorruptionPolicy, logger: Logger) throws -> SQLiteDatabase {
         do {
-            return try openVerified(path: path, sync: sync, fullCheck: FileManager.default.fileExists(atPath: markerPath(path)))
+            return try openVerified(path: path, sync: sync, fullCheck: FileManager.default.fileExists(atPath: markerPath(path)), logger: logger)
         } catch let error as SQLiteError where error.isCorruption {
             guard onCorruption == .moveAside else {
                 throw SpoolError.corrupt(path: path, reason: error.description)
@@ -26,14 +26,14 @@ enum SpoolFile {
             let aside = try moveAside(path)
             logger.error("spool is damaged; moved it aside and started a fresh one. Run `shipper spool salvage \(aside)` to recover its undelivered records",
                          metadata: ["path": "\(path)", "moved_to": "\(aside)", "error": "\(error)"])
-            return try openVerified(path: path, sync: sync, fullCheck: false)
+            return try openVerified(path: path, sync: sync, fullCheck: false, logger: logger)
         }
     }
 
     /// The marker that asks the next start for a full integrity check.
     static func markerPath(_ path: String) -> String { path + ".check" }
 
-    private static func openVerified(path: String, sync: SpoolSyncMode, fullCheck: Bool) throws -> SQLiteDatabase {
+    private static func openVerified(path: String, sync: SpoolSyncMode, fullCheck: Bool, logger: Logger) throws -> SQLiteDatabase {
         try OwnerOnlyFile.create(at: path)
         let database = try SQLiteDatabase(path: path)
         try database.execute("PRAGMA journal_mode = WAL")
@@ -46,13 +46,20 @@ enum SpoolFile {
         guard version >= 0 && version <= SpoolSchema.version else {
             throw SpoolError.unsupportedVersion(path: path, version: version)
         }
+        let steps = version > 0 ? (version..<SpoolSchema.version).compactMap { SpoolSchema.upgrades[$0] } : []
+        if !steps.isEmpty {
+            // A backfill reads every record once: on a large spool the start takes that long, once.
+            logger.notice("upgrading the spool's format in place", metadata: [
+                "path": "\(path)", "from": "\(version)", "to": "\(SpoolSchema.version)", "steps": "\(steps.map(\.name).joined(separator: ", "))"])
+        }
         try database.transaction {
-            if version > 0 {
-                for from in version..<SpoolSchema.version {
-                    for statement in SpoolSchema.upgrades[from] ?? [] { try database.execute(statement) }
-                }
+            for step in steps {
+                for statement in step.changes { try database.execute(statement) }
             }
             for statement in SpoolSchema.statements { try database.execute(statement) }
+            for step in steps {
+                for statement in step.backfill { try database.execute(statement) }
+            }
             try database.execute("PRAGMA user_version = \(SpoolSchema.version)")
         }
         // Touch the newest record so a truncated or garbled file fails here, not on the first read.

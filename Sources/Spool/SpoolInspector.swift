@@ -18,9 +18,10 @@ public struct StreamStatus: Codable, Sendable {
     public var logStream: String
     public var undeliveredRecords: Int
     public var undeliveredBytes: Int
-    /// The time of the oldest undelivered record (nanoseconds since the epoch).
+    /// The time (nanoseconds since the epoch) of the first undelivered record stored, the next to
+    /// be sent: one index step per stream, where the smallest time of all would take a scan.
     public var oldestUndeliveredNanoseconds: Int64?
-    /// When a batch of this stream was last delivered (Unix seconds), while the delivery is remembered.
+    /// When a batch of this stream was last delivered (Unix seconds), until the idle stream is pruned.
     public var lastDeliveredAt: Int64?
     public var deadLetters: Int
 }
@@ -82,44 +83,63 @@ public final class SpoolInspector {
         }
     }
 
+    /// Read from the streams' counters: the same cost at ten records as at ten million.
     public func statistics() throws -> SpoolStatistics {
         try run {
             let size = { (file: String) -> Int64 in
                 ((try? FileManager.default.attributesOfItem(atPath: file)[.size]) as? NSNumber)?.int64Value ?? 0
             }
+            let totals = try database.prepare("""
+                SELECT coalesce(sum(records), 0), coalesce(sum(pending_records), 0), coalesce(sum(dead_letters), 0), count(*) FROM \(try streams())
+                """)
+            _ = try totals.step()
             return SpoolStatistics(
                 fileBytes: size(path), walBytes: size(path + "-wal"), usedBytes: try database.usedBytes(),
-                records: Int(try database.integer("SELECT count(*) FROM records")),
-                undeliveredRecords: Int(try database.integer("SELECT count(*) FROM records r JOIN streams s ON s.id = r.stream_id WHERE r.id > s.delivered_through")),
-                deadLetters: Int(try database.integer("SELECT count(*) FROM dead_letters")),
-                streams: Int(try database.integer("SELECT count(*) FROM streams")))
+                records: Int(totals.int64(0)), undeliveredRecords: Int(totals.int64(1)), deadLetters: Int(totals.int64(2)), streams: Int(totals.int64(3)))
         }
     }
 
-    /// Every stream with a backlog, dead letters or a remembered delivery.
+    /// Every stream with a backlog, dead letters or a delivery not yet pruned:
+    /// its counters, and one index step for its first undelivered record.
     public func streamStatus() throws -> [StreamStatus] {
         try run {
             let statement = try database.prepare("""
-                SELECT s.log_group, s.log_stream,
-                       (SELECT count(*) FROM records r WHERE r.stream_id = s.id AND r.id > s.delivered_through),
-                       (SELECT coalesce(sum(\(SpoolSchema.messageLength(of: "r"))), 0) FROM records r WHERE r.stream_id = s.id AND r.id > s.delivered_through),
-                       (SELECT min(r.time_ns) FROM records r WHERE r.stream_id = s.id AND r.id > s.delivered_through),
-                       (SELECT max(d.delivered_at) FROM deliveries d WHERE d.stream_id = s.id),
-                       (SELECT count(*) FROM dead_letters l WHERE l.stream_id = s.id)
-                FROM streams s ORDER BY s.log_group, s.log_stream
+                SELECT s.log_group, s.log_stream, s.pending_records, s.pending_bytes,
+                       CASE WHEN s.pending_records > 0 THEN
+                           (SELECT r.time_ns FROM records r WHERE r.stream_id = s.id AND r.id > s.delivered_through ORDER BY r.id LIMIT 1) END,
+                       s.last_delivered_at, s.dead_letters
+                FROM \(try streams()) s
+                WHERE s.pending_records > 0 OR s.dead_letters > 0 OR s.last_delivered_at IS NOT NULL
+                ORDER BY s.log_group, s.log_stream
                 """)
             var result: [StreamStatus] = []
             while try statement.step() {
-                let status = StreamStatus(
+                result.append(StreamStatus(
                     logGroup: statement.text(0), logStream: statement.text(1),
                     undeliveredRecords: Int(statement.int64(2)), undeliveredBytes: Int(statement.int64(3)),
                     oldestUndeliveredNanoseconds: statement.isNull(4) ? nil : statement.int64(4),
                     lastDeliveredAt: statement.isNull(5) ? nil : statement.int64(5),
-                    deadLetters: Int(statement.int64(6)))
-                if status.undeliveredRecords > 0 || status.deadLetters > 0 || status.lastDeliveredAt != nil { result.append(status) }
+                    deadLetters: Int(statement.int64(6))))
             }
             return result
         }
+    }
+
+    /// The streams with their counters. A spool of format 2 (an older shipper
+    /// still running on it, not yet upgraded) has none: they are counted from
+    /// its records then, as that shipper's own status did.
+    private func streams() throws -> String {
+        guard try database.integer("PRAGMA user_version") < SpoolSchema.streamCountersVersion else { return "streams" }
+        return """
+            (SELECT s.id, s.log_group, s.log_stream, s.delivered_through,
+                    (SELECT count(*) FROM records r WHERE r.stream_id = s.id) AS records,
+                    (SELECT count(*) FROM records r WHERE r.stream_id = s.id AND r.id > s.delivered_through) AS pending_records,
+                    (SELECT coalesce(sum(\(SpoolSchema.messageLength(of: "r"))), 0) FROM records r
+                     WHERE r.stream_id = s.id AND r.id > s.delivered_through) AS pending_bytes,
+                    (SELECT count(*) FROM dead_letters l WHERE l.stream_id = s.id) AS dead_letters,
+                    (SELECT max(d.delivered_at) FROM deliveries d WHERE d.stream_id = s.id) AS last_delivered_at
+             FROM streams s)
+            """
     }
 
     /// Up to `limit` selected records with an id above `after`, in id order (call again with the last id to page).

@@ -5,7 +5,7 @@ import Logging
 /// holds up ingest: removes delivered records once the replay window has
 /// passed (or sooner, oldest first, when the spool is over its limit or the
 /// disk below its reserve), lifts backpressure once there is room again,
-/// remakes the headroom file, and checkpoints the WAL.
+/// remakes the headroom file, prunes idle streams, and checkpoints the WAL.
 ///
 /// Every deletion is a small transaction of at most `batchSize` rows, so the
 /// writer never waits long for the database.
@@ -105,6 +105,7 @@ final class SpoolMaintenance: @unchecked Sendable {
         defer { passLock.unlock() }
         let cutoff = Int64(Date().addingTimeInterval(-limits.keepDelivered).timeIntervalSince1970)
         _ = try? withHeadroom { try removeDelivered(deliveredBefore: cutoff) }
+        _ = try? withHeadroom { try removeIdleStreams(lastDeliveredBefore: cutoff) }
         // Someone else may fill the disk while nothing comes in: look every pass, not only after commits.
         if let room = room(), room.available < budget.reserveBytes { pressure.pause(.diskReserve) }
         let paused = pressure.all
@@ -184,6 +185,7 @@ final class SpoolMaintenance: @unchecked Sendable {
         let next = try database.prepare("SELECT id, stream_id, through_id FROM deliveries WHERE delivered_at <= ? ORDER BY id LIMIT 1")
         let removeRecords = try database.prepare("DELETE FROM records WHERE id IN (SELECT id FROM records WHERE stream_id = ? AND id <= ? ORDER BY id LIMIT ?)")
         let removeDelivery = try database.prepare("DELETE FROM deliveries WHERE stream_id = ? AND through_id <= ?")
+        let uncount = try database.prepare("UPDATE streams SET records = records - ?2 WHERE id = ?1")
         var removed = 0
         var batches = 0
         // A stop does not wait for a long backlog of expired deliveries: the next start goes on.
@@ -201,6 +203,11 @@ final class SpoolMaintenance: @unchecked Sendable {
                 try removeRecords.bind(3, Int64(limits.batchSize))
                 try removeRecords.step()
                 let count = database.changes
+                // Delivered records only: what is pending stays as it was.
+                uncount.reset()
+                try uncount.bind(1, stream)
+                try uncount.bind(2, Int64(count))
+                try uncount.step()
                 if count < limits.batchSize {
                     removeDelivery.reset()
                     try removeDelivery.bind(1, stream)
@@ -217,4 +224,29 @@ final class SpoolMaintenance: @unchecked Sendable {
         return removed
     }
 
+    /// Deletes the streams with nothing left: no records, no dead letters, and
+    /// no delivery after `cutoff` (Unix seconds; the replay window's start), with
+    /// the delivery rows they still have. One row per container ever seen would
+    /// otherwise stay for good, and every status and scrape would read them all.
+    /// A stream that gets records again gets a new row (`StreamRows`; a writer
+    /// that had cached the old one finds it gone, `StreamCounters.StreamRowGone`).
+    /// Returns how many went.
+    @discardableResult
+    func removeIdleStreams(lastDeliveredBefore cutoff: Int64) throws -> Int {
+        let idle = "SELECT id FROM streams WHERE records = 0 AND pending_records = 0 AND dead_letters = 0 AND coalesce(last_delivered_at, 0) <= ?1"
+        // Looked at outside a transaction first: most passes find none, and take no write lock for it.
+        let any = try database.prepare(idle + " LIMIT 1")
+        try any.bind(1, cutoff)
+        guard try any.step() else { return 0 }
+        any.reset()
+        let removeDeliveries = try database.prepare("DELETE FROM deliveries WHERE stream_id IN (\(idle))")
+        let removeStreams = try database.prepare("DELETE FROM streams WHERE id IN (\(idle))")
+        return try database.transaction {
+            try removeDeliveries.bind(1, cutoff)
+            try removeDeliveries.step()
+            try removeStreams.bind(1, cutoff)
+            try removeStreams.step()
+            return database.changes
+        }
+    }
 }

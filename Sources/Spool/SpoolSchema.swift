@@ -6,15 +6,53 @@
 ///
 /// Version 2 added shapes (`MessageShapes`): a record whose message starts
 /// and ends like others of its stream stores only its middle and the id of
-/// the shape holding the rest. Version 1 files are upgraded in place (the
-/// `shape` column is added, NULL: whole messages).
+/// the shape holding the rest. Version 3 added each stream's counters
+/// (`StreamCounters`), so that monitoring reads one row per stream instead of
+/// counting records. Older files are upgraded in place, one step per version.
 enum SpoolSchema {
-    static let version: Int64 = 2
+    static let version: Int64 = 3
 
-    /// Statements that bring a file of `version` (the key) up to the next version.
-    static let upgrades: [Int64: [String]] = [
-        1: ["ALTER TABLE records ADD COLUMN shape INTEGER"],
+    /// One step from a version to the next. `changes` alter the old file's
+    /// tables; `backfill` runs once every table of the current version exists
+    /// (a version 1 file has no shapes until then) and fills what they added.
+    struct Upgrade {
+        let name: String
+        let changes: [String]
+        var backfill: [String] = []
+    }
+
+    /// The first version whose streams carry their counters.
+    static let streamCountersVersion: Int64 = 3
+
+    /// The step that brings a file of `version` (the key) up to the next version.
+    static let upgrades: [Int64: Upgrade] = [
+        1: Upgrade(name: "message shapes", changes: ["ALTER TABLE records ADD COLUMN shape INTEGER"]),
+        2: streamCounters,
     ]
+
+    /// Version 3: the counters of `StreamCounters` and the last delivery, counted
+    /// once from the records, dead letters and deliveries already there (one pass
+    /// over each table, not one per stream).
+    static let streamCounters = Upgrade(
+        name: "stream counters",
+        changes: [
+            "ALTER TABLE streams ADD COLUMN records INTEGER NOT NULL DEFAULT 0",
+            "ALTER TABLE streams ADD COLUMN pending_records INTEGER NOT NULL DEFAULT 0",
+            "ALTER TABLE streams ADD COLUMN pending_bytes INTEGER NOT NULL DEFAULT 0",
+            "ALTER TABLE streams ADD COLUMN dead_letters INTEGER NOT NULL DEFAULT 0",
+            "ALTER TABLE streams ADD COLUMN last_delivered_at INTEGER",
+        ],
+        backfill: [
+            """
+            UPDATE streams SET records = c.records, pending_records = c.pending, pending_bytes = c.bytes FROM (
+                SELECT r.stream_id AS id, count(*) AS records, sum(r.id > s.delivered_through) AS pending,
+                       coalesce(sum(CASE WHEN r.id > s.delivered_through THEN \(messageLength(of: "r")) END), 0) AS bytes
+                FROM records r JOIN streams s ON s.id = r.stream_id GROUP BY r.stream_id) AS c
+            WHERE c.id = streams.id
+            """,
+            "UPDATE streams SET dead_letters = c.n FROM (SELECT stream_id AS id, count(*) AS n FROM dead_letters GROUP BY stream_id) AS c WHERE c.id = streams.id",
+            "UPDATE streams SET last_delivered_at = c.at FROM (SELECT stream_id AS id, max(delivered_at) AS at FROM deliveries GROUP BY stream_id) AS c WHERE c.id = streams.id",
+        ])
 
     /// A record's whole message, for a query over `records` aliased `alias`.
     static func message(of alias: String) -> String {
@@ -31,12 +69,19 @@ enum SpoolSchema {
     }
 
     static let statements = [
+        // The counters are moved by `StreamCounters` in the transaction that changes what they count;
+        // `last_delivered_at` (Unix seconds) tells status and pruning when the stream was last delivered.
         """
         CREATE TABLE IF NOT EXISTS streams(
             id INTEGER PRIMARY KEY AUTOINCREMENT,
             log_group TEXT NOT NULL,
             log_stream TEXT NOT NULL,
             delivered_through INTEGER NOT NULL DEFAULT 0,
+            records INTEGER NOT NULL DEFAULT 0,
+            pending_records INTEGER NOT NULL DEFAULT 0,
+            pending_bytes INTEGER NOT NULL DEFAULT 0,
+            dead_letters INTEGER NOT NULL DEFAULT 0,
+            last_delivered_at INTEGER,
             UNIQUE(log_group, log_stream))
         """,
         """

@@ -58,6 +58,7 @@ final class SpoolWriter: @unchecked Sendable {
     private let inserter: RecordInserter
     private let shapes: MessageShapes
     private let streamRows: StreamRows
+    private let counters: StreamCounters
     private let insertPiece: SQLiteStatement
     private let deletePieces: SQLiteStatement
     /// Called after each commit with the bytes the database's live pages take and its free pages.
@@ -84,6 +85,7 @@ final class SpoolWriter: @unchecked Sendable {
         inserter = try RecordInserter(database: database)
         shapes = try MessageShapes(database: database)
         streamRows = try StreamRows(database: database)
+        counters = try StreamCounters(database: database)
         insertPiece = try database.prepare("INSERT INTO partial_pieces(line, ordinal, piece) VALUES(?, ?, ?)")
         deletePieces = try database.prepare("DELETE FROM partial_pieces WHERE line = ?")
         // The newest rows hold the chunks that may come again; frames without
@@ -211,7 +213,10 @@ final class SpoolWriter: @unchecked Sendable {
     private func commitRetryingWhileDiskFull(_ batches: [Batch]) -> Result<Void, Error> {
         while true {
             do {
-                let committedChunks = try commit(batches)
+                let (committedChunks, duplicates) = try commit(batches)
+                chunksLock.lock()
+                duplicateChunkCount += duplicates
+                chunksLock.unlock()
                 if failedCommitsInARow > 0 {
                     logger.notice("spool commits work again", metadata: ["failed_commits_before": "\(failedCommitsInARow)"])
                     failedCommitsInARow = 0
@@ -223,6 +228,9 @@ final class SpoolWriter: @unchecked Sendable {
                 let usage = (try? database.pageUsage()) ?? (usedBytes: 0, freeBytes: 0)
                 afterCommit(usage.usedBytes, usage.freeBytes)
                 return .success(())
+            } catch is StreamCounters.StreamRowGone {
+                // Housekeeping pruned an idle stream this process had cached: its rows are made again on the next try.
+                forgetUncommitted()
             } catch let error as SQLiteError where error.isDiskFull {
                 forgetUncommitted()
                 pressure.pause(.diskFull)
@@ -256,19 +264,19 @@ final class SpoolWriter: @unchecked Sendable {
         return true
     }
 
-    /// Inserts every frame not committed before; returns the chunk ids it stored.
-    private func commit(_ batches: [Batch]) throws -> [[UInt8]] {
+    /// Inserts every frame not committed before; returns the chunk ids it stored and how many frames it left out as resent.
+    private func commit(_ batches: [Batch]) throws -> (stored: [[UInt8]], duplicates: Int) {
         var stored: [[UInt8]] = []
+        var duplicates = 0
         var seenInThisTransaction = Set<[UInt8]>()
         inserter.discardPending()
+        counters.discard()
         try database.transaction {
             for batch in batches {
                 for append in batch.appends {
                     if let chunk = append.chunk {
                         if hasCommitted(chunk) || !seenInThisTransaction.insert(chunk).inserted {
-                            chunksLock.lock()
-                            duplicateChunkCount += 1
-                            chunksLock.unlock()
+                            duplicates += 1
                             continue
                         }
                         stored.append(chunk)
@@ -285,13 +293,16 @@ final class SpoolWriter: @unchecked Sendable {
                         try deletePieces.bind(1, line)
                         try deletePieces.step()
                     }
-                    try inserter.add(append.records, chunk: append.chunk, shapes: shapes) { try streamID(group: $0.logGroup, stream: $0.logStream) }
+                    try inserter.add(append.records, chunk: append.chunk, shapes: shapes, counters: counters) {
+                        try streamID(group: $0.logGroup, stream: $0.logStream)
+                    }
                 }
             }
             try inserter.flush()
+            try counters.flush()
             try shapes.closeLetGo()
         }
-        return stored
+        return (stored, duplicates)
     }
 
     /// After a failed transaction the stream and shape rows it inserted are gone: look them up again.

@@ -178,9 +178,10 @@ final class MessageShapesTests: SpoolFileTestCase {
         for statement in SpoolSchema.statements { try database.execute(statement) }
         let shapes = try MessageShapes(database: database)
         let inserter = try RecordInserter(database: database)
+        let counters = try StreamCounters(database: database)
         func insert(_ messages: [[UInt8]], stream: Int64) throws {
             let records = messages.enumerated().map { SpoolRecord(logGroup: "g", logStream: "s\(stream)", tag: "t", timeNanoseconds: Int64($0.offset), message: $0.element) }
-            try inserter.add(SpoolRecords(records), chunk: nil, shapes: shapes) { _ in stream }
+            try inserter.add(SpoolRecords(records), chunk: nil, shapes: shapes, counters: counters) { _ in stream }
         }
         func family(_ k: Int) -> [[UInt8]] { (0..<20).map { docker($0, container: "c\(k)") } }
         struct Abort: Error {}

@@ -13,9 +13,11 @@ import Foundation
 final class SalvageTarget {
     private let database: SQLiteDatabase
     private let streamRows: StreamRows
+    private let counters: StreamCounters
     private let insertRecord: SQLiteStatement
     private let markCopied: SQLiteStatement
-    /// Stream rows are never deleted, so their ids hold across transactions.
+    /// The stream ids of the open transaction only: the shipper's housekeeping
+    /// may prune an idle stream's row between two of them.
     private var streamIDs: [String: Int64] = [:]
     private(set) var streamsUsed: Set<Int64> = []
 
@@ -36,6 +38,7 @@ final class SalvageTarget {
                 for statement in SpoolSchema.statements { try database.execute(statement) }
             }
             streamRows = try StreamRows(database: database)
+            counters = try StreamCounters(database: database)
             insertRecord = try database.prepare("INSERT INTO records(stream_id, time_ns, tag, message, chunk, shape) VALUES(?, ?, ?, ?, NULL, NULL)")
             markCopied = try database.prepare("""
                 INSERT INTO salvage_sources(source, file_name, copied_through, salvaged_at) VALUES(?1, ?2, ?3, ?4)
@@ -57,29 +60,27 @@ final class SalvageTarget {
     /// last of them, in one transaction.
     func copy(_ records: [SpoolRecord], through lastID: Int64, source: String, fileName: String) throws {
         var used: [Int64] = []
-        do {
-            try database.transaction {
-                for record in records {
-                    let streamID = try id(group: record.logGroup, stream: record.logStream)
-                    used.append(streamID)
-                    defer { insertRecord.reset() }
-                    try insertRecord.bind(1, streamID)
-                    try insertRecord.bind(2, record.timeNanoseconds)
-                    try insertRecord.bind(3, record.tag)
-                    try insertRecord.bind(4, record.message)
-                    try insertRecord.step()
-                }
-                defer { markCopied.reset() }
-                try markCopied.bind(1, source)
-                try markCopied.bind(2, fileName)
-                try markCopied.bind(3, lastID)
-                try markCopied.bind(4, Int64(Date().timeIntervalSince1970))
-                try markCopied.step()
+        streamIDs.removeAll()
+        counters.discard()
+        try database.transaction {
+            for record in records {
+                let streamID = try id(group: record.logGroup, stream: record.logStream)
+                used.append(streamID)
+                defer { insertRecord.reset() }
+                try insertRecord.bind(1, streamID)
+                try insertRecord.bind(2, record.timeNanoseconds)
+                try insertRecord.bind(3, record.tag)
+                try insertRecord.bind(4, record.message)
+                try insertRecord.step()
+                counters.add(streamID: streamID, messageBytes: record.message.count)
             }
-        } catch {
-            // Stream rows this transaction made are gone with it.
-            streamIDs.removeAll()
-            throw error
+            try counters.flush()
+            defer { markCopied.reset() }
+            try markCopied.bind(1, source)
+            try markCopied.bind(2, fileName)
+            try markCopied.bind(3, lastID)
+            try markCopied.bind(4, Int64(Date().timeIntervalSince1970))
+            try markCopied.step()
         }
         streamsUsed.formUnion(used)
     }
