@@ -3,7 +3,7 @@ import Network
 
 /// A CloudWatch Logs endpoint that answers every call at once with `{}` and
 /// counts the events it was sent, so a benchmark measures the shipper alone.
-// Safe to share: `lock` guards the counters; the listener is used by the accept thread only.
+// Safe to share: `lock` guards the counters and `stopped`; the listener is used by the accept thread only.
 final class InstantCloudWatch: @unchecked Sendable {
     private let listener: StreamSocket
     let port: UInt16
@@ -15,7 +15,9 @@ final class InstantCloudWatch: @unchecked Sendable {
         listener = try StreamSocket.listen(host: "127.0.0.1", port: 0)
         port = listener.localPort
         let thread = Thread { [self] in
-            while let client = try? listener.accept() {
+            while !isStopped {
+                guard listener.isReadable(within: 0.25) else { continue }
+                guard let client = try? listener.accept() else { continue }
                 let worker = Thread { [self] in serve(client) }
                 worker.stackSize = 1 << 20
                 worker.start()
@@ -36,8 +38,18 @@ final class InstantCloudWatch: @unchecked Sendable {
         return calls
     }
 
+    private var stopped = false
+    private var isStopped: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return stopped
+    }
+
+    /// Ends the accept loop within its tick; connections already served run on.
     func stop() {
-        listener.shutdown()
+        lock.lock()
+        stopped = true
+        lock.unlock()
     }
 
     /// HTTP/1.1 with keep-alive: headers, `Content-Length` bytes of body, a 200 answer.

@@ -7,7 +7,7 @@ final class StreamSocketTests: XCTestCase {
         let listener = try StreamSocket.listen(host: host, port: 0)
         let client = try StreamSocket.connect(host: host, port: listener.localPort)
         XCTAssertTrue(listener.isReadable(within: 5), "the connection never reached the listener")
-        return (listener, client, try listener.accept())
+        return (listener, client, try XCTUnwrap(try listener.accept()))
     }
 
     func testBytesWrittenOnOneSideAreReadOnTheOther() throws {
@@ -23,7 +23,7 @@ final class StreamSocketTests: XCTestCase {
         do { listener = try StreamSocket.listen(host: "::1", port: 0) } catch { throw XCTSkip("no IPv6 loopback here: \(error)") }
         let client = try StreamSocket.connect(host: "::1", port: listener.localPort)
         XCTAssertTrue(listener.isReadable(within: 5))
-        let server = try listener.accept()
+        let server = try XCTUnwrap(try listener.accept())
         XCTAssertTrue(server.peer.hasPrefix("[::1]:"), server.peer)
         withExtendedLifetime(client) {}
     }
@@ -40,6 +40,11 @@ final class StreamSocketTests: XCTestCase {
         }
         XCTAssertGreaterThan(accepted, 0)
         withExtendedLifetime(client) {}
+    }
+
+    func testAListenerWithNothingPendingAnswersAtOnce() throws {
+        let listener = try StreamSocket.listen(host: "127.0.0.1", port: 0)
+        XCTAssertNil(try listener.accept(), "accept on a listener with no connection pending must not wait")
     }
 
     func testReadableReportsOnlyTheSocketsWithInput() throws {

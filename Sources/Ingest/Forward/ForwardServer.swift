@@ -169,11 +169,13 @@ public final class ForwardServer: @unchecked Sendable {
     /// The most connections the acceptor takes from the backlog once a stop began: the listen backlog.
     static let stopAcceptLimit = 1024
 
-    /// Accepts one connection and starts its thread; `false` if accept failed.
+    /// Accepts one connection and starts its thread; `false` if accept failed
+    /// or found none after all (a client that gave up in the backlog).
     private func acceptOne(_ listener: StreamSocket) -> Bool {
         let client: StreamSocket
         do {
-            client = try listener.accept()
+            guard let accepted = try listener.accept() else { return false }
+            client = accepted
         } catch {
             if !isStopping { logger.error("accept failed: \(error)") }
             return false

@@ -37,6 +37,7 @@ public final class StreamSocket: @unchecked Sendable {
             SocketCalls.allowQuickRebind(handle)
             guard SocketCalls.bindAddress(handle, entry) == 0 else { return "bind \(host):\(port)" }
             guard SocketCalls.startListening(handle, backlog: backlog) == 0 else { return "listen \(host):\(port)" }
+            SocketCalls.setBlocking(handle, false)
             return nil
         }
     }
@@ -44,7 +45,9 @@ public final class StreamSocket: @unchecked Sendable {
     /// Binds and listens on a Unix domain socket at `path` (replacing a stale one),
     /// readable and writable by the owner and group (`Unix_Perm` semantics: 0660).
     public static func listenUnix(path: String, permissions: UInt32 = 0o660, backlog: Int32 = 1024) throws -> StreamSocket {
-        StreamSocket(handle: try SocketCalls.listenUnix(path: path, permissions: permissions, backlog: backlog), peer: "unix:\(path)")
+        let handle = try SocketCalls.listenUnix(path: path, permissions: permissions, backlog: backlog)
+        SocketCalls.setBlocking(handle, false)
+        return StreamSocket(handle: handle, peer: "unix:\(path)")
     }
 
     /// Connects to `host:port` (used by `shipper cat` and tests).
@@ -86,8 +89,13 @@ public final class StreamSocket: @unchecked Sendable {
         return NumericAddress(&storage).port
     }
 
-    /// Waits for the next connection.
-    public func accept() throws -> StreamSocket {
+    /// Takes the next connection, or nil when none is pending. A listener never
+    /// blocks in `accept`: wait for one with `isReadable(within:)` first. So a
+    /// connection reset between that poll and this call cannot hold the
+    /// acceptor until the next client, and a stop needs no call to wake it
+    /// (which Winsock offers only by closing the listener). The connection it
+    /// returns blocks, as every other socket here.
+    public func accept() throws -> StreamSocket? {
         while true {
             var storage = sockaddr_storage()
             var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
@@ -97,8 +105,10 @@ public final class StreamSocket: @unchecked Sendable {
             if accepted == SocketCalls.invalidHandle {
                 let code = SocketCalls.lastError()
                 if SocketCalls.isInterrupted(code) { continue }
+                if SocketCalls.acceptFoundNone(code) { return nil }
                 throw SocketError(operation: "accept", code: code)
             }
+            SocketCalls.setBlocking(accepted, true)
             if peer.hasPrefix("unix:") { return StreamSocket(handle: accepted, peer: peer) }
             return StreamSocket(handle: accepted, peer: NumericAddress(&storage).description)
         }

@@ -69,6 +69,19 @@ extension SocketCalls {
         accept(handle, address, length)
     }
 
+    /// O_NONBLOCK on or off (fcntl).
+    static func setBlocking(_ handle: Handle, _ blocking: Bool) {
+        let flags = fcntl(handle, F_GETFL)
+        guard flags >= 0 else { return }
+        _ = fcntl(handle, F_SETFL, blocking ? flags & ~O_NONBLOCK : flags | O_NONBLOCK)
+    }
+
+    /// An `accept` that found no connection after all: none pending on a
+    /// non-blocking listener, or one that was reset while it waited in the backlog.
+    static func acceptFoundNone(_ code: Int32) -> Bool {
+        wouldBlock(code) || code == ECONNABORTED
+    }
+
     static func localAddress(_ handle: Handle, _ address: UnsafeMutablePointer<sockaddr>, _ length: UnsafeMutablePointer<socklen_t>) -> Int32 {
         getsockname(handle, address, length)
     }

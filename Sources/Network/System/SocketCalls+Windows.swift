@@ -78,6 +78,19 @@ extension SocketCalls {
         accept(handle, address, length)
     }
 
+    /// `int ioctlsocket(SOCKET, long, u_long *)` with FIONBIO (the overlay defines it).
+    /// An accepted socket inherits the mode of its listener here.
+    static func setBlocking(_ handle: Handle, _ blocking: Bool) {
+        var nonBlocking: u_long = blocking ? 0 : 1
+        _ = ioctlsocket(handle, FIONBIO, &nonBlocking)
+    }
+
+    /// An `accept` that found no connection after all: none pending on a
+    /// non-blocking listener, or one that was reset while it waited in the backlog.
+    static func acceptFoundNone(_ code: Int32) -> Bool {
+        code == WSAEWOULDBLOCK || code == WSAECONNRESET
+    }
+
     static func localAddress(_ handle: Handle, _ address: UnsafeMutablePointer<sockaddr>, _ length: UnsafeMutablePointer<socklen_t>) -> Int32 {
         getsockname(handle, address, length)
     }
