@@ -17,18 +17,25 @@ public final class CloudWatchLogsClient: Sendable {
     /// The service's clock minus ours, learned from a clock-skew error, added to every signing time.
     private let clockOffset = ClockOffset()
 
-    /// `timeout` is the longest wait for the next byte of an answer.
-    /// With `verifyTLS` false an https endpoint's certificate is not checked.
-    public init(endpoint: URL, region: String, credentials: any CredentialsProvider, timeout: TimeInterval = 10, verifyTLS: Bool = true) throws {
+    /// `stallTimeout` is how long a call may go without an answer before it is
+    /// given up as stalled and retried on a fresh connection (plus time for a
+    /// large body: `URLSessionTransport.patience`). With `verifyTLS` false an
+    /// https endpoint's certificate is not checked.
+    public init(endpoint: URL, region: String, credentials: any CredentialsProvider, stallTimeout: TimeInterval = CloudWatchLogsClient.defaultStallTimeout,
+                verifyTLS: Bool = true) throws {
         self.endpoint = endpoint
         self.signer = SigV4Signer(region: region, service: "logs")
         self.credentials = credentials
         if !verifyTLS && endpoint.scheme?.lowercased() == "https" {
-            transport = try UnverifiedTLSTransport(timeout: timeout)
+            transport = try UnverifiedTLSTransport(timeout: stallTimeout)
         } else {
-            transport = URLSessionTransport(timeout: timeout)
+            transport = URLSessionTransport(stallTimeout: stallTimeout)
         }
     }
+
+    /// 5 s: CloudWatch answers in well under a second; a call silent for this
+    /// long is stuck, and its stream's records should not wait 10 s for it.
+    public static let defaultStallTimeout: TimeInterval = 5
 
     public func createLogGroup(_ group: String, groupClass: String? = nil, tags: [String: String] = [:]) async throws {
         var fields = ["logGroupName": group]

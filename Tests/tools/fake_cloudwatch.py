@@ -13,6 +13,7 @@ spanning more than 24 hours, empty or over-size messages.
   error503    503 ServiceUnavailableException
   reset       the connection is closed without an answer (nothing stored)
   slow        the answer comes 2 s late (stored normally)
+  stall       half the body is read, then nothing more is read or answered for 30 s (nothing stored)
   accepted500 the events are stored, then 500 InternalFailure is answered
 --require-sequence-tokens makes it behave like the pre-2023 service.
 --reject-message TEXT answers InvalidParameterException to a batch holding a message with TEXT.
@@ -22,12 +23,16 @@ fault "outage") until PUT /_outage/off.
 --tls-cert/--tls-key serve HTTPS with that certificate.
 It also serves credentials the way ECS (GET /creds, checked against --creds-token) and
 IMDSv2 (/latest/...) do, and records which access key signed each call.
+PUT /_throttle/on makes every PutLogEvents answer ThrottlingException (counted as the fault
+"throttle") until PUT /_throttle/off.
+Every PutLogEvents call is logged in "puts" (arrival time, stream, fault).
 GET /_state returns everything as JSON. Prints "LISTENING <port>" once ready.
 """
 import argparse
 import json
 import ssl
 import random
+import re
 import sys
 import threading
 import time
@@ -35,7 +40,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 lock = threading.Lock()
 state = {"groups": {}, "events": [], "faults": {}, "accepted500_events": 0, "access_keys": [], "calls": {}, "retention": {}, "errors": {},
-         "group_options": {}, "max_concurrent_puts": 0}
+         "group_options": {}, "max_concurrent_puts": 0, "puts": []}
 in_flight = [0]
 args = None
 
@@ -140,6 +145,10 @@ class Handler(BaseHTTPRequestHandler):
             with lock:
                 state["outage"] = self.path.endswith("/on")
             self.reply(200, b"", "text/plain")
+        elif self.path in ("/_throttle/on", "/_throttle/off"):
+            with lock:
+                state["throttling"] = self.path.endswith("/on")
+            self.reply(200, b"", "text/plain")
         else:
             self.reply(404, b"", "text/plain")
 
@@ -164,22 +173,31 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_POST(self):
         length = int(self.headers.get("Content-Length", "0"))
-        body = self.rfile.read(length)
         operation = self.headers.get("X-Amz-Target", "").split(".")[-1]
+        fault = None
+        if state.get("outage"):
+            fault = "outage"
+        elif operation == "PutLogEvents" and state.get("throttling"):
+            fault = "throttle"
+        elif operation == "PutLogEvents":
+            with lock:
+                for kind, probability in args.fault:
+                    if random.random() < probability:
+                        fault = kind
+                        break
+        if fault == "stall":
+            self.stall(self.rfile.read(length // 2))
+            return
+        body = self.rfile.read(length)
         authorization = self.headers.get("Authorization", "")
         if "Credential=" not in authorization:
             self.reply(*error("MissingAuthenticationTokenException", "Missing Authentication Token", 403))
             return
         access_key = authorization.split("Credential=")[1].split("/")[0]
         request = json.loads(body)
-        fault = None
-        if state.get("outage"):
-            fault = "outage"
-        elif operation == "PutLogEvents":
-            for kind, probability in args.fault:
-                if random.random() < probability:
-                    fault = kind
-                    break
+        if operation == "PutLogEvents":
+            with lock:
+                state["puts"].append({"t": time.time(), "stream": request.get("logStreamName"), "fault": fault})
         with lock:
             if access_key not in state["access_keys"]:
                 state["access_keys"].append(access_key)
@@ -212,6 +230,15 @@ class Handler(BaseHTTPRequestHandler):
             with lock:
                 in_flight[0] -= 1
         self.reply(status, answer)
+
+    def stall(self, head):
+        """Holds the connection after half the body: a call that neither finishes sending nor hears back."""
+        match = re.search(rb'"logStreamName":"([^"]*)"', head)
+        with lock:
+            state["faults"]["stall"] = state["faults"].get("stall", 0) + 1
+            state["puts"].append({"t": time.time(), "stream": match.group(1).decode() if match else None, "fault": "stall"})
+        time.sleep(30)
+        self.close_connection = True
 
 
 def main():

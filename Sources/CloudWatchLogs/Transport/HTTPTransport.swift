@@ -19,30 +19,71 @@ protocol HTTPTransport: Sendable {
 
 /// `URLSession` (FoundationNetworking on Linux, which builds on Windows too):
 /// connection reuse, proxies and the system's certificate store.
-struct URLSessionTransport: HTTPTransport {
-    let session: URLSession
+///
+/// A call that hears nothing for its patience (`stallTimeout`, plus time to
+/// send its body at a slow 256 KiB/s) is given up as stalled, well before a
+/// generic 10 s timeout: CloudWatch answers in a fraction of a second, and a
+/// stream's records wait for as long as its call hangs. After any failure
+/// without an answer (a stall, a reset, a refused connection) the session is
+/// replaced, so the retry and every call after it open fresh connections
+/// instead of reusing one that may be dead.
+// Safe to share: `lock` guards `session`; a URLSession itself is thread-safe.
+final class URLSessionTransport: HTTPTransport, @unchecked Sendable {
+    private let configuration: URLSessionConfiguration
+    private let stallTimeout: TimeInterval
+    private let lock = NSLock()
+    private var session: URLSession
 
-    /// `timeout` is URLSession's idle timeout: the longest wait for the next byte.
-    /// A dead connection (seen with resets on reused connections) fails after it
-    /// and the batch is retried; an upload that keeps moving is not cut off.
-    init(timeout: TimeInterval) {
+    init(stallTimeout: TimeInterval) {
         let configuration = URLSessionConfiguration.ephemeral
-        configuration.timeoutIntervalForRequest = timeout
+        configuration.timeoutIntervalForRequest = stallTimeout
         configuration.httpMaximumConnectionsPerHost = 64
+        self.configuration = configuration
+        self.stallTimeout = stallTimeout
         session = URLSession(configuration: configuration)
+    }
+
+    /// How long a call with a body of `bytes` may go without an answer.
+    static func patience(bodyBytes bytes: Int, stallTimeout: TimeInterval) -> TimeInterval {
+        stallTimeout + Double(bytes) / 262_144
     }
 
     func post(_ url: URL, headers: [(name: String, value: String)], body: Data) async throws -> HTTPResponse {
         var request = URLRequest(url: url)
         request.httpMethod = "POST"
+        request.timeoutInterval = Self.patience(bodyBytes: body.count, stallTimeout: stallTimeout)
         for header in headers where header.name != "Host" { request.setValue(header.value, forHTTPHeaderField: header.name) }
         request.httpBody = body
-        let (data, response) = try await session.data(for: request)
+        let current = currentSession()
+        let data: Data
+        let response: URLResponse
+        do {
+            (data, response) = try await current.data(for: request)
+        } catch {
+            replace(current)
+            throw error
+        }
         let http = response as? HTTPURLResponse
         var fields: [String: String] = [:]
         for (name, value) in http?.allHeaderFields ?? [:] {
             if let name = name as? String, let value = value as? String { fields[name.lowercased()] = value }
         }
         return HTTPResponse(status: http?.statusCode ?? 0, headers: fields, body: data)
+    }
+
+    private func currentSession() -> URLSession {
+        lock.lock()
+        defer { lock.unlock() }
+        return session
+    }
+
+    /// Replaces `failed` with a new session (once, however many calls failed on it);
+    /// the calls still running on the old one finish there.
+    private func replace(_ failed: URLSession) {
+        lock.lock()
+        defer { lock.unlock() }
+        guard session === failed else { return }
+        session = URLSession(configuration: configuration)
+        failed.finishTasksAndInvalidate()
     }
 }

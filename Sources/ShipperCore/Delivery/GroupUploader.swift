@@ -137,6 +137,15 @@ struct GroupUploader: Sendable {
         if let pending = state.unrecorded {
             return record(pending, of: stream, state: &state, failures: &failures)
         }
+        // A throttled endpoint is waited out by all its streams together (one probe at a time).
+        let probe: Bool
+        switch recovery.admit() {
+        case .wait(let seconds): return .retry(seconds)
+        case .go(let isProbe): probe = isProbe
+        }
+        // A probe that ends without calling (nothing to send, no slot) lets another stream probe.
+        var called = false
+        defer { if probe && !called { recovery.probeAbandoned() } }
         do {
             try await slots.acquire()
         } catch {
@@ -173,6 +182,7 @@ struct GroupUploader: Sendable {
         let sentBytes = batch.events.reduce(0) { $0 + $1.message.count }
         let events = batch.events
         batch.events = []
+        called = true
         do {
             let result = try await client.putLogEvents(group: logGroup, stream: stream.logStream, events: consume events, sequenceToken: state.sequenceToken)
             recovery.succeeded()
@@ -190,7 +200,9 @@ struct GroupUploader: Sendable {
             // Any answer but a 5xx (or none) or a throttle shows the endpoint is up again.
             if error.isEndpointFailure {
                 recovery.failed()
-            } else if error.serviceType != "ThrottlingException" {
+            } else if error.serviceType == "ThrottlingException" {
+                recovery.throttled()
+            } else {
                 recovery.succeeded()
             }
             return await recover(from: error, stream: stream, batch: batch, state: &state, failures: &failures)
@@ -244,7 +256,9 @@ struct GroupUploader: Sendable {
         default:
             failures.failed("\(error)")
             if error.isAuthorization { return .retry(state.slowBackoff.next(), wakeOnRecovery: false) }
-            return .retry(state.backoff.next(), wakeOnRecovery: error.serviceType != "ThrottlingException")
+            // Throttled: the endpoint's shared backoff decides when it is called next (`admit`).
+            if error.serviceType == "ThrottlingException" { return .retry(0) }
+            return .retry(state.backoff.next())
         }
     }
 
@@ -296,7 +310,6 @@ struct GroupUploader: Sendable {
         return .sent
     }
 
-    /// Sleeps `seconds`; `false` when the task was cancelled meanwhile.
     /// Sleeps `seconds`, in steps of at most a quarter second when `wakeOnRecovery`,
     /// ending early once the endpoint has recovered; `false` when the task was cancelled meanwhile.
     private func pause(_ seconds: Double, wakeOnRecovery: Bool = false) async -> Bool {

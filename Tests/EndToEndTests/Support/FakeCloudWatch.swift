@@ -34,6 +34,13 @@ final class FakeCloudWatch {
         var group_options: [String: GroupOptions]
         /// The most PutLogEvents calls answered slowly at the same time.
         var max_concurrent_puts: Int
+        /// Every PutLogEvents call: when it arrived (Unix seconds), its stream, its injected fault.
+        struct Put: Decodable {
+            var t: Double
+            var stream: String?
+            var fault: String?
+        }
+        var puts: [Put]
     }
 
     func state() throws -> State {
@@ -50,8 +57,17 @@ final class FakeCloudWatch {
 
     /// Starts (true) or ends an outage: while it lasts every call is answered 503.
     func setOutage(_ on: Bool) throws {
-        let script = "import urllib.request; urllib.request.urlopen(urllib.request.Request('\(endpoint)/_outage/\(on ? "on" : "off")', method='PUT'))"
-        let request = try ChildProcess("python3", ["-c", script], name: "fake outage")
+        try toggle("_outage", on)
+    }
+
+    /// Starts (true) or ends a throttle: while it lasts every PutLogEvents is answered ThrottlingException.
+    func setThrottling(_ on: Bool) throws {
+        try toggle("_throttle", on)
+    }
+
+    private func toggle(_ path: String, _ on: Bool) throws {
+        let script = "import urllib.request; urllib.request.urlopen(urllib.request.Request('\(endpoint)/\(path)/\(on ? "on" : "off")', method='PUT'))"
+        let request = try ChildProcess("python3", ["-c", script], name: "fake \(path)")
         guard try request.waitForExit(timeout: 30) == 0 else { throw ChildProcessError.failed(request.text) }
     }
 

@@ -1,0 +1,78 @@
+import Foundation
+import XCTest
+
+/// How delivery treats an endpoint that stalls or throttles: a stuck call is
+/// given up and retried on a fresh connection within seconds, and a throttled
+/// endpoint is probed by one call at a time instead of by every stream.
+final class EndpointFaultTests: XCTestCase {
+    private var directory: URL!
+
+    override func setUpWithError() throws {
+        directory = try TestPaths.temporaryDirectory()
+    }
+
+    override func tearDownWithError() throws {
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    /// A call that stops halfway (the fake reads half the body, then nothing for 30 s)
+    /// holds its stream only for the stall timeout (5 s), not for a 10 s request timeout
+    /// or longer: the next call of that stream comes within a few seconds of the stuck one.
+    func testAStalledCallIsRetriedWithinSeconds() throws {
+        let fake = try FakeCloudWatch(["--fault", "stall:0.3"])
+        let shipper = try ShipperProcess(config: try ShipperProcess.tutorialConfig(), directory: directory, endpoint: fake.endpoint)
+        let tasks = (1...3).map { String(format: "dddd%04d", $0) }
+        var acked: [String] = []
+        for round in 0..<3 {
+            for (index, task) in tasks.enumerated() {
+                let start = (round * tasks.count + index) * 20
+                acked += try sendDockerRecords(port: shipper.port, count: 20, start: start, ack: true, extra: ["--task", task]).map { "line \($0)" }
+            }
+            try eventually(timeout: 120, "round \(round) delivered") { Set(acked).isSubset(of: Set(try fake.lines())) }
+        }
+        let puts = try fake.state().puts
+        let stalls = puts.filter { $0.fault == "stall" && $0.stream != nil }
+        XCTAssertGreaterThan(stalls.count, 0, "no call stalled: the test proves nothing")
+        var worst = 0.0
+        for stall in stalls {
+            guard let next = puts.first(where: { $0.stream == stall.stream && $0.t > stall.t }) else {
+                return XCTFail("the stream \(stall.stream ?? "?") never called again after its stalled call")
+            }
+            worst = max(worst, next.t - stall.t)
+        }
+        print("\(stalls.count) stalled calls of \(puts.count); the longest wait for a stalled stream's next call: \(String(format: "%.1f", worst)) s")
+        // 5 s of patience and the stream's backoff (a few stalls in a row draw up to 1.6 s or so).
+        XCTAssertLessThan(worst, 9.5, "a stalled call must be given up before a 10 s timeout")
+        XCTAssertEqual(try shipper.child.terminate(), 0)
+    }
+
+    /// While the endpoint throttles, the streams sending to it wait together: one
+    /// call probes at a time, with one backoff for the endpoint, instead of each of
+    /// eight streams retrying on its own; once a call succeeds they all resume.
+    func testAThrottledEndpointIsProbedByOneCallAtATime() throws {
+        let fake = try FakeCloudWatch()
+        let shipper = try ShipperProcess(config: try ShipperProcess.tutorialConfig(), directory: directory, endpoint: fake.endpoint)
+        let tasks = (1...8).map { String(format: "eeee%04d", $0) }
+        try fake.setThrottling(true)
+        var acked: [String] = []
+        for (index, task) in tasks.enumerated() {
+            acked += try sendDockerRecords(port: shipper.port, count: 5, start: index * 5, ack: true, extra: ["--task", task]).map { "line \($0)" }
+        }
+        try eventually(timeout: 60, "the first call throttled") { try fake.state().faults["throttle", default: 0] > 0 }
+        let throttledFrom = Date()
+        // Let the endpoint throttle for 8 s.
+        try eventually(timeout: 30, "8 s of throttling") { Date().timeIntervalSince(throttledFrom) >= 8 }
+        let throttledCalls = try fake.state().faults["throttle", default: 0]
+        try fake.setThrottling(false)
+        let resumed = Date()
+        try eventually(timeout: 60, "every record delivered") { Set(acked).isSubset(of: Set(try fake.lines())) }
+        let recovery = Date().timeIntervalSince(resumed)
+        print("8 streams, 8 s of throttling: \(throttledCalls) throttled calls; every record delivered \(String(format: "%.1f", recovery)) s after it ended")
+        // At most each stream's first call is throttled (8); after that one probe per round of a
+        // shared backoff from 0.2 s doubling (about 6 rounds in 8 s). Streams backing off
+        // alone would make about 8 calls per round each.
+        XCTAssertLessThanOrEqual(throttledCalls, 24, "the streams of a throttled endpoint must not each retry on their own")
+        XCTAssertLessThan(recovery, 15, "after the throttle the streams resume at the next probe")
+        XCTAssertEqual(try shipper.child.terminate(), 0)
+    }
+}
