@@ -202,11 +202,11 @@ struct GroupUploader: Sendable {
         }
     }
 
-    /// Decides what an error means for the batch: fixable now, already delivered, or wait and retry.
+    /// Does what `DeliveryAction`'s table says for the error: fix it now, count the batch delivered, or wait and retry.
     private func recover(from error: CloudWatchError, stream: SpoolStream, batch: PreparedBatch,
                          state: inout StreamState, failures: inout FailureLog) async -> Step {
-        switch error.serviceType {
-        case "ResourceNotFoundException":
+        switch DeliveryAction(for: error, batchRecords: batch.recordIDs.count + batch.refused.count) {
+        case .createDestination:
             do {
                 try await createDestination(stream)
                 return .sent
@@ -214,37 +214,41 @@ struct GroupUploader: Sendable {
                 failures.failed("creating \(logGroup)/\(stream.logStream): \(error)")
                 return .retry(state.backoff.next())
             }
-        case "DataAlreadyAcceptedException":
+        case .treatAsDelivered:
             return delivered(stream, batch, deadLetters: batch.refused, nextLimit: limits.maxEvents, state: &state, failures: &failures)
-        case "InvalidSequenceTokenException":
-            let fromMessage: String? = {
-                guard case .service(_, let message, _) = error.kind, let last = message.split(separator: " ").last else { return nil }
-                return last == "null" ? "" : String(last)
-            }()
-            var expected = error.expectedSequenceToken ?? fromMessage
-            if expected == nil {
-                expected = try? await client.uploadSequenceToken(group: logGroup, stream: stream.logStream) ?? ""
+        case .resendWithToken(let expected):
+            let token: String??
+            switch expected {
+            case .token(let named): token = named
+            case .noToken: token = .some(nil)
+            case .unknown:
+                // DescribeLogStreams: nil when the stream has no token yet; a failed call leaves it unknown.
+                do { token = .some(try await client.uploadSequenceToken(group: logGroup, stream: stream.logStream)) } catch { token = nil }
             }
-            guard let token = expected else {
+            guard let token else {
                 failures.failed("\(error)")
                 return .retry(state.backoff.next())
             }
-            state.sequenceToken = token.isEmpty ? nil : token
+            state.sequenceToken = token
             return .sent
-        case "InvalidParameterException":
-            if batch.recordIDs.count + batch.refused.count > 1 {
-                // Halve the batch until the event the service refuses stands alone.
-                state.limit = max(1, (batch.recordIDs.count + batch.refused.count) / 2)
-                return .sent
-            }
+        case .splitBatch:
+            // Halve the batch until the event the service refuses stands alone.
+            state.limit = max(1, (batch.recordIDs.count + batch.refused.count) / 2)
+            return .sent
+        case .deadLetter(let reason):
             logger.error("CloudWatch refuses an event for good; it goes to dead letters", metadata: [
                 "log_group": "\(logGroup)", "log_stream": "\(stream.logStream)", "error": "\(error)"])
-            let letters = batch.recordIDs.map { DeadLetter(recordID: $0, reason: "invalid: \(error)") }
+            let letters = batch.recordIDs.map { DeadLetter(recordID: $0, reason: reason) }
             return delivered(stream, batch, deadLetters: batch.refused + letters, nextLimit: limits.maxEvents, state: &state, failures: &failures)
-        default:
+        case .retrySlowly:
             failures.failed("\(error)")
-            if error.isAuthorization { return .retry(state.slowBackoff.next(), wakeOnRecovery: false) }
-            return .retry(state.backoff.next(), wakeOnRecovery: error.serviceType != "ThrottlingException")
+            return .retry(state.slowBackoff.next(), wakeOnRecovery: false)
+        case .retryThrottled:
+            failures.failed("\(error)")
+            return .retry(state.backoff.next(), wakeOnRecovery: false)
+        case .retry:
+            failures.failed("\(error)")
+            return .retry(state.backoff.next())
         }
     }
 
