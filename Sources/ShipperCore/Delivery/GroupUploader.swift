@@ -3,18 +3,6 @@ import Foundation
 import Logging
 import Spool
 
-/// How an uploader creates what it writes to, from the output's options.
-struct LogGroupOptions: Sendable {
-    /// `auto_create_group`: create a missing log group (a missing stream is always created).
-    var autoCreate: Bool
-    /// `log_retention_days`: set on groups this shipper creates.
-    var retentionDays: Int?
-    /// `log_group_class`: STANDARD or INFREQUENT_ACCESS, for groups this shipper creates.
-    var groupClass: String?
-    /// `log_group_tags`: tags for groups this shipper creates.
-    var tags: [String: String] = [:]
-}
-
 /// Drains the undelivered records of one log group's streams to CloudWatch.
 ///
 /// One per log group, so a throttled or failing group never holds up
@@ -208,7 +196,7 @@ struct GroupUploader: Sendable {
         switch DeliveryAction(for: error, batchRecords: batch.recordIDs.count + batch.refused.count) {
         case .createDestination:
             do {
-                try await createDestination(stream)
+                try await DestinationCreator(client: client, options: options, logger: logger).create(group: logGroup, stream: stream.logStream)
                 return .sent
             } catch {
                 failures.failed("creating \(logGroup)/\(stream.logStream): \(error)")
@@ -250,23 +238,6 @@ struct GroupUploader: Sendable {
             failures.failed("\(error)")
             return .retry(state.backoff.next())
         }
-    }
-
-    /// Creates the stream, and the group first when allowed, tolerating others having done it.
-    private func createDestination(_ stream: SpoolStream) async throws {
-        if options.autoCreate {
-            do {
-                try await client.createLogGroup(logGroup, groupClass: options.groupClass, tags: options.tags)
-                logger.info("created log group", metadata: ["log_group": "\(logGroup)"])
-                if let days = options.retentionDays {
-                    try await client.putRetentionPolicy(group: logGroup, days: days)
-                }
-            } catch let create as CloudWatchError where create.isAlreadyExists {}
-        }
-        do {
-            try await client.createLogStream(group: logGroup, stream: stream.logStream)
-            logger.info("created log stream", metadata: ["log_group": "\(logGroup)", "log_stream": "\(stream.logStream)"])
-        } catch let create as CloudWatchError where create.isAlreadyExists {}
     }
 
     /// Advances the cursor past the batch. If the spool cannot record that
