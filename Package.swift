@@ -79,7 +79,7 @@ let package = Package(
         .testTarget(name: "IngestTests", dependencies: ["Ingest", "Records"]),
         .testTarget(name: "SpoolTests", dependencies: ["Spool"]),
         .testTarget(name: "CloudWatchLogsTests", dependencies: ["CloudWatchLogs"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "ShipperCoreTests", dependencies: ["ShipperCore", "Ingest", "Spool", "Records"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "ShipperCoreTests", dependencies: ["ShipperCore", "Ingest", "Spool", "Records", "CloudWatchLogs"], resources: [.copy("Fixtures")]),
         .testTarget(name: "EndToEndTests", dependencies: ["Shipper", "ShipperCore", "Spool"]),
     ],
     swiftLanguageModes: [.v6]

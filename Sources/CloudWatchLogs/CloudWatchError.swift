@@ -1,4 +1,5 @@
-/// A failed CloudWatch Logs call, classified by what the uploader should do about it.
+/// A failed CloudWatch Logs call: what the service or the transport said. What a sender does
+/// about it is `DeliveryAction`'s table, in ShipperCore.
 public struct CloudWatchError: Error, CustomStringConvertible {
     public enum Kind: Sendable {
         /// The service answered with an error: `__type` (without namespace) and `message`.
@@ -37,9 +38,6 @@ public struct CloudWatchError: Error, CustomStringConvertible {
         return nil
     }
 
-    /// The group or stream does not exist (yet).
-    public var isResourceNotFound: Bool { serviceType == "ResourceNotFoundException" }
-
     /// Someone else created the group or stream first: as good as success.
     public var isAlreadyExists: Bool { serviceType == "ResourceAlreadyExistsException" }
 
@@ -66,11 +64,5 @@ public struct CloudWatchError: Error, CustomStringConvertible {
         case .transport: return true
         case .credentials: return false
         }
-    }
-
-    /// The request was bad as sent and will fail the same way again.
-    public var isBadRequest: Bool {
-        guard case .service(let type, _, let status) = kind else { return false }
-        return status >= 400 && status < 500 && type == "InvalidParameterException"
     }
 }

@@ -12,9 +12,11 @@ struct ReplayCommand: AsyncParsableCommand {
         abstract: "Send spooled records again: to their log group and stream, to others, or as NDJSON.",
         discussion: """
             Works beside a running shipper (it only reads the spool) or while it is stopped. CloudWatch's \
-            region, endpoint and credentials come from the config's first output, as for the shipper. \
-            Exit codes: 0 when everything selected was sent, 1 for a bad config, 64 for bad options, \
-            3 when the spool cannot be read, 4 when CloudWatch kept refusing a batch.
+            region, endpoint and credentials, the batch limits (event_max_size, oversize_events) and the \
+            options of the groups it creates come from the config's first output, and errors are answered \
+            as delivery answers them. Records delivery would send to dead letters are counted, not sent. \
+            Exit codes: 0 when everything selected was sent or counted so, 1 for a bad config, 64 for bad \
+            options, 3 when the spool cannot be read, 4 when a batch kept failing or access was refused.
             """
     )
 
@@ -45,80 +47,21 @@ struct ReplayCommand: AsyncParsableCommand {
             return
         }
         guard let configuration = try location.configuration(), let output = configuration.outputs.first else {
-            throw ValidationError("replaying to CloudWatch needs the config (-c) for the region, endpoint and credentials")
+            throw ValidationError("replaying to CloudWatch needs the config (-c) for the region, endpoint, credentials, batch limits and group options")
         }
         let logger = Logger(label: "replay")
         let client = try CloudWatchLogsClient(endpoint: output.endpoint, region: output.region,
                                               credentials: CredentialsChain(environment: ProcessInfo.processInfo.environment, region: output.region, logger: logger),
                                               verifyTLS: output.verifyTLS)
-        let sender = ReplaySender(client: client, createGroups: output.autoCreateGroup)
-        var failure: Error?
-        var after: Int64 = 0
-        while failure == nil {
-            let page = try inspector.select(chosen, after: after)
-            guard let last = page.last else { break }
-            after = last.id
-            let destinations = Dictionary(grouping: page) { DestinationKey(group: toGroup ?? $0.logGroup, stream: toStream ?? $0.logStream) }
-            for (destination, records) in destinations.sorted(by: { ($0.key.group, $0.key.stream) < ($1.key.group, $1.key.stream) }) {
-                do {
-                    try await sender.send(records, to: destination)
-                } catch {
-                    failure = error
-                    break
-                }
-            }
-            progress.advance(page.count)
-        }
+        let replay = SpoolReplay(output: output, client: client, logger: logger)
+        let report = try await replay.run(inspector, chosen, to: SpoolReplay.Target(logGroup: toGroup, logStream: toStream)) { progress.advance($0) }
         progress.finish()
-        if let failure {
-            FileHandle.standardError.write(Data("replay stopped: \(failure)\n".utf8))
+        for (kind, count) in report.notSent.sorted(by: { $0.key < $1.key }) {
+            FileHandle.standardError.write(Data("not sent: \(count) records that delivery would send to dead letters (\(kind)); export them with --stdout\n".utf8))
+        }
+        if let stopped = report.stopped {
+            FileHandle.standardError.write(Data("replay stopped: \(stopped)\n".utf8))
             throw ShipperExitCode.incomplete.error
-        }
-    }
-}
-
-struct DestinationKey: Hashable {
-    var group: String
-    var stream: String
-}
-
-/// Sends replayed records in batches within every PutLogEvents rule,
-/// creating the stream (and the group, if the output may) when missing,
-/// and retrying transient failures a few times.
-struct ReplaySender {
-    let client: CloudWatchLogsClient
-    let createGroups: Bool
-
-    func send(_ records: [SelectedRecord], to destination: DestinationKey) async throws {
-        var pending = records.map { StoredRecord(id: $0.id, timeNanoseconds: $0.timeNanoseconds, message: $0.message) }
-        let now = Int64(Date().timeIntervalSince1970 * 1000)
-        while let batch = BatchBuilder.build(pending, limits: BatchLimits(), nowMilliseconds: now) {
-            pending.removeFirst(batch.recordIDs.count + batch.refused.count)
-            if !batch.refused.isEmpty {
-                FileHandle.standardError.write(Data("skipped \(batch.refused.count) records CloudWatch refuses for their age (export them with --stdout)\n".utf8))
-            }
-            guard !batch.events.isEmpty else { continue }
-            try await put(batch, to: destination)
-        }
-    }
-
-    private func put(_ batch: PreparedBatch, to destination: DestinationKey) async throws {
-        var backoff = RetryBackoff()
-        for attempt in 1...8 {
-            do {
-                _ = try await client.putLogEvents(group: destination.group, stream: destination.stream, events: batch.events)
-                return
-            } catch let error as CloudWatchError where error.isResourceNotFound {
-                if createGroups {
-                    do { try await client.createLogGroup(destination.group) } catch let create as CloudWatchError where create.isAlreadyExists {}
-                }
-                do { try await client.createLogStream(group: destination.group, stream: destination.stream) } catch let create as CloudWatchError where create.isAlreadyExists {}
-            } catch let error as CloudWatchError where error.isBadRequest || attempt == 8 {
-                throw error
-            } catch {
-                if attempt == 8 { throw error }
-                try await Task.sleep(nanoseconds: UInt64(backoff.next() * 1e9))
-            }
         }
     }
 }

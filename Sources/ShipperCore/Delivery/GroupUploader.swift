@@ -3,18 +3,6 @@ import Foundation
 import Logging
 import Spool
 
-/// How an uploader creates what it writes to, from the output's options.
-struct LogGroupOptions: Sendable {
-    /// `auto_create_group`: create a missing log group (a missing stream is always created).
-    var autoCreate: Bool
-    /// `log_retention_days`: set on groups this shipper creates.
-    var retentionDays: Int?
-    /// `log_group_class`: STANDARD or INFREQUENT_ACCESS, for groups this shipper creates.
-    var groupClass: String?
-    /// `log_group_tags`: tags for groups this shipper creates.
-    var tags: [String: String] = [:]
-}
-
 /// Drains the undelivered records of one log group's streams to CloudWatch.
 ///
 /// One per log group, so a throttled or failing group never holds up
@@ -200,7 +188,7 @@ struct GroupUploader: Sendable {
             // Any answer but a 5xx (or none) or a throttle shows the endpoint is up again.
             if error.isEndpointFailure {
                 recovery.failed()
-            } else if error.serviceType == "ThrottlingException" {
+            } else if DeliveryAction(for: error, batchRecords: 1) == .retryThrottled {
                 recovery.throttled()
             } else {
                 recovery.succeeded()
@@ -214,69 +202,55 @@ struct GroupUploader: Sendable {
         }
     }
 
-    /// Decides what an error means for the batch: fixable now, already delivered, or wait and retry.
+    /// Does what `DeliveryAction`'s table says for the error: fix it now, count the batch delivered, or wait and retry.
     private func recover(from error: CloudWatchError, stream: SpoolStream, batch: PreparedBatch,
                          state: inout StreamState, failures: inout FailureLog) async -> Step {
-        switch error.serviceType {
-        case "ResourceNotFoundException":
+        switch DeliveryAction(for: error, batchRecords: batch.recordIDs.count + batch.refused.count) {
+        case .createDestination:
             do {
-                try await createDestination(stream)
+                try await DestinationCreator(client: client, options: options, logger: logger).create(group: logGroup, stream: stream.logStream)
                 return .sent
             } catch {
                 failures.failed("creating \(logGroup)/\(stream.logStream): \(error)")
                 return .retry(state.backoff.next())
             }
-        case "DataAlreadyAcceptedException":
+        case .treatAsDelivered:
             return delivered(stream, batch, deadLetters: batch.refused, nextLimit: limits.maxEvents, state: &state, failures: &failures)
-        case "InvalidSequenceTokenException":
-            let fromMessage: String? = {
-                guard case .service(_, let message, _) = error.kind, let last = message.split(separator: " ").last else { return nil }
-                return last == "null" ? "" : String(last)
-            }()
-            var expected = error.expectedSequenceToken ?? fromMessage
-            if expected == nil {
-                expected = try? await client.uploadSequenceToken(group: logGroup, stream: stream.logStream) ?? ""
+        case .resendWithToken(let expected):
+            let token: String??
+            switch expected {
+            case .token(let named): token = named
+            case .noToken: token = .some(nil)
+            case .unknown:
+                // DescribeLogStreams: nil when the stream has no token yet; a failed call leaves it unknown.
+                do { token = .some(try await client.uploadSequenceToken(group: logGroup, stream: stream.logStream)) } catch { token = nil }
             }
-            guard let token = expected else {
+            guard let token else {
                 failures.failed("\(error)")
                 return .retry(state.backoff.next())
             }
-            state.sequenceToken = token.isEmpty ? nil : token
+            state.sequenceToken = token
             return .sent
-        case "InvalidParameterException":
-            if batch.recordIDs.count + batch.refused.count > 1 {
-                // Halve the batch until the event the service refuses stands alone.
-                state.limit = max(1, (batch.recordIDs.count + batch.refused.count) / 2)
-                return .sent
-            }
+        case .splitBatch:
+            // Halve the batch until the event the service refuses stands alone.
+            state.limit = max(1, (batch.recordIDs.count + batch.refused.count) / 2)
+            return .sent
+        case .deadLetter(let reason):
             logger.error("CloudWatch refuses an event for good; it goes to dead letters", metadata: [
                 "log_group": "\(logGroup)", "log_stream": "\(stream.logStream)", "error": "\(error)"])
-            let letters = batch.recordIDs.map { DeadLetter(recordID: $0, reason: "invalid: \(error)") }
+            let letters = batch.recordIDs.map { DeadLetter(recordID: $0, reason: reason) }
             return delivered(stream, batch, deadLetters: batch.refused + letters, nextLimit: limits.maxEvents, state: &state, failures: &failures)
-        default:
+        case .retrySlowly:
             failures.failed("\(error)")
-            if error.isAuthorization { return .retry(state.slowBackoff.next(), wakeOnRecovery: false) }
-            // Throttled: the endpoint's shared backoff decides when it is called next (`admit`).
-            if error.serviceType == "ThrottlingException" { return .retry(0) }
+            return .retry(state.slowBackoff.next(), wakeOnRecovery: false)
+        case .retryThrottled:
+            failures.failed("\(error)")
+            // The endpoint's shared backoff decides when it is called next (`EndpointRecovery.admit`).
+            return .retry(0)
+        case .retry:
+            failures.failed("\(error)")
             return .retry(state.backoff.next())
         }
-    }
-
-    /// Creates the stream, and the group first when allowed, tolerating others having done it.
-    private func createDestination(_ stream: SpoolStream) async throws {
-        if options.autoCreate {
-            do {
-                try await client.createLogGroup(logGroup, groupClass: options.groupClass, tags: options.tags)
-                logger.info("created log group", metadata: ["log_group": "\(logGroup)"])
-                if let days = options.retentionDays {
-                    try await client.putRetentionPolicy(group: logGroup, days: days)
-                }
-            } catch let create as CloudWatchError where create.isAlreadyExists {}
-        }
-        do {
-            try await client.createLogStream(group: logGroup, stream: stream.logStream)
-            logger.info("created log stream", metadata: ["log_group": "\(logGroup)", "log_stream": "\(stream.logStream)"])
-        } catch let create as CloudWatchError where create.isAlreadyExists {}
     }
 
     /// Advances the cursor past the batch. If the spool cannot record that

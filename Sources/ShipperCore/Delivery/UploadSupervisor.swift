@@ -77,11 +77,9 @@ actor UploadSupervisor {
             // Each group belongs to the first output whose settings made it; with one output that is always it.
             let index = outputs.firstIndex { $0.logGroupName == group || $0.logGroupTemplate != nil } ?? 0
             let output = outputs[index]
-            let options = LogGroupOptions(autoCreate: output.autoCreateGroup, retentionDays: output.logRetentionDays,
-                                          groupClass: output.logGroupClass, tags: output.logGroupTags)
             let inbox = StreamInbox()
             inboxes[group] = inbox
-            let uploader = GroupUploader(logGroup: group, spool: spool, client: clients[index], options: options, limits: output.batchLimits,
+            let uploader = GroupUploader(logGroup: group, spool: spool, client: clients[index], options: LogGroupOptions(output), limits: output.batchLimits,
                                          slots: slots, logger: logger, metrics: metrics, inbox: inbox, recovery: recoveries[index])
             running[group] = Task {
                 await uploader.drain(groupStreams)
