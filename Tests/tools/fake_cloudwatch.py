@@ -25,7 +25,7 @@ It also serves credentials the way ECS (GET /creds, checked against --creds-toke
 IMDSv2 (/latest/...) do, and records which access key signed each call.
 PUT /_throttle/on makes every PutLogEvents answer ThrottlingException (counted as the fault
 "throttle") until PUT /_throttle/off.
-Every PutLogEvents call is logged in "puts" (arrival time, stream, fault).
+Every PutLogEvents call is logged in "puts" (arrival time, stream, fault, its oldest event's timestamp).
 GET /_state returns everything as JSON. Prints "LISTENING <port>" once ready.
 """
 import argparse
@@ -197,7 +197,9 @@ class Handler(BaseHTTPRequestHandler):
         request = json.loads(body)
         if operation == "PutLogEvents":
             with lock:
-                state["puts"].append({"t": time.time(), "stream": request.get("logStreamName"), "fault": fault})
+                stamps = [event.get("timestamp", 0) for event in request.get("logEvents", [])]
+                state["puts"].append({"t": time.time(), "stream": request.get("logStreamName"), "fault": fault,
+                                      "oldest": min(stamps) if stamps else None})
         with lock:
             if access_key not in state["access_keys"]:
                 state["access_keys"].append(access_key)
