@@ -1,3 +1,4 @@
+import CZstd
 import XCTest
 @testable import Records
 
@@ -50,6 +51,39 @@ final class ForwardFrameTests: XCTestCase {
         let f = try frame(.array([.string("app"), .binary(gzip), option]))
         XCTAssertEqual(f.entries.map(\.time.seconds), [1_700_000_000, 1_700_000_001, 1_700_000_002])
         XCTAssertEqual(f.entries.map { $0.record["log"] }, [.string("a"), .string("b"), .string("c")])
+    }
+
+    /// What a caller bounding memory is told: the inflated bytes, then each record with its field places and entry.
+    func testClaimsCountInflatedBytesAndEachRecordBeforeTheyAreKept() throws {
+        var packed = MessagePackEncoder()
+        for n in 0..<3 { packed.encode(.array([.int(Int64(n)), record])) }
+        let compressed = zstd(packed.bytes)
+        let option = MessagePackValue.map([MessagePackPair(key: .string("compressed"), value: .string("zstd"))])
+        var claims: [Int] = []
+        let f = try ForwardFrame(parsing: MessagePackEncoder.encoded(.array([.string("app"), .binary(compressed), option])), limits: limits) { claims.append($0) }
+        XCTAssertEqual(f.entries.count, 3)
+        let perRecord = MessagePackEncoder.encoded(record).count + LogRecord.editReserve + MemoryLayout<LogRecord.Field>.stride
+            + MemoryLayout<(time: EventTime, record: LogRecord)>.stride
+        XCTAssertEqual(claims, [packed.bytes.count, perRecord, perRecord, perRecord])
+    }
+
+    func testAClaimThatThrowsEndsTheParse() {
+        struct NoRoom: Error {}
+        let entries: MessagePackValue = .array([.array([.int(1), record]), .array([.int(2), record])])
+        var claims = 0
+        XCTAssertThrowsError(try ForwardFrame(parsing: MessagePackEncoder.encoded(.array([.string("app"), entries])), limits: limits) { _ in
+            claims += 1
+            if claims == 2 { throw NoRoom() }
+        }) { error in
+            XCTAssertTrue(error is NoRoom, "\(error)")
+        }
+        XCTAssertEqual(claims, 2, "nothing more is decoded once a claim is refused")
+    }
+
+    private func zstd(_ bytes: [UInt8]) -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: ZSTD_compressBound(bytes.count))
+        let written = out.withUnsafeMutableBytes { o in bytes.withUnsafeBytes { i in ZSTD_compress(o.baseAddress, o.count, i.baseAddress, i.count, 3) } }
+        return Array(out.prefix(written))
     }
 
     func testGzipBombAndBadGzipAreRejected() throws {

@@ -102,6 +102,13 @@ final class ConfigTests: XCTestCase {
         XCTAssertEqual(configuration.outputs.first?.endpoint.absoluteString, "http://127.0.0.1:4566")
     }
 
+    func testIngestMaxPendingBytesIsASizeWith64MiBByDefault() throws {
+        XCTAssertEqual(try load(minimal).service.ingestMaxPendingBytes, 64 << 20)
+        XCTAssertEqual(try load("[SERVICE]\n    ingest.max_pending_bytes 8M\n" + minimal).service.ingestMaxPendingBytes, 8 << 20)
+        assertError("[SERVICE]\n    ingest.max_pending_bytes 0\n", line: 2, contains: "ingest.max_pending_bytes")
+        assertError("[SERVICE]\n    ingest.max_pending_bytes lots\n", line: 2, contains: "must be a size such as 512K")
+    }
+
     func testEndpointComesFromTheEnvironmentInSDKOrder() throws {
         let both = try load(minimal, environment: ["AWS_REGION": "us-east-1", "AWS_ENDPOINT_URL": "http://a:1", "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS": "http://b:2"])
         XCTAssertEqual(both.outputs.first?.endpoint.absoluteString, "http://b:2")

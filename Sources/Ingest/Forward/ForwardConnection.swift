@@ -47,6 +47,8 @@ final class ForwardConnection {
     private let assembler: PartialMessageAssembler
     /// Acks the spool's writer has yet to send; the connection closes only after them.
     private let pendingAcks = DispatchGroup()
+    /// What the frames of the current read hold of the process-wide `DecodeBudget`, until the sink takes them.
+    private var pending: PendingFrameBytes
 
     /// The most one read takes: what one read brings in is decoded and held
     /// at once, so this bounds a connection's working memory.
@@ -61,8 +63,9 @@ final class ForwardConnection {
     private var pendingFrame: MessagePackScanner?
 
     init(socket: any ByteStream, configuration: ForwardServerConfiguration, pipeline: FilterPipeline, sink: IngestSink, logger: Logger,
-         statistics: ForwardServerStatistics, assembler: PartialMessageAssembler, stop: ForwardStop, slot: ConnectionSlot) {
+         statistics: ForwardServerStatistics, assembler: PartialMessageAssembler, stop: ForwardStop, slot: ConnectionSlot, budget: DecodeBudget) {
         self.socket = socket
+        self.pending = PendingFrameBytes(budget: budget)
         self.stop = stop
         self.slot = slot
         self.statistics = statistics
@@ -105,7 +108,7 @@ final class ForwardConnection {
         } catch let error as SocketError where error.isTimeout {
             logger.warning("closing connection idle for Idle_Timeout (\(configuration.idleTimeout) s)", metadata: ["peer": "\(socket.peer)"])
         } catch let error where stop.isRequested {
-            // Typically a paused spool refusing at the stop: the client resends what was not acked.
+            // Typically a paused spool refusing, or a wait for the decode budget given up, at the stop: the client resends what was not acked.
             logger.warning("closing connection at the stop; what it sent since its last ack was not acknowledged: \(error)", metadata: ["peer": "\(socket.peer)"])
         } catch {
             logger.error("closing connection: \(error)", metadata: ["peer": "\(socket.peer)"])
@@ -141,11 +144,16 @@ final class ForwardConnection {
 
     /// Decodes the complete frames received and stores their records (acking
     /// them with `acking`); a bad frame is thrown after the good ones before it.
+    /// What they held of the decode budget is given back once the sink has them
+    /// (on a plain socket before the commit: the spool's queue has its own bound).
     private func take(_ received: inout ReceivedFrames, acking: Bool) throws {
+        defer {
+            received.clearFrames()
+            pending.release()
+        }
         let failure = decodeAvailableFrames { received.add(&$0) }
         if !received.batches.isEmpty { slot.markSentFrame() }
         try deliver(received, acking: acking)
-        received.clearFrames()
         if let failure { throw failure }
     }
 
@@ -268,39 +276,48 @@ final class ForwardConnection {
 
     /// Decodes every complete frame in the buffer and hands each to `handle` at
     /// once, so a decoded frame is released before the next is decoded; stops at
-    /// the first bad frame and returns why.
-    private func decodeAvailableFrames(_ handle: (inout ForwardFrame) -> Void) -> ForwardConnectionError? {
+    /// the first bad frame, or a stop while waiting for the decode budget, and returns why.
+    ///
+    /// A frame's wire bytes are claimed from the budget before it is parsed, and
+    /// what parsing makes (inflated bytes, records) as it is made: a connection
+    /// waits for room before it holds more, not after. A wait gives up once the
+    /// stop is overdue, like the rest of the stop (`finishForStop`).
+    private func decodeAvailableFrames(_ handle: (inout ForwardFrame) -> Void) -> Error? {
         let decoder = limits.decoder
         let bytes = buffer.filled(filled)
         while consumed < filled {
             let first = bytes[consumed]
             guard (0x90...0x9f).contains(first) || first == 0xdc || first == 0xdd else {
-                return .notAFrame(first)
+                return ForwardConnectionError.notAFrame(first)
             }
             var scanner = pendingFrame ?? MessagePackScanner(limitsOf: decoder)
             let length: Int
             do {
                 guard let complete = try scanner.scan(UnsafeBufferPointer(rebasing: bytes[consumed...])) else {
                     pendingFrame = scanner
-                    return filled - consumed > configuration.bufferMaxSize ? .frameTooLarge(limit: configuration.bufferMaxSize) : nil
+                    return filled - consumed > configuration.bufferMaxSize ? ForwardConnectionError.frameTooLarge(limit: configuration.bufferMaxSize) : nil
                 }
                 length = complete
             } catch let error as MessagePackError {
-                return .malformed(error)
+                return ForwardConnectionError.malformed(error)
             } catch {
                 return nil
             }
             pendingFrame = nil
+            let stop = self.stop
             do {
-                var frame = try ForwardFrame(parsing: UnsafeBufferPointer(rebasing: bytes[consumed..<consumed + length]), limits: limits)
+                try pending.claim(length) { stop.isOverdue }
+                var frame = try ForwardFrame(parsing: UnsafeBufferPointer(rebasing: bytes[consumed..<consumed + length]), limits: limits) {
+                    try self.pending.claim($0) { stop.isOverdue }
+                }
                 handle(&frame)
                 consumed += length
             } catch let error as MessagePackError {
-                return .malformed(error)
+                return ForwardConnectionError.malformed(error)
             } catch let error as ForwardFrameError {
-                return .invalidFrame(error)
+                return ForwardConnectionError.invalidFrame(error)
             } catch {
-                return nil
+                return error
             }
         }
         return nil

@@ -28,6 +28,8 @@ public final class ForwardServer: @unchecked Sendable {
     private let connectionsDone = DispatchGroup()
     /// Tells the connections to finish, at `stop()`.
     private let stopRequest = ForwardStop()
+    /// Bounds what all connections (of every input sharing it) hold decoded at once.
+    private let budget: DecodeBudget
 
     /// How long connections get at a stop to store what their sockets hold and
     /// close by themselves; those still open after `drainTime` are shut down.
@@ -36,9 +38,10 @@ public final class ForwardServer: @unchecked Sendable {
     /// How long a stop waits, after shutting the remaining sockets down, for their threads.
     static let shutdownWait = 0.5
 
-    public init(configuration: ForwardServerConfiguration, pipeline: FilterPipeline, sink: IngestSink, logger: Logger,
+    public init(configuration: ForwardServerConfiguration, pipeline: FilterPipeline, sink: IngestSink, logger: Logger, budget: DecodeBudget,
                 assembler: PartialMessageAssembler = PartialMessageAssembler()) {
         self.configuration = configuration
+        self.budget = budget
         self.assembler = assembler
         self.pipeline = pipeline
         self.sink = sink
@@ -233,7 +236,7 @@ public final class ForwardServer: @unchecked Sendable {
                 }
             }
             ForwardConnection(socket: stream, configuration: configuration, pipeline: pipeline, sink: sink, logger: logger,
-                              statistics: statistics, assembler: assembler, stop: stopRequest, slot: slot).serve()
+                              statistics: statistics, assembler: assembler, stop: stopRequest, slot: slot, budget: budget).serve()
         }
         thread.stackSize = 1 << 20
         thread.name = "forward-connection"

@@ -2,9 +2,10 @@ import CZlib
 
 /// Inflates gzip data that may hold several members back to back, as Fluentd
 /// forwarders send them, and stops at `limit` bytes so a gzip bomb costs
-/// nothing more than the limit.
+/// nothing more than the limit. `claim` is told of each step of output before
+/// it is kept (and may throw), so a caller can account for memory as it grows.
 public enum GzipInflater {
-    public static func inflate(_ input: UnsafeBufferPointer<UInt8>, limit: Int) throws -> [UInt8] {
+    public static func inflate(_ input: UnsafeBufferPointer<UInt8>, limit: Int, claim: (Int) throws -> Void = { _ in }) throws -> [UInt8] {
         var stream = z_stream()
         // 15 + 32: accept gzip or zlib headers, with the largest window.
         guard czlib_inflate_init2(&stream, 15 + 32) == Z_OK else { throw InflateError.corrupt(.gzip, "inflateInit2 failed") }
@@ -23,6 +24,7 @@ public enum GzipInflater {
             }
             let produced = chunk.count - Int(stream.avail_out)
             guard output.count + produced <= limit else { throw InflateError.inflatedSizeOverLimit(.gzip, limit: limit) }
+            try claim(produced)
             output.append(contentsOf: chunk[0..<produced])
             switch status {
             case Z_STREAM_END:

@@ -5,11 +5,12 @@ import CZstd
 /// `limit` bytes like `GzipInflater`, so a zstd bomb costs nothing more than
 /// the limit. The decoder's window is capped too: a frame may ask for up to
 /// 2 GiB of it, and 8 MiB covers every compression level a forwarder uses.
+/// `claim` is told of each step of output before it is kept, as with gzip.
 public enum ZstdInflater {
     /// log2 of the largest window a frame may ask for.
     static let maxWindowLog: Int32 = 23
 
-    public static func inflate(_ input: UnsafeBufferPointer<UInt8>, limit: Int) throws -> [UInt8] {
+    public static func inflate(_ input: UnsafeBufferPointer<UInt8>, limit: Int, claim: (Int) throws -> Void = { _ in }) throws -> [UInt8] {
         guard let context = ZSTD_createDCtx() else { throw InflateError.corrupt(.zstd, "cannot create a decoder") }
         defer { ZSTD_freeDCtx(context) }
         try check(ZSTD_DCtx_setParameter(context, ZSTD_d_windowLogMax, maxWindowLog))
@@ -27,6 +28,7 @@ public enum ZstdInflater {
                 return hint
             }
             guard output.count + produced <= limit else { throw InflateError.inflatedSizeOverLimit(.zstd, limit: limit) }
+            try claim(produced)
             output.append(contentsOf: chunk[0..<produced])
             // 0: a frame ended and is flushed. With input left, another frame follows.
             if hint == 0 && source.pos == source.size { return output }

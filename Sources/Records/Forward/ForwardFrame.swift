@@ -82,7 +82,11 @@ public struct ForwardFrame: Sendable {
     /// Records are not decoded into values: each keeps its map's bytes and
     /// where its fields lie (see `LogRecord`), so a frame costs a few
     /// allocations per record whatever the number of fields.
-    public init(parsing bytes: UnsafeBufferPointer<UInt8>, limits: Limits) throws {
+    ///
+    /// `claim` is told, before they are kept, of the bytes the frame comes to
+    /// hold (inflated output, each record with its places), so a caller can
+    /// bound what many frames hold at once; whatever it throws ends the parse.
+    public init(parsing bytes: UnsafeBufferPointer<UInt8>, limits: Limits, claim: (Int) throws -> Void = { _ in }) throws {
         let maxDepth = limits.decoder.maxDepth
         var reader = MessagePackReader(bytes: bytes, offset: 0, maxLength: limits.decoder.maxLength)
         guard case .array(let declared) = try reader.header() else { throw ForwardFrameError.notAnArray }
@@ -104,7 +108,7 @@ public struct ForwardFrame: Sendable {
             var entries: [(time: EventTime, record: LogRecord)] = []
             entries.reserveCapacity(entryCount)
             for index in 0..<entryCount {
-                entries.append(try Self.entry(&reader, index: index, depth: 2, limits: limits))
+                entries.append(try Self.entry(&reader, index: index, depth: 2, limits: limits, claim: claim))
             }
             self.entries = entries
             let options = try Self.options(&reader, present: count == 3, maxDepth: maxDepth)
@@ -122,15 +126,15 @@ public struct ForwardFrame: Sendable {
                 let inflated: [UInt8]
                 do {
                     switch compression {
-                    case .gzip: inflated = try GzipInflater.inflate(payload, limit: limits.maxInflatedBytes)
-                    case .zstd: inflated = try ZstdInflater.inflate(payload, limit: limits.maxInflatedBytes)
+                    case .gzip: inflated = try GzipInflater.inflate(payload, limit: limits.maxInflatedBytes, claim: claim)
+                    case .zstd: inflated = try ZstdInflater.inflate(payload, limit: limits.maxInflatedBytes, claim: claim)
                     }
                 } catch let error as InflateError {
                     throw ForwardFrameError.compressedPayload(error)
                 }
-                self.entries = try inflated.withUnsafeBufferPointer { try Self.packedEntries($0, limits: limits) }
+                self.entries = try inflated.withUnsafeBufferPointer { try Self.packedEntries($0, limits: limits, claim: claim) }
             } else {
-                self.entries = try Self.packedEntries(payload, limits: limits)
+                self.entries = try Self.packedEntries(payload, limits: limits, claim: claim)
             }
             try Self.check(options, compressionAllowed: true, count: entries.count)
         default:
@@ -138,7 +142,7 @@ public struct ForwardFrame: Sendable {
             guard count >= 3 else { throw ForwardFrameError.wrongElementCount(count) }
             reader.offset = second
             let time = try Self.time(&reader, maxDepth: maxDepth)
-            self.entries = [(time, try Self.record(&reader, index: 0, depth: 1, limits: limits))]
+            self.entries = [(time, try Self.record(&reader, index: 0, depth: 1, limits: limits, claim: claim))]
             let options = try Self.options(&reader, present: count == 4, maxDepth: maxDepth)
             self.chunk = options.chunk
             try Self.check(options, compressionAllowed: false, count: 1)
@@ -160,8 +164,8 @@ public struct ForwardFrame: Sendable {
     }
 
     /// Parses a frame held in an array (tests, tools).
-    public init(parsing bytes: [UInt8], limits: Limits) throws {
-        self = try bytes.withUnsafeBufferPointer { try ForwardFrame(parsing: $0, limits: limits) }
+    public init(parsing bytes: [UInt8], limits: Limits, claim: (Int) throws -> Void = { _ in }) throws {
+        self = try bytes.withUnsafeBufferPointer { try ForwardFrame(parsing: $0, limits: limits, claim: claim) }
     }
 
     private struct Options {
@@ -204,13 +208,13 @@ public struct ForwardFrame: Sendable {
     }
 
     /// The `[time, record]` entries of a PackedForward stream.
-    private static func packedEntries(_ bytes: UnsafeBufferPointer<UInt8>, limits: Limits) throws -> [(time: EventTime, record: LogRecord)] {
+    private static func packedEntries(_ bytes: UnsafeBufferPointer<UInt8>, limits: Limits, claim: (Int) throws -> Void) throws -> [(time: EventTime, record: LogRecord)] {
         var result: [(time: EventTime, record: LogRecord)] = []
         var reader = MessagePackReader(bytes: bytes, offset: 0, maxLength: limits.decoder.maxLength)
         do {
             while reader.offset < bytes.count {
                 guard result.count < limits.maxEntries else { throw ForwardFrameError.tooManyEntries(limit: limits.maxEntries) }
-                result.append(try entry(&reader, index: result.count, depth: 0, limits: limits))
+                result.append(try entry(&reader, index: result.count, depth: 0, limits: limits, claim: claim))
             }
         } catch let error as MessagePackError {
             throw ForwardFrameError.packedEntries(error)
@@ -219,13 +223,13 @@ public struct ForwardFrame: Sendable {
     }
 
     /// One `[time, record]` entry whose array sits at nesting `depth`.
-    private static func entry(_ reader: inout MessagePackReader, index: Int, depth: Int, limits: Limits) throws -> (time: EventTime, record: LogRecord) {
+    private static func entry(_ reader: inout MessagePackReader, index: Int, depth: Int, limits: Limits, claim: (Int) throws -> Void) throws -> (time: EventTime, record: LogRecord) {
         guard case .array(let declared) = try reader.header(), declared == 2 else {
             throw ForwardFrameError.entryNotATimeRecordPair(entry: index)
         }
         let maxDepth = limits.decoder.maxDepth
         guard depth < maxDepth else { throw MessagePackError.nestingTooDeep(limit: maxDepth, offset: reader.offset) }
-        return (try time(&reader, maxDepth: maxDepth), try record(&reader, index: index, depth: depth + 1, limits: limits))
+        return (try time(&reader, maxDepth: maxDepth), try record(&reader, index: index, depth: depth + 1, limits: limits, claim: claim))
     }
 
     /// An event time read in place for the usual encodings (a positive integer,
@@ -286,8 +290,9 @@ public struct ForwardFrame: Sendable {
     }
 
     /// A record map whose header sits at nesting `depth`: its keys must be UTF-8
-    /// strings; its bytes are copied once into the record's own storage.
-    private static func record(_ reader: inout MessagePackReader, index: Int, depth: Int, limits: Limits) throws -> LogRecord {
+    /// strings; its bytes are copied once into the record's own storage, after
+    /// `claim` has been told what the record and its entry will hold.
+    private static func record(_ reader: inout MessagePackReader, index: Int, depth: Int, limits: Limits, claim: (Int) throws -> Void) throws -> LogRecord {
         let maxDepth = limits.decoder.maxDepth
         let start = reader.offset
         guard case .map(let declared) = try reader.header() else { throw ForwardFrameError.recordNotAMap(entry: index) }
@@ -306,6 +311,8 @@ public struct ForwardFrame: Sendable {
             layout.append(LogRecord.Field(key: key.lowerBound - start..<key.upperBound - start, value: valueStart - start..<reader.offset - start))
         }
         guard reader.offset - start <= limits.maxRecordBytes else { throw ForwardFrameError.recordTooLarge(entry: index, limit: limits.maxRecordBytes) }
+        try claim(reader.offset - start + LogRecord.editReserve + count * MemoryLayout<LogRecord.Field>.stride
+                  + MemoryLayout<(time: EventTime, record: LogRecord)>.stride)
         var storage: [UInt8] = []
         storage.reserveCapacity(reader.offset - start + LogRecord.editReserve)
         storage.append(contentsOf: UnsafeBufferPointer(rebasing: reader.bytes[start..<reader.offset]))

@@ -21,12 +21,21 @@ public struct ServiceSettings: Sendable {
     public var storageDiskReserve: Int = Int(Spool.Configuration.defaultDiskReserveBytes)
     /// `storage.on_corruption`: move_aside (default) or stop.
     public var storageOnCorruption: SpoolCorruptionPolicy = .moveAside
+    /// `ingest.max_pending_bytes`: what all connections together may hold decoded
+    /// and not yet handed to the spool; a connection past it waits for room (README).
+    public var ingestMaxPendingBytes = ServiceSettings.defaultIngestMaxPendingBytes
     /// `HTTP_Server`: serve health, metrics and status over HTTP.
     public var httpServer = false
     /// `HTTP_Listen`: 127.0.0.1 unless set (the endpoint tells about every log group).
     public var httpListen = "127.0.0.1"
     /// `HTTP_Port`: 2020, as Fluent Bit.
     public var httpPort: UInt16 = 2020
+
+    /// 64 MiB: with the shared libraries (about 32 MiB), the spool's caches and
+    /// the overshoot of one frame past the budget, the shipper stays far inside
+    /// the ECS task's 512 MB, while 10 connections of full 6 MiB frames still
+    /// decode side by side (README, "Configuration").
+    public static let defaultIngestMaxPendingBytes = 64 << 20
 
     public static var defaultStoragePath: String {
         #if os(Windows)
@@ -64,6 +73,7 @@ public struct ServiceSettings: Sendable {
         }
         storageKeepDelivered = try reader.duration("storage.keep_delivered", default: storageKeepDelivered)
         storageDiskReserve = try reader.size("storage.disk_reserve", default: storageDiskReserve, allowingZero: true)
+        ingestMaxPendingBytes = try reader.size("ingest.max_pending_bytes", default: ingestMaxPendingBytes)
         httpServer = try reader.bool("HTTP_Server", default: false)
         if let listen = reader.string("HTTP_Listen") { httpListen = listen }
         httpPort = UInt16(try reader.integer("HTTP_Port", default: Int(httpPort), range: 0...65535))

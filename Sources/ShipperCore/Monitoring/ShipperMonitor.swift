@@ -7,6 +7,7 @@ import Spool
 // Safe to share: `lock` serialises answers (and the inspector's connection); every other field is immutable.
 final class ShipperMonitor: @unchecked Sendable {
     let servers: [ForwardServer]
+    let budget: DecodeBudget
     let sink: SpoolSink
     let spool: Spool
     let inspector: SpoolInspector
@@ -16,10 +17,11 @@ final class ShipperMonitor: @unchecked Sendable {
     let stuckAfter: TimeInterval
     private let lock = NSLock()
 
-    init(servers: [ForwardServer], sink: SpoolSink, spool: Spool, inspector: SpoolInspector, delivery: DeliveryMetrics, slots: DeliverySlots,
+    init(servers: [ForwardServer], budget: DecodeBudget, sink: SpoolSink, spool: Spool, inspector: SpoolInspector, delivery: DeliveryMetrics, slots: DeliverySlots,
          stuckAfter: TimeInterval = 300) {
         self.slots = slots
         self.servers = servers
+        self.budget = budget
         self.sink = sink
         self.spool = spool
         self.inspector = inspector
@@ -71,6 +73,11 @@ final class ShipperMonitor: @unchecked Sendable {
             text.add("shipper_input_connections_total", "Client connections accepted.", .counter, ["name": name], Double(stats.acceptedConnections))
             text.add("shipper_input_refused_connections_total", "Connections closed for bad input.", .counter, ["name": name], Double(stats.refusedConnections))
         }
+        let pending = budget.snapshot
+        text.add("shipper_input_pending_bytes", "Bytes decoded by all inputs and not yet handed to the spool.", .gauge, [:], Double(pending.inUse))
+        text.add("shipper_input_pending_bytes_limit", "ingest.max_pending_bytes: past it, connections wait for room.", .gauge, [:], Double(pending.limit))
+        text.add("shipper_input_budget_waits_total", "Times a connection waited for room in ingest.max_pending_bytes.", .counter, [:], Double(pending.waits))
+        text.add("shipper_input_budget_waiting", "Connections waiting for room in ingest.max_pending_bytes now.", .gauge, [:], Double(pending.waiting))
         text.add("shipper_input_records_total", "Records taken in, after filters.", .counter, [:], Double(accepted))
         text.add("shipper_dropped_records_total", "Records that matched no output.", .counter, ["reason": "no_output"], Double(unmatched))
         text.add("shipper_duplicate_frames_total", "Frames resent by clients and acked again without a second copy.", .counter, [:], Double(spool.duplicateFrames))
