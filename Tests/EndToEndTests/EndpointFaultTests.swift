@@ -46,6 +46,37 @@ final class EndpointFaultTests: XCTestCase {
         XCTAssertEqual(try shipper.child.terminate(), 0)
     }
 
+    /// A connection the endpoint closes without an answer (a reset, as load balancers
+    /// and idle timeouts do) is noticed at once, not after the stall timeout: a call on a
+    /// connection kept from an earlier call must not wait for a reply that cannot come.
+    func testAResetCallIsRetriedAtOnce() throws {
+        let fake = try FakeCloudWatch(["--fault", "reset:0.3"])
+        let shipper = try ShipperProcess(config: try ShipperProcess.tutorialConfig(), directory: directory, endpoint: fake.endpoint)
+        let tasks = (1...3).map { String(format: "gggg%04d", $0) }
+        var acked: [String] = []
+        for round in 0..<3 {
+            for (index, task) in tasks.enumerated() {
+                let start = (round * tasks.count + index) * 20
+                acked += try sendDockerRecords(port: shipper.port, count: 20, start: start, ack: true, extra: ["--task", task]).map { "line \($0)" }
+            }
+            try eventually(timeout: 120, "round \(round) delivered") { Set(acked).isSubset(of: Set(try fake.lines())) }
+        }
+        let puts = try fake.state().puts
+        let resets = puts.filter { $0.fault == "reset" }
+        XCTAssertGreaterThan(resets.count, 0, "no call was reset: the test proves nothing")
+        var worst = 0.0
+        for reset in resets {
+            guard let next = puts.first(where: { $0.stream == reset.stream && $0.t > reset.t }) else {
+                return XCTFail("the stream \(reset.stream ?? "?") never called again after its reset")
+            }
+            worst = max(worst, next.t - reset.t)
+        }
+        print("\(resets.count) reset calls of \(puts.count); the longest wait for a reset stream's next call: \(String(format: "%.1f", worst)) s")
+        // The stream's backoff after a few resets in a row is at most a second or two.
+        XCTAssertLessThan(worst, 4, "a reset must be seen at once, not after the 5 s stall timeout")
+        XCTAssertEqual(try shipper.child.terminate(), 0)
+    }
+
     /// While the endpoint throttles, the streams sending to it wait together: one
     /// call probes at a time, with one backoff for the endpoint, instead of each of
     /// eight streams retrying on its own; once a call succeeds they all resume.
@@ -68,6 +99,7 @@ final class EndpointFaultTests: XCTestCase {
         try eventually(timeout: 60, "every record delivered") { Set(acked).isSubset(of: Set(try fake.lines())) }
         let recovery = Date().timeIntervalSince(resumed)
         print("8 streams, 8 s of throttling: \(throttledCalls) throttled calls; every record delivered \(String(format: "%.1f", recovery)) s after it ended")
+        // The endpoint's throttle backoff is capped at 10 s (`EndpointRecovery.throttleBackoffCap`).
         // At most each stream's first call is throttled (8); after that one probe per round of a
         // shared backoff from 0.2 s doubling (about 6 rounds in 8 s). Streams backing off
         // alone would make about 8 calls per round each.

@@ -24,9 +24,16 @@ protocol HTTPTransport: Sendable {
 /// send its body at a slow 256 KiB/s) is given up as stalled, well before a
 /// generic 10 s timeout: CloudWatch answers in a fraction of a second, and a
 /// stream's records wait for as long as its call hangs. After any failure
-/// without an answer (a stall, a reset, a refused connection) the session is
-/// replaced, so the retry and every call after it open fresh connections
-/// instead of reusing one that may be dead.
+/// without an answer (a stall, a refused connection) the session is replaced.
+///
+/// Every call asks for `Connection: close`: one connection per call. When the
+/// endpoint closed a kept connection (a reset, a load balancer's idle
+/// timeout), libcurl under FoundationNetworking silently resends the request
+/// on a new connection but cannot rewind the body it already streamed, so the
+/// resent request stops mid-body and waits out the timeout (measured: a reset
+/// cost 5.2 s, the whole stall timeout; the endpoint sees a truncated body).
+/// Without reuse a reset is an immediate "empty reply" and retried at once
+/// (0.3 s). The price is a TCP (and TLS) handshake per batch.
 // Safe to share: `lock` guards `session`; a URLSession itself is thread-safe.
 final class URLSessionTransport: HTTPTransport, @unchecked Sendable {
     private let configuration: URLSessionConfiguration
@@ -53,6 +60,7 @@ final class URLSessionTransport: HTTPTransport, @unchecked Sendable {
         request.httpMethod = "POST"
         request.timeoutInterval = Self.patience(bodyBytes: body.count, stallTimeout: stallTimeout)
         for header in headers where header.name != "Host" { request.setValue(header.value, forHTTPHeaderField: header.name) }
+        request.setValue("close", forHTTPHeaderField: "Connection")
         request.httpBody = body
         let current = currentSession()
         let data: Data
