@@ -28,8 +28,13 @@ final class EndpointRecovery: @unchecked Sendable {
     /// How long a probe's answer is waited for before another stream may probe.
     static let probeCheckSeconds = 0.25
 
-    /// `throttleBackoff`: the endpoint's delays between probes (AWS's full jitter, 0.2 s doubling to 30 s).
-    init(throttleBackoff: RetryBackoff = RetryBackoff()) {
+    /// `throttleBackoff`: the endpoint's delays between probes: full jitter, 0.2 s doubling to
+    /// 10 s. Capped lower than a failure's 30 s: a throttle is the account's rate, which frees up
+    /// within seconds, and every stream of the endpoint waits for the probe, so a long draw
+    /// would hold all their records back after the throttle ended.
+    static let throttleBackoffCap = 10.0
+
+    init(throttleBackoff: RetryBackoff = RetryBackoff(cap: EndpointRecovery.throttleBackoffCap)) {
         self.throttleBackoff = throttleBackoff
     }
 
