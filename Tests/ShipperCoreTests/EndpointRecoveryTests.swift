@@ -17,7 +17,7 @@ final class EndpointRecoveryTests: XCTestCase {
     }
 
     func testOneProbeAtATimeThenEveryStreamOnSuccess() {
-        let recovery = EndpointRecovery(throttleBackoff: RetryBackoff(base: 0, cap: 0))
+        let recovery = EndpointRecovery(throttleBackoff: RetryBackoff(base: 0, cap: 0), probePatience: 3600)
         recovery.throttled()
         XCTAssertEqual(recovery.admit(), .go(probe: true), "once the backoff ran out, one stream probes")
         XCTAssertEqual(recovery.admit(), .wait(EndpointRecovery.probeCheckSeconds), "the others wait for its answer")
@@ -28,6 +28,17 @@ final class EndpointRecoveryTests: XCTestCase {
         XCTAssertEqual(recovery.count, before + 1, "the end of a throttle wakes the waiting streams")
         XCTAssertEqual(recovery.admit(), .go(probe: false))
         XCTAssertEqual(recovery.admit(), .go(probe: false))
+    }
+
+    func testAProbeWithoutAnAnswerForItsPatienceLetsAnotherProbe() {
+        let patient = EndpointRecovery(throttleBackoff: RetryBackoff(base: 0, cap: 0), probePatience: 3600)
+        patient.throttled()
+        XCTAssertEqual(patient.admit(), .go(probe: true))
+        XCTAssertEqual(patient.admit(), .wait(EndpointRecovery.probeCheckSeconds), "within its patience the probe is waited for")
+        let impatient = EndpointRecovery(throttleBackoff: RetryBackoff(base: 0, cap: 0), probePatience: 0)
+        impatient.throttled()
+        XCTAssertEqual(impatient.admit(), .go(probe: true))
+        XCTAssertEqual(impatient.admit(), .go(probe: true), "a probe that stalls past its patience does not hold every stream")
     }
 
     func testAFailedProbeLetsTheNextStreamProbe() {

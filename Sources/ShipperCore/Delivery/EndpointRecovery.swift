@@ -22,11 +22,14 @@ final class EndpointRecovery: @unchecked Sendable {
     private var throttleBackoff: RetryBackoff
     /// While set, the endpoint throttles: no call before this time.
     private var throttledUntil: Date?
-    /// A call is out probing a throttled endpoint; the others wait for its answer.
-    private var probing = false
+    /// When the call out probing a throttled endpoint left; the others wait for its answer.
+    private var probeStarted: Date?
 
-    /// How long a probe's answer is waited for before another stream may probe.
+    /// How often a waiting stream asks again while a probe is out.
     static let probeCheckSeconds = 0.25
+    /// How long a probe's answer is waited for before another stream may probe: a probe
+    /// that stalls (up to the client's stall timeout) must not hold every stream that long.
+    private let probePatience: TimeInterval
 
     /// `throttleBackoff`: the endpoint's delays between probes: full jitter, 0.2 s doubling to
     /// 10 s. Capped lower than a failure's 30 s: a throttle is the account's rate, which frees up
@@ -34,15 +37,16 @@ final class EndpointRecovery: @unchecked Sendable {
     /// would hold all their records back after the throttle ended.
     static let throttleBackoffCap = 10.0
 
-    init(throttleBackoff: RetryBackoff = RetryBackoff(cap: EndpointRecovery.throttleBackoffCap)) {
+    init(throttleBackoff: RetryBackoff = RetryBackoff(cap: EndpointRecovery.throttleBackoffCap), probePatience: TimeInterval = 1) {
         self.throttleBackoff = throttleBackoff
+        self.probePatience = probePatience
     }
 
     /// A call to the endpoint failed (an error answer or no answer).
     func failed() {
         lock.lock()
         failing = true
-        probing = false
+        probeStarted = nil
         lock.unlock()
     }
 
@@ -54,7 +58,7 @@ final class EndpointRecovery: @unchecked Sendable {
             recoveries += 1
         }
         throttledUntil = nil
-        probing = false
+        probeStarted = nil
         throttleBackoff.reset()
         lock.unlock()
     }
@@ -66,9 +70,9 @@ final class EndpointRecovery: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         let now = Date()
-        if let until = throttledUntil, now < until, !probing { return }
+        if let until = throttledUntil, now < until, probeStarted == nil { return }
         throttledUntil = now.addingTimeInterval(throttleBackoff.next())
-        probing = false
+        probeStarted = nil
     }
 
     /// Whether a stream may call now, and if it may, whether its call is the
@@ -86,15 +90,15 @@ final class EndpointRecovery: @unchecked Sendable {
         guard let until = throttledUntil else { return .go(probe: false) }
         let left = until.timeIntervalSinceNow
         if left > 0 { return .wait(left) }
-        if probing { return .wait(Self.probeCheckSeconds) }
-        probing = true
+        if let started = probeStarted, -started.timeIntervalSinceNow < probePatience { return .wait(Self.probeCheckSeconds) }
+        probeStarted = Date()
         return .go(probe: true)
     }
 
     /// The probe made no call after all: another stream may probe.
     func probeAbandoned() {
         lock.lock()
-        probing = false
+        probeStarted = nil
         lock.unlock()
     }
 
