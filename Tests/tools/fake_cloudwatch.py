@@ -258,6 +258,9 @@ def main():
     parser.add_argument("--tls-key", default=None)
     args = parser.parse_args()
     random.seed(args.seed)
+    # socketserver's listen backlog is 5: a client opening a connection per call would lose
+    # SYNs in bursts and wait for their retransmission, which is no fault of its own.
+    ThreadingHTTPServer.request_queue_size = 1024
     server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
     server.daemon_threads = True
     if args.tls_cert:
