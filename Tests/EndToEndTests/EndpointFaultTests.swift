@@ -15,13 +15,13 @@ final class EndpointFaultTests: XCTestCase {
         try? FileManager.default.removeItem(at: directory)
     }
 
-    /// A call that stops halfway (the fake reads half the body, then nothing for 30 s)
-    /// holds its stream only for the stall timeout (5 s), not for a 10 s request timeout
-    /// or longer: the next call of that stream comes within a few seconds of the stuck one.
-    func testAStalledCallIsRetriedWithinSeconds() throws {
-        let fake = try FakeCloudWatch(["--fault", "stall:0.3"])
+    /// Delivers three rounds of 20 acked records for each of three streams through a fake
+    /// that injects `fault` into 30% of the calls, then returns the longest time from a
+    /// faulted call to the next call of the same stream, and how many calls were faulted.
+    private func longestWaitAfter(_ fault: String, taskPrefix: String) throws -> (seconds: Double, faulted: Int) {
+        let fake = try FakeCloudWatch(["--fault", "\(fault):0.3"])
         let shipper = try ShipperProcess(config: try ShipperProcess.tutorialConfig(), directory: directory, endpoint: fake.endpoint)
-        let tasks = (1...3).map { String(format: "dddd%04d", $0) }
+        let tasks = (1...3).map { String(format: "\(taskPrefix)%04d", $0) }
         var acked: [String] = []
         for round in 0..<3 {
             for (index, task) in tasks.enumerated() {
@@ -30,51 +30,39 @@ final class EndpointFaultTests: XCTestCase {
             }
             try eventually(timeout: 120, "round \(round) delivered") { Set(acked).isSubset(of: Set(try fake.lines())) }
         }
+        XCTAssertEqual(try shipper.child.terminate(), 0)
         let puts = try fake.state().puts
-        let stalls = puts.filter { $0.fault == "stall" && $0.stream != nil }
-        XCTAssertGreaterThan(stalls.count, 0, "no call stalled: the test proves nothing")
+        let faulted = puts.filter { $0.fault == fault && $0.stream != nil }
         var worst = 0.0
-        for stall in stalls {
-            guard let next = puts.first(where: { $0.stream == stall.stream && $0.t > stall.t }) else {
-                return XCTFail("the stream \(stall.stream ?? "?") never called again after its stalled call")
+        for call in faulted {
+            guard let next = puts.first(where: { $0.stream == call.stream && $0.t > call.t }) else {
+                XCTFail("the stream \(call.stream ?? "?") never called again after its \(fault)")
+                return (.infinity, faulted.count)
             }
-            worst = max(worst, next.t - stall.t)
+            worst = max(worst, next.t - call.t)
         }
-        print("\(stalls.count) stalled calls of \(puts.count); the longest wait for a stalled stream's next call: \(String(format: "%.1f", worst)) s")
+        print("\(faulted.count) calls of \(puts.count) with \(fault); the longest wait for such a stream's next call: \(String(format: "%.1f", worst)) s")
+        return (worst, faulted.count)
+    }
+
+    /// A call that stops halfway (the fake reads half the body, then nothing for 30 s)
+    /// holds its stream only for the stall timeout (5 s), not for a 10 s request timeout
+    /// or longer: the next call of that stream comes within a few seconds of the stuck one.
+    func testAStalledCallIsRetriedWithinSeconds() throws {
+        let (worst, stalls) = try longestWaitAfter("stall", taskPrefix: "dddd")
+        XCTAssertGreaterThan(stalls, 0, "no call stalled: the test proves nothing")
         // 5 s of patience and the stream's backoff (a few stalls in a row draw up to 1.6 s or so).
         XCTAssertLessThan(worst, 9.5, "a stalled call must be given up before a 10 s timeout")
-        XCTAssertEqual(try shipper.child.terminate(), 0)
     }
 
     /// A connection the endpoint closes without an answer (a reset, as load balancers
     /// and idle timeouts do) is noticed at once, not after the stall timeout: a call on a
     /// connection kept from an earlier call must not wait for a reply that cannot come.
     func testAResetCallIsRetriedAtOnce() throws {
-        let fake = try FakeCloudWatch(["--fault", "reset:0.3"])
-        let shipper = try ShipperProcess(config: try ShipperProcess.tutorialConfig(), directory: directory, endpoint: fake.endpoint)
-        let tasks = (1...3).map { String(format: "gggg%04d", $0) }
-        var acked: [String] = []
-        for round in 0..<3 {
-            for (index, task) in tasks.enumerated() {
-                let start = (round * tasks.count + index) * 20
-                acked += try sendDockerRecords(port: shipper.port, count: 20, start: start, ack: true, extra: ["--task", task]).map { "line \($0)" }
-            }
-            try eventually(timeout: 120, "round \(round) delivered") { Set(acked).isSubset(of: Set(try fake.lines())) }
-        }
-        let puts = try fake.state().puts
-        let resets = puts.filter { $0.fault == "reset" }
-        XCTAssertGreaterThan(resets.count, 0, "no call was reset: the test proves nothing")
-        var worst = 0.0
-        for reset in resets {
-            guard let next = puts.first(where: { $0.stream == reset.stream && $0.t > reset.t }) else {
-                return XCTFail("the stream \(reset.stream ?? "?") never called again after its reset")
-            }
-            worst = max(worst, next.t - reset.t)
-        }
-        print("\(resets.count) reset calls of \(puts.count); the longest wait for a reset stream's next call: \(String(format: "%.1f", worst)) s")
+        let (worst, resets) = try longestWaitAfter("reset", taskPrefix: "gggg")
+        XCTAssertGreaterThan(resets, 0, "no call was reset: the test proves nothing")
         // The stream's backoff after a few resets in a row is at most a second or two.
         XCTAssertLessThan(worst, 4, "a reset must be seen at once, not after the 5 s stall timeout")
-        XCTAssertEqual(try shipper.child.terminate(), 0)
     }
 
     /// While the endpoint throttles, the streams sending to it wait together: one
