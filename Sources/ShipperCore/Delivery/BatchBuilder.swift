@@ -18,16 +18,16 @@ public struct BatchLimits: Sendable {
 }
 
 /// A batch ready to send, and the spool id through which it is delivered once accepted.
-public struct PreparedBatch {
+struct PreparedBatch {
     /// In chronological order, as PutLogEvents requires.
-    public var events: [InputLogEvent]
+    var events: [InputLogEvent]
     /// The spool id of each event, in the same order as `events`.
-    public var recordIDs: [Int64]
+    var recordIDs: [Int64]
     var throughID: Int64
     /// How many messages were cut to `maxEventBytes`.
     var truncated: Int
     /// Records CloudWatch is known to refuse (too old or too far in the future), kept out of the call.
-    public var refused: [DeadLetter] = []
+    var refused: [DeadLetter] = []
     /// Records among `refused` whose shape is missing from the spool (spool damage), for the error log.
     var missingShapes: [(record: Int64, shape: Int64)] = []
 }
@@ -40,11 +40,11 @@ public struct PreparedBatch {
 /// CloudWatch is known to refuse for their age (older than 14 days, more than
 /// 2 hours ahead) go to the batch's dead letters instead of into the call, and
 /// do not count towards its limits.
-public enum BatchBuilder {
+enum BatchBuilder {
     static let maxAgeMilliseconds: Int64 = 14 * 86_400_000
     static let maxAheadMilliseconds: Int64 = 2 * 3_600_000
 
-    public static func build(_ records: [StoredRecord], limits: BatchLimits, nowMilliseconds now: Int64) -> PreparedBatch? {
+    static func build(_ records: [StoredRecord], limits: BatchLimits, nowMilliseconds now: Int64) -> PreparedBatch? {
         guard !records.isEmpty else { return nil }
         var events: [InputLogEvent] = []
         var ids: [Int64] = []
