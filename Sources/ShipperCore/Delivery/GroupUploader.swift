@@ -185,15 +185,16 @@ struct GroupUploader: Sendable {
             return delivered(stream, batch, deadLetters: batch.refused + rejected, nextLimit: nextLimit, state: &state, failures: &failures)
         } catch let error as CloudWatchError {
             metrics.failed(group: logGroup, stream: stream.logStream, error: error, description: "\(error)")
+            let action = DeliveryAction(for: error, batchRecords: batch.recordIDs.count + batch.refused.count)
             // Any answer but a 5xx (or none) or a throttle shows the endpoint is up again.
             if error.isEndpointFailure {
                 recovery.failed()
-            } else if DeliveryAction(for: error, batchRecords: 1) == .retryThrottled {
+            } else if action == .retryThrottled {
                 recovery.throttled()
             } else {
                 recovery.succeeded()
             }
-            return await recover(from: error, stream: stream, batch: batch, state: &state, failures: &failures)
+            return await recover(action, from: error, stream: stream, batch: batch, state: &state, failures: &failures)
         } catch {
             metrics.failed(group: logGroup, stream: stream.logStream, error: nil, description: "\(error)")
             recovery.failed()
@@ -202,10 +203,10 @@ struct GroupUploader: Sendable {
         }
     }
 
-    /// Does what `DeliveryAction`'s table says for the error: fix it now, count the batch delivered, or wait and retry.
-    private func recover(from error: CloudWatchError, stream: SpoolStream, batch: PreparedBatch,
+    /// Does what `DeliveryAction`'s table said for the error: fix it now, count the batch delivered, or wait and retry.
+    private func recover(_ action: DeliveryAction, from error: CloudWatchError, stream: SpoolStream, batch: PreparedBatch,
                          state: inout StreamState, failures: inout FailureLog) async -> Step {
-        switch DeliveryAction(for: error, batchRecords: batch.recordIDs.count + batch.refused.count) {
+        switch action {
         case .createDestination:
             do {
                 try await DestinationCreator(client: client, options: options, logger: logger).create(group: logGroup, stream: stream.logStream)
