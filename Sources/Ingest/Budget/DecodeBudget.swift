@@ -30,9 +30,14 @@ public enum DecodeBudgetError: Error, Equatable, CustomStringConvertible {
 /// - the connection holding its reservation longest may always grow it.
 ///   Connections grow theirs while they decode (an inflated size is known only
 ///   as it inflates); if every holder waited for the others, none would release.
-/// The bytes in use therefore stay under the limit plus one frame. Connections
-/// that hold nothing start in the order they asked, so small frames cannot keep
-/// passing a large one for ever.
+/// The bytes reserved therefore stay under the limit plus what the oldest
+/// holder decodes of one read. Connections that hold nothing start in the order
+/// they asked, so small frames cannot keep passing a large one for ever.
+///
+/// What it does not count: each connection's receive buffer while a frame is
+/// still arriving (up to `Buffer_Max_Size`: a frame is claimed once complete),
+/// the spare capacity of growing buffers (an inflater's output may hold up to
+/// twice what it claimed), and its 64 KiB scratch buffer.
 // Safe to share: `condition` guards every var.
 public final class DecodeBudget: @unchecked Sendable {
     /// What one connection holds; used by that connection's thread only.

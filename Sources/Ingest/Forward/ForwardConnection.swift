@@ -153,7 +153,13 @@ final class ForwardConnection {
         }
         let failure = decodeAvailableFrames { received.add(&$0) }
         if !received.batches.isEmpty { slot.markSentFrame() }
-        try deliver(received, acking: acking)
+        if let acks = try deliver(received, acking: acking) {
+            // The frames and their share of the budget go before the blocking write:
+            // a TLS client slow to read its acks then holds only its own thread.
+            received.clearFrames()
+            pending.release()
+            try socket.write(acks)
+        }
         if let failure { throw failure }
     }
 
@@ -332,11 +338,13 @@ final class ForwardConnection {
     /// whose socket cannot take its acks at once has left a whole send buffer
     /// of them unread (hundreds of acks at the least), and its connection is
     /// reset with a logged error. What it sent since stays unacked, so it resends it.
-    private func deliver(_ received: ReceivedFrames, acking: Bool) throws {
-        guard !received.batches.isEmpty else { return }
+    /// Returns the acks still to be written by this connection's own thread (a
+    /// stream that may not be written while read, such as TLS), nil when none are.
+    private func deliver(_ received: ReceivedFrames, acking: Bool) throws -> [UInt8]? {
+        guard !received.batches.isEmpty else { return nil }
         guard acking && !received.chunks.isEmpty else {
             try sink.accept(received.batches, whenStored: nil)
-            return
+            return nil
         }
         var encoder = MessagePackEncoder()
         for chunk in received.chunks {
@@ -345,8 +353,7 @@ final class ForwardConnection {
         let acks = encoder.bytes
         guard socket.allowsWriteDuringRead, let plain = socket as? StreamSocket else {
             try sink.store(received.batches)
-            try socket.write(acks)
-            return
+            return acks
         }
         let socket = self.socket
         let logger = self.logger
@@ -368,6 +375,7 @@ final class ForwardConnection {
             pendingAcks.leave()
             throw error
         }
+        return nil
     }
 }
 
