@@ -12,7 +12,7 @@ final class DecodeBudgetTests: XCTestCase {
         private let lock = NSLock()
         private var cancelled = false
 
-        init(_ budget: DecodeBudget, bytes: Int, name: String, holding: Bool = false) {
+        init(_ budget: DecodeBudget, bytes: Int, name: String) {
             done = XCTestExpectation(description: name)
             let thread = Thread { [self] in
                 var reservation = DecodeBudget.Reservation()
@@ -23,7 +23,7 @@ final class DecodeBudgetTests: XCTestCase {
                     outcome = .failure(error)
                 }
                 done.fulfill()
-                if !holding { budget.release(&reservation) }
+                budget.release(&reservation)
             }
             thread.start()
         }
@@ -115,13 +115,18 @@ final class DecodeBudgetTests: XCTestCase {
         let budget = DecodeBudget(limit: 1000)
         var holder = DecodeBudget.Reservation()
         try budget.reserve(600, into: &holder, cancelled: mustNotWait)
-        let large = Waiter(budget, bytes: 900, name: "the large frame", holding: true)
+        // The large frame gives its bytes back only after it is done, and the small one
+        // cannot fit beside it (900 + 200 > 1000): so the small one can be done only after
+        // the large one, and the order below does not depend on which thread runs first.
+        let large = Waiter(budget, bytes: 900, name: "the large frame")
         waitUntil("the large frame waits") { budget.snapshot.waiting == 1 }
-        let small = Waiter(budget, bytes: 100, name: "a small frame after it")
-        waitUntil("the small frame waits too, though it would fit") { budget.snapshot.waiting == 2 }
+        let small = Waiter(budget, bytes: 200, name: "a small frame after it")
+        waitUntil("the small frame waits too, though it would fit beside the holder") { budget.snapshot.waiting == 2 }
         XCTAssertNil(small.outcome)
         budget.release(&holder)
         wait(for: [large.done, small.done], timeout: 10, enforceOrder: true)
+        XCTAssertEqual(try large.outcome?.get(), 900)
+        XCTAssertEqual(try small.outcome?.get(), 200)
     }
 
     func testAStopEndsAWaitWithinATickAndKeepsNothingReserved() throws {
