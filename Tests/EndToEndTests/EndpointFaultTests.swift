@@ -55,6 +55,27 @@ final class EndpointFaultTests: XCTestCase {
         XCTAssertLessThan(worst, 9.5, "a stalled call must be given up before a 10 s timeout")
     }
 
+    /// One stream whose every call stalls must not hold back the other streams of its
+    /// group: a stream that got new records after it was drained starts sending them at
+    /// once, not when the stalled call of its neighbour ends (after the 5 s stall timeout).
+    func testAStreamWhoseCallsStallDoesNotHoldBackItsGroup() throws {
+        let fake = try FakeCloudWatch(["--stall-stream", "hhhh0001"])
+        let shipper = try ShipperProcess(config: try ShipperProcess.tutorialConfig(), directory: directory, endpoint: fake.endpoint)
+        try sendDockerRecords(port: shipper.port, count: 5, ack: true, extra: ["--task", "hhhh0001"])
+        try eventually(timeout: 30, "the stalling stream's first call") { try fake.state().faults["stall", default: 0] > 0 }
+        var worst = 0.0
+        for round in 0..<5 {
+            let acked = try sendDockerRecords(port: shipper.port, count: 5, start: 100 + round * 5, ack: true, extra: ["--task", "hhhh0002"]).map { "line \($0)" }
+            let sent = Date()
+            try eventually(timeout: 30, "round \(round) of the other stream delivered") { Set(acked).isSubset(of: Set(try fake.lines())) }
+            worst = max(worst, Date().timeIntervalSince(sent))
+        }
+        print("beside a stream whose calls all stall, the other stream's records were delivered \(String(format: "%.1f", worst)) s after their acks at worst")
+        // Flush is 0.2 s here; waiting for the stalled call would take up to its 5 s.
+        XCTAssertLessThan(worst, 2.5, "a stalled stream held its group's other stream back")
+        XCTAssertEqual(try shipper.child.terminate(), 0)
+    }
+
     /// A connection the endpoint closes without an answer (a reset, as load balancers
     /// and idle timeouts do) is noticed at once, not after the stall timeout: a call on a
     /// connection kept from an earlier call must not wait for a reply that cannot come.

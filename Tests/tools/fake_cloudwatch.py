@@ -17,6 +17,8 @@ spanning more than 24 hours, empty or over-size messages.
   accepted500 the events are stored, then 500 InternalFailure is answered
 --require-sequence-tokens makes it behave like the pre-2023 service.
 --reject-message TEXT answers InvalidParameterException to a batch holding a message with TEXT.
+--stall-stream TEXT stalls every PutLogEvents to a stream whose name holds TEXT (its body read
+whole, then nothing answered for 30 s), whatever the faults drawn for the others.
 
 PUT /_outage/on makes every call answer 503 ServiceUnavailableException (counted as the
 fault "outage") until PUT /_outage/off.
@@ -25,7 +27,8 @@ It also serves credentials the way ECS (GET /creds, checked against --creds-toke
 IMDSv2 (/latest/...) do, and records which access key signed each call.
 PUT /_throttle/on makes every PutLogEvents answer ThrottlingException (counted as the fault
 "throttle") until PUT /_throttle/off.
-Every PutLogEvents call is logged in "puts" (arrival time, stream, fault, its oldest event's timestamp).
+Every PutLogEvents call is logged in "puts" (arrival time, stream, fault, its oldest event's timestamp),
+and every request whose client stopped sending mid-body in "truncated_bodies".
 GET /_state returns everything as JSON. Prints "LISTENING <port>" once ready.
 """
 import argparse
@@ -40,7 +43,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 lock = threading.Lock()
 state = {"groups": {}, "events": [], "faults": {}, "accepted500_events": 0, "access_keys": [], "calls": {}, "retention": {}, "errors": {},
-         "group_options": {}, "max_concurrent_puts": 0, "puts": []}
+         "group_options": {}, "max_concurrent_puts": 0, "puts": [], "truncated_bodies": []}
 in_flight = [0]
 args = None
 
@@ -188,13 +191,23 @@ class Handler(BaseHTTPRequestHandler):
         if fault == "stall":
             self.stall(self.rfile.read(length // 2))
             return
+        started = time.time()
         body = self.rfile.read(length)
+        if len(body) < length:
+            # The client stopped sending mid-body and closed: nothing to answer.
+            with lock:
+                state["truncated_bodies"].append({"t": started, "operation": operation, "received": len(body), "length": length})
+            self.close_connection = True
+            return
         authorization = self.headers.get("Authorization", "")
         if "Credential=" not in authorization:
             self.reply(*error("MissingAuthenticationTokenException", "Missing Authentication Token", 403))
             return
         access_key = authorization.split("Credential=")[1].split("/")[0]
         request = json.loads(body)
+        if operation == "PutLogEvents" and args.stall_stream and args.stall_stream in request.get("logStreamName", ""):
+            self.stall(body)
+            return
         if operation == "PutLogEvents":
             with lock:
                 stamps = [event.get("timestamp", 0) for event in request.get("logEvents", [])]
@@ -234,7 +247,7 @@ class Handler(BaseHTTPRequestHandler):
         self.reply(status, answer)
 
     def stall(self, head):
-        """Holds the connection after half the body: a call that neither finishes sending nor hears back."""
+        """Holds the connection after `head` (half the body, or all of it): a call that never hears back."""
         match = re.search(rb'"logStreamName":"([^"]*)"', head)
         with lock:
             state["faults"]["stall"] = state["faults"].get("stall", 0) + 1
@@ -252,6 +265,7 @@ def main():
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--require-sequence-tokens", action="store_true")
     parser.add_argument("--reject-message", default=None)
+    parser.add_argument("--stall-stream", default=None, help="every PutLogEvents to a stream whose name holds this text stalls")
     parser.add_argument("--creds-token", default="secret-token")
     parser.add_argument("--creds-key", default="AKIDFROMENDPOINT")
     parser.add_argument("--tls-cert", default=None, help="serve HTTPS with this PEM certificate")

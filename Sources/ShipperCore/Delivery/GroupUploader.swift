@@ -39,13 +39,23 @@ struct GroupUploader: Sendable {
         var more: Bool
     }
 
+    /// What the drain loop waits for: a stream's turn ending (nil once cancelled), or streams in the inbox.
+    private enum DrainEvent: Sendable {
+        case turnEnded(Turn?)
+        case arrivals
+    }
+
     /// Sends everything pending in `streams` and in those the inbox brings,
     /// turn by turn; returns when none has records left or the task is cancelled.
+    /// The inbox is watched beside the calls: a stream that got records again
+    /// after it was drained starts at once, even while the only call out is one
+    /// that stalls.
     func drain(_ streams: [SpoolStream]) async {
-        await withTaskGroup(of: Turn?.self) { group in
+        await withTaskGroup(of: DrainEvent.self) { group in
             var queue: [Turn] = []
             var known = Set<Int64>()
             var running = 0
+            var watchingInbox = false
             func enqueue(_ new: [SpoolStream]) {
                 for stream in new where known.insert(stream.id).inserted {
                     queue.append(Turn(stream: stream, state: StreamState(limit: limits.maxEvents),
@@ -54,17 +64,34 @@ struct GroupUploader: Sendable {
             }
             enqueue(streams)
             while true {
+                enqueue(inbox.take())
                 while running < Self.parallelStreams, !queue.isEmpty, !Task.isCancelled {
                     let turn = queue.removeFirst()
                     running += 1
-                    group.addTask { await take(turn) }
+                    group.addTask { .turnEnded(await take(turn)) }
                 }
-                guard running > 0, let finished = await group.next() else { return }
-                running -= 1
-                if let turn = finished {
-                    if turn.more { queue.append(turn) } else { known.remove(turn.stream.id) }
+                if running == 0 {
+                    // Done (or cancelled): the inbox watch, if out, ends with the group.
+                    group.cancelAll()
+                    return
                 }
-                enqueue(inbox.take())
+                if !watchingInbox && !Task.isCancelled {
+                    watchingInbox = true
+                    group.addTask { [inbox] in
+                        await inbox.arrival()
+                        return .arrivals
+                    }
+                }
+                guard let event = await group.next() else { return }
+                switch event {
+                case .arrivals:
+                    watchingInbox = false
+                case .turnEnded(let finished):
+                    running -= 1
+                    if let turn = finished {
+                        if turn.more { queue.append(turn) } else { known.remove(turn.stream.id) }
+                    }
+                }
             }
         }
     }
@@ -73,11 +100,14 @@ struct GroupUploader: Sendable {
     private func take(_ turn: Turn) async -> Turn? {
         var turn = turn
         guard !Task.isCancelled else { return nil }
+        // Taken before the call: a recovery while it was out, or between its failure and the
+        // pause, must still wake the stream (other streams' calls succeed all the while).
+        let recoveriesBefore = recovery.count
         switch await sendNextBatch(of: turn.stream, state: &turn.state, failures: &turn.failures) {
         case .sent: turn.more = true
         case .drained: turn.more = false
         case .retry(let delay, let wakeOnRecovery):
-            if await !pause(delay, wakeOnRecovery: wakeOnRecovery) { return nil }
+            if await !pause(delay, wakeOnRecoveryAfter: wakeOnRecovery ? recoveriesBefore : nil) { return nil }
             turn.more = true
         }
         return turn
@@ -285,17 +315,17 @@ struct GroupUploader: Sendable {
         return .sent
     }
 
-    /// Sleeps `seconds`, in steps of at most a quarter second when `wakeOnRecovery`,
-    /// ending early once the endpoint has recovered; `false` when the task was cancelled meanwhile.
-    private func pause(_ seconds: Double, wakeOnRecovery: Bool = false) async -> Bool {
-        let seen = recovery.count
+    /// Sleeps `seconds`; with `wakeOnRecoveryAfter` (a `recovery.count` seen before), in steps of
+    /// at most a quarter second, ending early once the endpoint has recovered since;
+    /// `false` when the task was cancelled meanwhile.
+    private func pause(_ seconds: Double, wakeOnRecoveryAfter seen: Int?) async -> Bool {
         let end = Date().addingTimeInterval(seconds)
         do {
             while true {
                 let left = end.timeIntervalSinceNow
                 guard left > 0 else { return true }
-                if wakeOnRecovery && recovery.count != seen { return true }
-                try await Task.sleep(nanoseconds: UInt64(min(left, wakeOnRecovery ? 0.25 : left) * 1e9))
+                if let seen, recovery.count != seen { return true }
+                try await Task.sleep(nanoseconds: UInt64(min(left, seen != nil ? 0.25 : left) * 1e9))
             }
         } catch {
             return false
