@@ -87,11 +87,20 @@ final class URLSessionTransport: HTTPTransport, @unchecked Sendable {
 
     /// Replaces `failed` with a new session (once, however many calls failed on it);
     /// the calls still running on the old one finish there.
+    ///
+    /// The old session is invalidated only `retiredSessionLifetime` later: a call that
+    /// took it as current just before the replacement may not have created its task
+    /// yet, and FoundationNetworking stops the process (`fatalError("Session
+    /// invalidated")` in `URLSession.dataTask`) for a task made on an invalidated session.
     private func replace(_ failed: URLSession) {
         lock.lock()
         defer { lock.unlock() }
         guard session === failed else { return }
         session = URLSession(configuration: configuration)
-        failed.finishTasksAndInvalidate()
+        DispatchQueue.global().asyncAfter(deadline: .now() + Self.retiredSessionLifetime) { failed.finishTasksAndInvalidate() }
     }
+
+    /// How long a replaced session still takes new tasks: far longer than the moment between
+    /// a call taking the current session and creating its task on it.
+    static let retiredSessionLifetime = 10.0
 }
