@@ -4,13 +4,17 @@ one Message-mode frame at a time per connection, each with its own chunk id, wai
 for {"ack": chunk}; after a broken connection it reconnects and resends the same frame
 with the same chunk id until it is acked.
 
-Several connections run side by side. Every acked record is printed as
+Several connections run side by side, each as fast as its acks come, or one record
+every --interval seconds (with --event-time the record's time is an EventTime with
+nanoseconds, as Docker's fluentd-sub-second-precision sends it, so that a test can
+tell how late each record was delivered). Every acked record is printed as
 "ACK <connection> <sequence>" the moment its ack arrives. On SIGTERM each connection
 finishes (gets acked) the frame it is sending, then the client exits.
 """
 import argparse
 import signal
 import socket
+import struct
 import sys
 import threading
 import time
@@ -48,7 +52,9 @@ def run(index, args, deadline):
                   "com.amazonaws.ecs.cluster": "crash", "com.amazonaws.ecs.container-name": "app%d" % index,
                   "com.amazonaws.ecs.task-arn": "arn:aws:ecs:us-east-1:012345678901:task/crash/%08x" % index,
                   "com.amazonaws.ecs.task-definition-family": "crash", "com.amazonaws.ecs.task-definition-version": "1"}
-        frame = msgpack.packb(["crash", int(time.time()), record, {"chunk": chunk}])
+        now = time.time()
+        when = msgpack.ExtType(0, struct.pack(">II", int(now), int(now % 1 * 1e9))) if args.event_time else int(now)
+        frame = msgpack.packb(["crash", when, record, {"chunk": chunk}])
         while time.time() < deadline:
             try:
                 if conn is None:
@@ -68,6 +74,8 @@ def run(index, args, deadline):
                     conn.close()
                 conn = None
         seq += 1
+        if args.interval:
+            stop.wait(args.interval)
 
 
 def main():
@@ -77,6 +85,8 @@ def main():
     parser.add_argument("--connections", type=int, default=4)
     parser.add_argument("--max-seconds", type=float, default=120)
     parser.add_argument("--log-bytes", type=int, default=0, help="pad each line with this many bytes of varied text")
+    parser.add_argument("--interval", type=float, default=0, help="seconds between a connection's records (0: as fast as acks come)")
+    parser.add_argument("--event-time", action="store_true", help="send each record's time as an EventTime with nanoseconds")
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     deadline = time.time() + args.max_seconds

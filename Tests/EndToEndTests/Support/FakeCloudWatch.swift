@@ -39,8 +39,18 @@ final class FakeCloudWatch {
             var t: Double
             var stream: String?
             var fault: String?
+            /// The timestamp (ms) of the call's oldest event.
+            var oldest: Int64?
         }
         var puts: [Put]
+        /// Requests whose client stopped sending mid-body (nothing was answered).
+        struct TruncatedBody: Decodable {
+            var t: Double
+            var operation: String
+            var received: Int
+            var length: Int
+        }
+        var truncated_bodies: [TruncatedBody]
     }
 
     func state() throws -> State {
