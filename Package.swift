@@ -12,6 +12,8 @@ let systemLibraries: [LinkerSetting] = [
     .linkedLibrary("libssl", .when(platforms: [.windows])),
     .linkedLibrary("libcrypto", .when(platforms: [.windows])),
     .linkedLibrary("zstd"),
+    // The system store of trusted roots, for TLS clients (COpenSSL's shim).
+    .linkedLibrary("crypt32", .when(platforms: [.windows])),
 ]
 
 let package = Package(

@@ -25,4 +25,36 @@ static inline long copenssl_set_server_name(SSL *ssl, const char *name) {
     return SSL_set_tlsext_host_name(ssl, name);
 }
 
+/* The system's trusted roots for a client context. OpenSSL's default paths
+   (SSL_CERT_FILE, SSL_CERT_DIR, or its build's directory: Debian's
+   ca-certificates) serve Linux. On Windows those paths hold nothing, so the
+   certificates of the system store "ROOT" are added as well, the way
+   OpenSSL-based clients on Windows do (crypt32: CertOpenSystemStoreW,
+   CertEnumCertificatesInStore, CertCloseStore). Returns 1 when any trust was
+   loaded. */
+#ifdef _WIN32
+#include <windows.h>
+#include <wincrypt.h>
+static inline int copenssl_ctx_load_system_roots(SSL_CTX *ctx) {
+    int loaded = SSL_CTX_set_default_verify_paths(ctx);
+    HCERTSTORE roots = CertOpenSystemStoreW(0, L"ROOT");
+    if (roots == NULL) return loaded;
+    X509_STORE *store = SSL_CTX_get_cert_store(ctx);
+    PCCERT_CONTEXT certificate = NULL;
+    while ((certificate = CertEnumCertificatesInStore(roots, certificate)) != NULL) {
+        const unsigned char *encoded = certificate->pbCertEncoded;
+        X509 *decoded = d2i_X509(NULL, &encoded, (long)certificate->cbCertEncoded);
+        if (decoded == NULL) continue;
+        if (X509_STORE_add_cert(store, decoded) == 1) loaded = 1;
+        X509_free(decoded);
+    }
+    CertCloseStore(roots, 0);
+    return loaded;
+}
+#else
+static inline int copenssl_ctx_load_system_roots(SSL_CTX *ctx) {
+    return SSL_CTX_set_default_verify_paths(ctx);
+}
+#endif
+
 #endif

@@ -1,3 +1,4 @@
+import Dispatch
 #if os(Windows)
 import WinSDK
 #elseif canImport(Glibc)
@@ -35,8 +36,10 @@ public final class StreamSocket: @unchecked Sendable {
     public static func listen(host: String, port: UInt16, backlog: Int32 = 1024) throws -> StreamSocket {
         try firstAddress(host: host, port: port, passive: true) { handle, entry in
             SocketCalls.allowQuickRebind(handle)
-            guard SocketCalls.bindAddress(handle, entry) == 0 else { return "bind \(host):\(port)" }
-            guard SocketCalls.startListening(handle, backlog: backlog) == 0 else { return "listen \(host):\(port)" }
+            guard SocketCalls.bindAddress(handle, entry) == 0 else { return SocketError(operation: "bind \(host):\(port)", code: SocketCalls.lastError()) }
+            guard SocketCalls.startListening(handle, backlog: backlog) == 0 else {
+                return SocketError(operation: "listen \(host):\(port)", code: SocketCalls.lastError())
+            }
             SocketCalls.setBlocking(handle, false)
             return nil
         }
@@ -53,23 +56,65 @@ public final class StreamSocket: @unchecked Sendable {
     /// Connects to `host:port` (used by `shipper cat` and tests).
     public static func connect(host: String, port: UInt16) throws -> StreamSocket {
         try firstAddress(host: host, port: port, passive: false) { handle, entry in
-            SocketCalls.connectAddress(handle, entry) == 0 ? nil : "connect \(host):\(port)"
+            SocketCalls.connectAddress(handle, entry) == 0 ? nil : SocketError(operation: "connect \(host):\(port)", code: SocketCalls.lastError())
         }
     }
 
+    /// Connects to `host:port`, giving each address at most `timeout` seconds: an
+    /// endpoint whose host drops the handshake must not hold the caller for the
+    /// system's minutes of retries. `cancelled` is asked every `connectTick`
+    /// meanwhile; once it answers true the connect gives up. The socket is
+    /// blocking again once connected.
+    ///
+    /// The connect runs non-blocking and its end is polled for as room to write;
+    /// Windows before 10 version 2004 reports a refused connect only at the timeout.
+    public static func connect(host: String, port: UInt16, timeout: Double, cancelled: () -> Bool) throws -> StreamSocket {
+        try firstAddress(host: host, port: port, passive: false) { handle, entry in
+            let operation = "connect \(host):\(port)"
+            SocketCalls.setBlocking(handle, false)
+            if SocketCalls.connectAddress(handle, entry) != 0 {
+                let code = SocketCalls.lastError()
+                guard SocketCalls.connectInProgress(code) else { return SocketError(operation: operation, code: code) }
+                let deadline = DispatchTime.now() + timeout
+                var entry = pollfd(fd: handle, events: SocketCalls.outputEvents, revents: 0)
+                while true {
+                    guard !cancelled() else { return SocketError.timedOut(operation + " (cancelled)") }
+                    let left = Double(deadline.uptimeNanoseconds &- min(DispatchTime.now().uptimeNanoseconds, deadline.uptimeNanoseconds)) / 1e9
+                    guard left > 0 else { return SocketError.timedOut(operation) }
+                    do {
+                        let milliseconds = Int32((min(left, connectTick) * 1000).rounded(.up))
+                        let ready = try withUnsafeMutablePointer(to: &entry) {
+                            try pollInput(UnsafeMutableBufferPointer(start: $0, count: 1), milliseconds: milliseconds, what: operation)
+                        }
+                        if ready > 0 { break }
+                    } catch {
+                        return error as? SocketError ?? SocketError(operation: operation, code: SocketCalls.lastError())
+                    }
+                }
+                let ended = SocketCalls.pendingError(handle)
+                guard ended == 0 else { return SocketError(operation: operation, code: ended) }
+            }
+            SocketCalls.setBlocking(handle, true)
+            return nil
+        }
+    }
+
+    /// How often a connect in progress asks whether it is cancelled.
+    static let connectTick = 0.25
+
     /// Tries `setUp` on a new socket for each address `host:port` resolves to,
-    /// and returns the first that works. `setUp` answers nil on success, or the
-    /// operation that failed (the OS error code is read right after it).
+    /// and returns the first that works. `setUp` answers nil on success, or
+    /// the error that made it fail.
     private static func firstAddress(host: String, port: UInt16, passive: Bool,
-                                     _ setUp: (Handle, addrinfo) -> String?) throws -> StreamSocket {
+                                     _ setUp: (Handle, addrinfo) -> SocketError?) throws -> StreamSocket {
         SocketCalls.startNetworking()
         let addresses = try ResolvedAddresses(host: host, port: port, datagram: false, passive: passive)
         var lastError = SocketError(operation: "resolving \(host)", code: 0)
         for entry in addresses {
             let handle = SocketCalls.openSocket(entry)
             guard handle != SocketCalls.invalidHandle else { lastError = SocketError(operation: "socket", code: SocketCalls.lastError()); continue }
-            guard let failed = setUp(handle, entry) else { return StreamSocket(handle: handle, peer: "\(host):\(port)") }
-            lastError = SocketError(operation: failed, code: SocketCalls.lastError())
+            guard let failure = setUp(handle, entry) else { return StreamSocket(handle: handle, peer: "\(host):\(port)") }
+            lastError = failure
             SocketCalls.closeHandle(handle)
         }
         throw lastError
@@ -176,6 +221,13 @@ public final class StreamSocket: @unchecked Sendable {
     /// indeterminate state.
     public func setHandshakeReceiveTimeout(_ seconds: Double) {
         SocketCalls.setReceiveTimeout(handle, seconds: seconds)
+    }
+
+    /// Makes a write that has sent nothing for `seconds` fail (0: wait forever): a
+    /// peer that stops reading mid-request must not hold the writer. On Windows a
+    /// send that timed out leaves the socket unusable; callers close it.
+    public func setSendTimeout(_ seconds: Double) {
+        SocketCalls.setSendTimeout(handle, seconds: seconds)
     }
 
     /// Waits, for at most the receive timeout, until a read would not block, and

@@ -120,10 +120,32 @@ extension SocketCalls {
 
     /// SO_RCVTIMEO as a timeval; 0 waits forever.
     static func setReceiveTimeout(_ handle: Handle, seconds: Double) {
+        setTimeout(handle, SO_RCVTIMEO, seconds: seconds)
+    }
+
+    /// SO_SNDTIMEO as a timeval; 0 waits forever.
+    static func setSendTimeout(_ handle: Handle, seconds: Double) {
+        setTimeout(handle, SO_SNDTIMEO, seconds: seconds)
+    }
+
+    private static func setTimeout(_ handle: Handle, _ option: Int32, seconds: Double) {
         var value = timeval()
         value.tv_sec = .init(seconds.rounded(.down))
         value.tv_usec = .init((seconds - seconds.rounded(.down)) * 1_000_000)
-        _ = setsockopt(handle, SOL_SOCKET, SO_RCVTIMEO, &value, socklen_t(MemoryLayout<timeval>.size))
+        _ = setsockopt(handle, SOL_SOCKET, option, &value, socklen_t(MemoryLayout<timeval>.size))
+    }
+
+    /// A non-blocking `connect` that goes on in the background.
+    static func connectInProgress(_ code: Int32) -> Bool { code == EINPROGRESS }
+
+    /// What to poll a handle with for room to write, which is also how a background `connect` ends.
+    static let outputEvents = Int16(POLLOUT)
+
+    /// The error a background `connect` ended with (SO_ERROR): 0 when it connected.
+    static func pendingError(_ handle: Handle) -> Int32 {
+        var code: Int32 = 0
+        var length = socklen_t(MemoryLayout<Int32>.size)
+        return getsockopt(handle, SOL_SOCKET, SO_ERROR, &code, &length) == 0 ? code : errno
     }
 
     /// SO_LINGER with a zero timeout: the close sends a reset.

@@ -144,10 +144,39 @@ extension SocketCalls {
 
     /// SO_RCVTIMEO as a DWORD of milliseconds; 0 waits forever.
     static func setReceiveTimeout(_ handle: Handle, seconds: Double) {
+        setTimeout(handle, SO_RCVTIMEO, seconds: seconds)
+    }
+
+    /// SO_SNDTIMEO as a DWORD of milliseconds; 0 waits forever. A send that timed
+    /// out leaves the connection in an indeterminate state (Winsock's documentation).
+    static func setSendTimeout(_ handle: Handle, seconds: Double) {
+        setTimeout(handle, SO_SNDTIMEO, seconds: seconds)
+    }
+
+    /// `int setsockopt(SOCKET, int, int, const char *, int)` with a DWORD of milliseconds.
+    private static func setTimeout(_ handle: Handle, _ option: Int32, seconds: Double) {
         var milliseconds = DWORD(seconds * 1000)
         _ = withUnsafeBytes(of: &milliseconds) {
-            setsockopt(handle, SOL_SOCKET, SO_RCVTIMEO, $0.baseAddress!.assumingMemoryBound(to: CChar.self), Int32($0.count))
+            setsockopt(handle, SOL_SOCKET, option, $0.baseAddress!.assumingMemoryBound(to: CChar.self), Int32($0.count))
         }
+    }
+
+    /// A non-blocking `connect` that goes on in the background answers WSAEWOULDBLOCK
+    /// (WSAEINPROGRESS means another blocking call is under way, which is not this).
+    static func connectInProgress(_ code: Int32) -> Bool { code == WSAEWOULDBLOCK }
+
+    /// POLLWRNORM: what WSAPoll takes for room to write, which is also how a background `connect` ends.
+    static let outputEvents = Int16(POLLWRNORM)
+
+    /// The error a background `connect` ended with: `int getsockopt(SOCKET, int, int, char *, int *)`
+    /// with SO_ERROR, an `int`; 0 when it connected.
+    static func pendingError(_ handle: Handle) -> Int32 {
+        var code: Int32 = 0
+        var length = Int32(MemoryLayout<Int32>.size)
+        let status = withUnsafeMutableBytes(of: &code) {
+            getsockopt(handle, SOL_SOCKET, SO_ERROR, $0.baseAddress!.assumingMemoryBound(to: CChar.self), &length)
+        }
+        return status == 0 ? code : WSAGetLastError()
     }
 
     /// SO_LINGER with a zero timeout (`struct linger` of two `u_short` here): the close sends a reset.

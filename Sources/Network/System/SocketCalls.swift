@@ -10,8 +10,10 @@
 /// - C-shaped calls (`openSocket`, `bindAddress`, `startListening`, `connectAddress`,
 ///   `acceptConnection`, `receive`, `sendBytes`, `receiveFrom`, `sendTo`, `pollEntries`) that return what the system call returned, a negative
 ///   number (or `invalidHandle`) on failure, after which `lastError()` is the error code;
-/// - classifiers of error codes (`isInterrupted`, `wouldBlock`, `isTimeout`, `acceptFoundNone`, `describe`);
-/// - options (`allowQuickRebind`, `setBlocking`, `setReceiveTimeout`, `setAbortiveClose`), and
+/// - classifiers of error codes (`isInterrupted`, `wouldBlock`, `isTimeout`, `acceptFoundNone`,
+///   `connectInProgress`, `describe`), and `pendingError` (how a background connect ended);
+/// - poll flags `inputEvents` and `outputEvents`;
+/// - options (`allowQuickRebind`, `setBlocking`, `setReceiveTimeout`, `setSendTimeout`, `setAbortiveClose`), and
 ///   `shutdownHandle`/`closeHandle`.
 /// Loops, retries and errors with context stay in the socket types above.
 enum SocketCalls {

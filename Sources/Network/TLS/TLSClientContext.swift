@@ -1,14 +1,15 @@
 import COpenSSL
 
-/// The client side of TLS to a forward input, for `shipper cat`: TLS 1.2 or
-/// newer, the server's certificate checked against a CA file (or, for test
-/// inputs with self-signed certificates, not checked at all).
+/// The client side of TLS, for `shipper cat` and the CloudWatch transport: TLS 1.2
+/// or newer, the server's certificate checked against a CA file or the system's
+/// trusted roots (on Windows, its "ROOT" store), and its name against the host
+/// (or, for test endpoints with self-signed certificates, not checked at all).
 // Safe to share: the SSL_CTX is only read after init.
 public final class TLSClientContext: @unchecked Sendable {
     private let context: OpaquePointer
     private let verify: Bool
 
-    /// `caFile` nil: the system's trust store; `verify` false: no check (tests only).
+    /// `caFile` nil: the system's trust store (`copenssl_ctx_load_system_roots`); `verify` false: no check (tests only).
     public init(caFile: String?, verify: Bool) throws {
         guard let context = SSL_CTX_new(TLS_client_method()) else { throw TLSError.openSSL("creating a TLS client context") }
         self.context = context
@@ -16,7 +17,7 @@ public final class TLSClientContext: @unchecked Sendable {
         guard copenssl_ctx_set_min_tls12(context) == 1 else { throw TLSError.openSSL("requiring TLS 1.2") }
         copenssl_ctx_ignore_unexpected_eof(context)
         if verify {
-            let loaded = caFile.map { SSL_CTX_load_verify_locations(context, $0, nil) } ?? SSL_CTX_set_default_verify_paths(context)
+            let loaded = caFile.map { SSL_CTX_load_verify_locations(context, $0, nil) } ?? copenssl_ctx_load_system_roots(context)
             guard loaded == 1 else { throw TLSError.openSSL("loading the CA certificates \(caFile ?? "of the system")") }
             SSL_CTX_set_verify(context, SSL_VERIFY_PEER, nil)
         } else {
