@@ -6,9 +6,9 @@ import Network
 
 /// The CloudWatch Logs JSON 1.1 API over HTTP(S), SigV4-signed.
 ///
-/// Calls travel through `URLSession` (FoundationNetworking on Linux, which
-/// builds on Windows too) with connections kept between calls, or, for
-/// `tls.verify Off`, through a transport that skips certificate checks.
+/// Calls travel over the Network target's sockets and OpenSSL
+/// (`SocketHTTPTransport`), or through `URLSession` when the environment names
+/// a proxy for the endpoint (`ProxyEnvironment`).
 public final class CloudWatchLogsClient: Sendable {
     public let endpoint: URL
     let signer: SigV4Signer
@@ -26,10 +26,10 @@ public final class CloudWatchLogsClient: Sendable {
         self.endpoint = endpoint
         self.signer = SigV4Signer(region: region, service: "logs")
         self.credentials = credentials
-        if !verifyTLS && endpoint.scheme?.lowercased() == "https" {
-            transport = try UnverifiedTLSTransport(timeout: stallTimeout)
-        } else {
+        if verifyTLS && ProxyEnvironment.proxy(for: endpoint, environment: ProcessInfo.processInfo.environment) != nil {
             transport = URLSessionTransport(stallTimeout: stallTimeout)
+        } else {
+            transport = try SocketHTTPTransport(scheme: endpoint.scheme ?? "https", verifyTLS: verifyTLS, stallTimeout: stallTimeout)
         }
     }
 
@@ -125,8 +125,8 @@ public final class CloudWatchLogsClient: Sendable {
         let response: HTTPResponse
         do {
             response = try await transport.post(endpoint, headers: headers, body: body)
-        } catch let error as TLSError {
-            throw CloudWatchError(operation: operation, kind: .transport("\(error)"))
+        } catch let error as TransportError {
+            throw CloudWatchError(operation: operation, kind: .transport(error.reason))
         } catch {
             throw CloudWatchError(operation: operation, kind: .transport(error.localizedDescription))
         }

@@ -256,7 +256,7 @@ final class DeliveryTests: XCTestCase {
         let certificate = directory.appendingPathComponent("cert.pem").path
         let key = directory.appendingPathComponent("key.pem").path
         let openssl = try ChildProcess("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost", "-days", "1",
-                                                   "-keyout", key, "-out", certificate], name: "openssl")
+                                                   "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", key, "-out", certificate], name: "openssl")
         XCTAssertEqual(try openssl.waitForExit(timeout: 60), 0, openssl.text)
         let fake = try FakeCloudWatch(["--tls-cert", certificate, "--tls-key", key])
 
@@ -267,12 +267,20 @@ final class DeliveryTests: XCTestCase {
         XCTAssertEqual(try fake.state().calls["PutLogEvents", default: 0], 0)
         XCTAssertEqual(try verifying.child.terminate(), 0)
 
-        // tls.verify Off: the same records go out after the restart.
+        // Verification on, the certificate trusted through OpenSSL's SSL_CERT_FILE: its chain and
+        // its name (127.0.0.1) check out, and the records go out.
+        let trustingTheFile = try ShipperProcess(config: try ShipperProcess.tutorialConfig(port: verifying.port), directory: directory, endpoint: fake.endpoint,
+                                                 credentials: ShipperProcess.testKeys.merging(["SSL_CERT_FILE": certificate]) { $1 })
+        try eventually(timeout: 60, "the 5 records over verified HTTPS") { Set(try fake.lines()) == Set(lines(acked)) }
+        XCTAssertEqual(try trustingTheFile.child.terminate(), 0)
+
+        // tls.verify Off: without any trust, the next records go out too.
         let config = try ShipperProcess.tutorialConfig(port: verifying.port).replacingOccurrences(
             of: "    auto_create_group   On", with: "    auto_create_group   On\n    tls.verify          Off")
         let trusting = try ShipperProcess(config: config, directory: directory, endpoint: fake.endpoint)
         try trusting.child.waitForLine("tls.verify Off: the certificate of https://127.0.0.1")
-        try eventually(timeout: 60, "the 5 records over HTTPS") { Set(try fake.lines()) == Set(lines(acked)) }
+        let more = try sendDockerRecords(port: trusting.port, count: 5, start: 5, ack: true)
+        try eventually(timeout: 60, "5 more records over unverified HTTPS") { Set(try fake.lines()) == Set(lines(acked + more)) }
         XCTAssertEqual(try trusting.child.terminate(), 0)
     }
 

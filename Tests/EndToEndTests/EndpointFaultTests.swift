@@ -76,6 +76,20 @@ final class EndpointFaultTests: XCTestCase {
         XCTAssertEqual(try shipper.child.terminate(), 0)
     }
 
+    /// A stop while every call stalls: the calls out are cancelled at the end of Grace,
+    /// not waited for to their stall timeout, and the shipper exits within Grace + 2 s.
+    func testAStopWhileCallsStallEndsWithinGrace() throws {
+        let fake = try FakeCloudWatch(["--fault", "stall:1"])
+        let shipper = try ShipperProcess(config: try ShipperProcess.tutorialConfig(), directory: directory, endpoint: fake.endpoint)
+        for task in ["iiii0001", "iiii0002"] { try sendDockerRecords(port: shipper.port, count: 5, ack: true, extra: ["--task", task]) }
+        try eventually(timeout: 30, "both streams' calls stalled") { try fake.state().faults["stall", default: 0] >= 2 }
+        let started = Date()
+        XCTAssertEqual(try shipper.child.terminate(), 0)
+        let took = Date().timeIntervalSince(started)
+        print("stop while every call stalls: \(String(format: "%.1f", took)) s")
+        XCTAssertLessThan(took, 7, "Grace (5 s) + 2 s bounds the stop")
+    }
+
     /// A connection the endpoint closes without an answer (a reset, as load balancers
     /// and idle timeouts do) is noticed at once, not after the stall timeout: a call on a
     /// connection kept from an earlier call must not wait for a reply that cannot come.

@@ -43,6 +43,7 @@ final class SoakTests: XCTestCase {
             return put.t - Double(oldest) / 1000
         }.sorted()
         let worst = lags.last ?? 0
+        let p95 = lags.isEmpty ? 0 : lags[min(lags.count - 1, lags.count * 95 / 100)]
         let p99 = lags.isEmpty ? 0 : lags[min(lags.count - 1, lags.count * 99 / 100)]
         // A stalled call is given up after the stall timeout (5 s) and its records go in the
         // stream's next call: under steady load that comes well before a 10 s timeout.
@@ -52,19 +53,18 @@ final class SoakTests: XCTestCase {
                 quietAfterStall = max(quietAfterStall, next.t - call.t)
             }
         }
-        // Calls whose body stopped before its end although the endpoint read on: each waited out the stall
-        // timeout. FoundationNetworking on Linux leaves about one call in 200 with its body unsent (measured
-        // 3-5 in 960); more is a transport that stopped sending.
+        // Calls whose client stopped sending the body while the endpoint read on: each would wait out
+        // the stall timeout for nothing. FoundationNetworking's URLSession left 3-10 in 900 so.
         let cutShort = state.truncated_bodies.count
-        print(String(format: "soak: %d acked records, %d calls (%@), lag p50 %.1f s, p99 %.1f s, worst %.1f s; "
+        print(String(format: "soak: %d acked records, %d calls (%@), lag p50 %.1f s, p95 %.1f s, p99 %.1f s, worst %.1f s; "
                      + "longest quiet time of a stream after a stalled call %.1f s; %d calls cut short by the client",
                      acked.count, state.puts.count, state.faults.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "),
-                     lags.isEmpty ? 0 : lags[lags.count / 2], p99, worst, quietAfterStall, cutShort))
+                     lags.isEmpty ? 0 : lags[lags.count / 2], p95, p99, worst, quietAfterStall, cutShort))
         XCTAssertGreaterThan(state.faults.count, 4, "the fault mix did not reach the calls")
         XCTAssertLessThan(quietAfterStall, 9.5, "a stalled call must be given up before a 10 s timeout")
-        XCTAssertLessThanOrEqual(cutShort * 50, state.puts.count, "more than 2% of the calls stopped sending their body")
-        // A stall costs its stream 5 s and its records the Flush before it; two in a row twice that.
-        XCTAssertLessThan(p99, 10, "streams must stay within seconds of their input")
+        XCTAssertEqual(cutShort, 0, "calls stopped sending their body")
+        // The tail is streams whose calls stalled (5 s each), sometimes twice in a row.
+        XCTAssertLessThan(p95, 8, "streams must stay within seconds of their input")
         XCTAssertLessThan(worst, 20, "a stall or two must not hold a stream back for longer")
     }
 }

@@ -10,15 +10,14 @@ struct HTTPResponse: Sendable {
     var body: Data
 }
 
-/// How the CloudWatch client's POSTs travel. A protocol so that `tls.verify Off`
-/// (test endpoints with self-signed certificates) can use its own transport
-/// while every other endpoint goes through `URLSession`.
+/// How the CloudWatch client's POSTs travel: `SocketHTTPTransport`, or
+/// `URLSessionTransport` for an endpoint behind a proxy.
 protocol HTTPTransport: Sendable {
     func post(_ url: URL, headers: [(name: String, value: String)], body: Data) async throws -> HTTPResponse
 }
 
-/// `URLSession` (FoundationNetworking on Linux, which builds on Windows too):
-/// connection reuse, proxies and the system's certificate store.
+/// `URLSession` (FoundationNetworking, libcurl underneath), for an endpoint the
+/// environment sends through a proxy (`ProxyEnvironment`): libcurl speaks to it.
 ///
 /// A call that hears nothing for its patience (`stallTimeout`, plus time to
 /// send its body at a slow 256 KiB/s) is given up as stalled, well before a
