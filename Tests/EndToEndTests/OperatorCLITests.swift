@@ -23,7 +23,7 @@ final class OperatorCLITests: XCTestCase {
         let spool = try Spool(configuration: .init(path: spoolFolder + "/shipper.sqlite"))
         defer { spool.close() }
         func record(_ stream: String, _ n: Int) -> SpoolRecord {
-            SpoolRecord(logGroup: "/aws/ecs/\(stream)", logStream: "task-\(stream)", tag: "out.\(stream)",
+            SpoolRecord(output: .first, logGroup: "/aws/ecs/\(stream)", logStream: "task-\(stream)", tag: "out.\(stream)",
                         timeNanoseconds: base + Int64(n) * 60_000_000_000, message: Array("{\"log\":\"\(stream)\(n)\"}".utf8))
         }
         try spool.append([SpoolAppend(chunk: nil, records: SpoolRecords((0..<5).map { record("a", $0) })),

@@ -27,7 +27,7 @@ final class ReplayTests: XCTestCase {
         let spool = try Spool(configuration: .init(path: folder + "/shipper.sqlite"))
         defer { spool.close() }
         func record(_ stream: String, _ n: Int, _ log: String, age: Int64 = 0) -> SpoolRecord {
-            SpoolRecord(logGroup: group, logStream: stream, tag: "app", timeNanoseconds: now - age + Int64(n) * 1_000_000,
+            SpoolRecord(output: .first, logGroup: group, logStream: stream, tag: "app", timeNanoseconds: now - age + Int64(n) * 1_000_000,
                         message: Array(#"{"log":"\#(log)"}"#.utf8))
         }
         let records = [

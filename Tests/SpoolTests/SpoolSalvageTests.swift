@@ -15,7 +15,7 @@ final class SpoolSalvageTests: SpoolFileTestCase {
     private func makeSpool() throws -> [Int64: SpoolRecord] {
         let spool = try Spool(configuration: .init(path: path))
         let records = (0..<count).map { n in
-            SpoolRecord(logGroup: "g", logStream: n % 2 == 0 ? "s1" : "s2", tag: "t\(n % 3)", timeNanoseconds: Int64(n) * 1_000_000 + 7, message: message(n))
+            SpoolRecord(output: .first, logGroup: "g", logStream: n % 2 == 0 ? "s1" : "s2", tag: "t\(n % 3)", timeNanoseconds: Int64(n) * 1_000_000 + 7, message: message(n))
         }
         for start in stride(from: 0, to: count, by: 100) {
             try spool.append([SpoolAppend(chunk: nil, records: SpoolRecords(Array(records[start..<start + 100])))], durable: true)
@@ -54,7 +54,7 @@ final class SpoolSalvageTests: SpoolFileTestCase {
         try FileHandle(forWritingTo: URL(fileURLWithPath: path)).truncate(atOffset: UInt64(size - 3 * 4096))
 
         let damaged = try Data(contentsOf: URL(fileURLWithPath: path))
-        let reader = try DamagedSpoolReader(path: path)
+        let reader = try DamagedSpoolReader(path: path, owner: { _ in .first })
         var read: [Int64: DamagedRecord] = [:]
         let unreadable = try reader.records { read[$0.id] = $0 }.ids
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: path)), damaged, "reading writes nothing to the file")
@@ -145,7 +145,7 @@ final class SpoolSalvageTests: SpoolFileTestCase {
         try file.close()
 
         var read: [Int64: DamagedRecord] = [:]
-        let unreadable = try DamagedSpoolReader(path: path).records { read[$0.id] = $0 }
+        let unreadable = try DamagedSpoolReader(path: path, owner: { _ in .first }).records { read[$0.id] = $0 }
         let from = try XCTUnwrap(unreadable.from, "the table's end is unknown")
         XCTAssertGreaterThan(read.count, count / 2, "the damage is near the end")
         XCTAssertEqual(Set(read.keys), Set(1..<from), "every record before the damage is read, none after")

@@ -9,7 +9,7 @@ final class StreamCountersTests: SpoolFileTestCase {
     /// Messages that share their ends, so that the spool stores most of them as shapes.
     private func record(_ n: Int, stream: String, group: String = "g") -> SpoolRecord {
         let message = #"{"container_id":"61f5e6b0c3d54c2f9e8a7b6c5d4e3f2a","source":"stdout","log":"line \#(n) \#(String(repeating: "x", count: n % 7))","ecs_cluster":"FluentBit-cluster"}"#
-        return SpoolRecord(logGroup: group, logStream: stream, tag: "t", timeNanoseconds: Int64(1_000 + n), message: Array(message.utf8))
+        return SpoolRecord(output: .first, logGroup: group, logStream: stream, tag: "t", timeNanoseconds: Int64(1_000 + n), message: Array(message.utf8))
     }
 
     private func store(_ spool: Spool, _ records: [SpoolRecord]) throws {
@@ -180,7 +180,7 @@ final class StreamCountersTests: SpoolFileTestCase {
         defer { database.close() }
         let maintenance = SpoolMaintenance(database: database, pressure: SpoolPressure { _, _, _ in },
                                            budget: DiskBudget(spoolPath: path, reserveBytes: 0, headroomBytes: 0),
-                                           limits: .init(keepDelivered: 3600, totalLimitBytes: nil, interval: 3600), logger: .init(label: "test"))
+                                           limits: .init(keepDelivered: 3600, totalLimitBytes: nil, interval: 3600), pruned: PrunedStreams(), logger: .init(label: "test"))
         defer { maintenance.stop() }
         let now = Int64(Date().timeIntervalSince1970)
         XCTAssertEqual(try maintenance.removeIdleStreams(lastDeliveredBefore: now + 10), 0, "a stream with records stays")
