@@ -151,4 +151,81 @@ final class StreamCountersTests: SpoolFileTestCase {
         XCTAssertEqual(try database.integer("SELECT count(*) FROM streams"), 0)
         XCTAssertEqual(try database.integer("SELECT count(*) FROM deliveries"), 0, "with its delivery rows")
     }
+
+    /// A record whose shape is gone (spool damage) counted its whole message when stored and can
+    /// only count its middle when its cursor passes it: once nothing is pending, no bytes are either.
+    func testPendingBytesReturnToZeroOnceARecordWhoseShapeIsMissingIsPassed() throws {
+        let spool = try Spool(configuration: .init(path: path))
+        defer { spool.close() }
+        try store(spool, (0..<60).map { record($0, stream: "a") })
+        let database = try SQLiteDatabase(path: path, create: false)
+        XCTAssertGreaterThan(try database.integer("SELECT count(*) FROM records WHERE shape IS NOT NULL"), 30)
+        try database.execute("DELETE FROM shapes")
+        database.close()
+        let a = try stream(spool, "a")
+        let half = try spool.undelivered(stream: a.id, limit: 30)
+        let damaged = half.filter { $0.missingShape != nil }
+        XCTAssertFalse(damaged.isEmpty)
+        // Through what was read (`RecentReads`), then past anything read (counted in SQL): both ways.
+        try spool.markDelivered(stream: a.id, through: try XCTUnwrap(half.last).id, deadLetters: damaged.map { DeadLetter(recordID: $0.id, reason: "spool damage") })
+        XCTAssertGreaterThan(try XCTUnwrap(try SpoolInspector(path: path).streamStatus().first).undeliveredBytes, 0, "30 records still pending")
+        try spool.markDelivered(stream: a.id, through: Int64.max - 1)
+        let status = try XCTUnwrap(try SpoolInspector(path: path).streamStatus().first)
+        XCTAssertEqual(status.undeliveredRecords, 0)
+        XCTAssertEqual(status.undeliveredBytes, 0, "nothing pending, no bytes pending")
+    }
+
+    /// Housekeeping's pruned streams leave the writer's cache of stream ids before its next
+    /// commit, instead of staying for good (one per container ever seen).
+    func testAPrunedStreamLeavesTheWritersCache() throws {
+        let spool = try Spool(configuration: .init(path: path, keepDelivered: 0))
+        defer { spool.close() }
+        try store(spool, (0..<10).map { record($0, stream: $0 % 2 == 0 ? "gone" : "live") })
+        XCTAssertEqual(spool.cachedStreams, 2)
+        let gone = try stream(spool, "gone")
+        try spool.markDelivered(stream: gone.id, through: try XCTUnwrap(try spool.undelivered(stream: gone.id, limit: 100).last).id)
+        spool.runMaintenance()
+        XCTAssertEqual(try SpoolInspector(path: path).statistics().streams, 1, "the delivered stream is pruned")
+        try store(spool, [record(10, stream: "live")])
+        XCTAssertEqual(spool.cachedStreams, 1, "the writer let the pruned stream go")
+        try store(spool, [record(11, stream: "gone"), record(12, stream: "live")])
+        XCTAssertEqual(spool.cachedStreams, 2)
+        let again = try stream(spool, "gone")
+        XCTAssertNotEqual(again.id, gone.id, "a new row")
+        XCTAssertEqual(try spool.undelivered(stream: again.id, limit: 10).map(\.timeNanoseconds), [1_011])
+        try assertCountersExact(path, "after the stream came back")
+    }
+
+    /// A writer that cached a stream housekeeping (or another process) removed after the writer
+    /// last looked rolls back, makes the row again and commits; its other cached streams stay.
+    func testAStreamRowGoneUnderTheWriterIsMadeAgainAndTheOthersStayCached() throws {
+        let spool = try Spool(configuration: .init(path: path, keepDelivered: 0))
+        defer { spool.close() }
+        try store(spool, (0..<9).map { record($0, stream: ["gone", "b", "c"][$0 % 3]) })
+        let gone = try stream(spool, "gone")
+        try spool.markDelivered(stream: gone.id, through: try XCTUnwrap(try spool.undelivered(stream: gone.id, limit: 100).last).id)
+        let database = try SQLiteDatabase(path: path, create: false)
+        try database.execute("DELETE FROM records WHERE stream_id = \(gone.id)")
+        try database.execute("DELETE FROM deliveries WHERE stream_id = \(gone.id)")
+        try database.execute("DELETE FROM streams WHERE id = \(gone.id)")
+        database.close()
+        try store(spool, [record(20, stream: "b"), record(21, stream: "gone"), record(22, stream: "c")])
+        XCTAssertEqual(spool.cachedStreams, 3)
+        let again = try stream(spool, "gone")
+        XCTAssertNotEqual(again.id, gone.id)
+        XCTAssertEqual(try spool.undelivered(stream: again.id, limit: 10).map(\.timeNanoseconds), [1_021])
+        XCTAssertEqual(try spool.undelivered(stream: try stream(spool, "b").id, limit: 10).count, 4)
+        try assertCountersExact(path, "after the row was made again")
+    }
+
+    /// The uploaders' list of streams to send comes from the counters (one row per stream), not from probing the records.
+    func testStreamsWithPendingRecordsAreTheOnesTheCountersCount() throws {
+        let spool = try Spool(configuration: .init(path: path))
+        defer { spool.close() }
+        try store(spool, (0..<6).map { record($0, stream: $0 % 2 == 0 ? "a" : "b") })
+        let database = try SQLiteDatabase(path: path, create: false)
+        defer { database.close() }
+        try database.execute("UPDATE streams SET pending_records = 0 WHERE log_stream = 'b'")
+        XCTAssertEqual(try spool.streamsWithPendingRecords().map(\.logStream), ["a"], "what the counters say, whatever the records table holds")
+    }
 }
