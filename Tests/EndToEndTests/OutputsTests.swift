@@ -1,0 +1,126 @@
+import Foundation
+import XCTest
+
+/// Several `[OUTPUT]` sections kept apart, with the real binary and two fake
+/// CloudWatch endpoints: each output sends exactly what its `Match` routed,
+/// through its own endpoint, and names itself in the metrics and status.
+final class OutputsTests: XCTestCase {
+    private var directory: URL!
+
+    override func setUpWithError() throws {
+        directory = try TestPaths.temporaryDirectory()
+    }
+
+    override func tearDownWithError() throws {
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    private func lines(_ sequences: [Int]) -> [String] {
+        sequences.map { "line \($0)" }
+    }
+
+    /// The tutorial's config with its one output made two: output 0 takes the containers
+    /// named `a-*`, `europe` (another region) those named `*-b`; both write the same
+    /// group and stream names, so a container named `a-b` goes to one group and stream
+    /// of each endpoint. The environment's endpoint (`AWS_ENDPOINT_URL`) is one nobody
+    /// answers: a record sent by the wrong output's settings is not delivered at all.
+    private func twoOutputsConfig(first: FakeCloudWatch, second: FakeCloudWatch) throws -> String {
+        let config = try ShipperProcess.tutorialConfig(service: "    HTTP_Server On\n    HTTP_Port   0\n")
+        let tutorialOutput = "    Match               out.*\n"
+        guard config.contains(tutorialOutput), let outputStart = config.range(of: "[OUTPUT]") else {
+            throw ChildProcessError.failed("ops/config/cloudwatch.conf no longer has its one [OUTPUT] with Match out.*")
+        }
+        let output = String(config[outputStart.lowerBound...])
+        let firstOutput = output.replacingOccurrences(of: tutorialOutput, with: "    Match               out.*.a-*\n    endpoint            \(first.endpoint)\n")
+        let secondOutput = output
+            .replacingOccurrences(of: tutorialOutput, with: "    Alias               europe\n    Match               out.*.*-b\n    endpoint            \(second.endpoint)\n")
+            .replacingOccurrences(of: "region              us-east-1", with: "region              eu-west-1")
+        return String(config[..<outputStart.lowerBound]) + firstOutput + "\n" + secondOutput
+    }
+
+    func testTwoOutputsEachReceiveExactlyTheRecordsTheirMatchRouted() throws {
+        let first = try FakeCloudWatch()
+        let second = try FakeCloudWatch()
+        let shipper = try ShipperProcess(config: try twoOutputsConfig(first: first, second: second), directory: directory, endpoint: "http://127.0.0.1:9")
+        let metricsPort = try shipper.child.waitForLine(#"monitoring endpoint listening .*port=(\d+)"#)
+        let firstOnly = try sendDockerRecords(port: shipper.port, count: 40, ack: true, extra: ["--container", "a-only"])
+        let secondOnly = try sendDockerRecords(port: shipper.port, count: 30, start: 100, ack: true, extra: ["--container", "only-b"])
+        let both = try sendDockerRecords(port: shipper.port, count: 20, start: 200, ack: true, extra: ["--container", "a-b"])
+        XCTAssertEqual([firstOnly.count, secondOnly.count, both.count], [40, 30, 20], "every record acked")
+
+        let expectedFirst = lines(firstOnly + both).sorted()
+        let expectedSecond = lines(secondOnly + both).sorted()
+        try eventually(timeout: 60, "each endpoint holding its 60 and 50 records") {
+            try first.lines().count >= expectedFirst.count && second.lines().count >= expectedSecond.count
+        }
+        // Every record counted: exactly its own at each endpoint, none twice, none of the other's.
+        XCTAssertEqual(try first.lines().sorted(), expectedFirst)
+        XCTAssertEqual(try second.lines().sorted(), expectedSecond)
+        let firstStreams = Set(try first.state().events.map { "\($0.group) \($0.stream)" })
+        let secondStreams = Set(try second.state().events.map { "\($0.group) \($0.stream)" })
+        XCTAssertEqual(firstStreams.count, 2, "a-only and a-b: \(firstStreams)")
+        XCTAssertEqual(secondStreams.count, 2, "only-b and a-b: \(secondStreams)")
+        XCTAssertEqual(firstStreams.intersection(secondStreams).count, 1, "a-b is the same group and stream at both endpoints")
+
+        let url = "http://127.0.0.1:\(metricsPort)"
+        var metrics = ""
+        try eventually(timeout: 30, "the metrics of both outputs") {
+            metrics = (try? String(contentsOf: URL(string: url + "/api/v1/metrics/prometheus")!, encoding: .utf8)) ?? ""
+            return metrics.contains(#"shipper_output_records_total{name="cloudwatch_logs.0"} 60"#)
+                && metrics.contains(#"shipper_output_records_total{name="europe"} 50"#)
+        }
+        XCTAssertTrue(metrics.contains(#"shipper_output_rejected_records_total{name="europe"} 0"#), metrics)
+        let status = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(string: url + "/api/v1/status")!)) as? [String: Any])
+        let streams = try XCTUnwrap(status["streams"] as? [[String: Any]])
+        let outputs = streams.compactMap { $0["output"] as? String }
+        XCTAssertEqual(outputs.sorted(), ["cloudwatch_logs.0", "cloudwatch_logs.0", "europe", "europe"], "status names each stream's output")
+        XCTAssertEqual(try shipper.child.terminate(), 0)
+    }
+
+    /// A spool written by the release before (format 3: streams without their output) is
+    /// upgraded in place, its streams given to the output that sent them then, and
+    /// everything it held is delivered once.
+    func testAFormat3SpoolIsUpgradedAndDeliveredOnce() throws {
+        var shipper = try ShipperProcess(config: try ShipperProcess.tutorialConfig(), directory: directory, endpoint: "http://127.0.0.1:9")
+        let port = shipper.port
+        let acked = try sendDockerRecords(port: port, count: 60, ack: true, extra: ["--task", "ffff0001"])
+            + sendDockerRecords(port: port, count: 60, start: 60, ack: true, extra: ["--task", "ffff0002"])
+        XCTAssertEqual(try shipper.child.terminate(timeout: 30), 0)
+        let spool = directory.appendingPathComponent("spool/shipper.sqlite").path
+        // What format 3 was: the streams without their output, unique over group and stream.
+        let downgrade = """
+            import sqlite3, sys
+            db = sqlite3.connect(sys.argv[1])
+            db.executescript('''
+            BEGIN;
+            CREATE TABLE streams_v3(
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                log_group TEXT NOT NULL,
+                log_stream TEXT NOT NULL,
+                delivered_through INTEGER NOT NULL DEFAULT 0,
+                records INTEGER NOT NULL DEFAULT 0,
+                pending_records INTEGER NOT NULL DEFAULT 0,
+                pending_bytes INTEGER NOT NULL DEFAULT 0,
+                dead_letters INTEGER NOT NULL DEFAULT 0,
+                last_delivered_at INTEGER,
+                UNIQUE(log_group, log_stream));
+            INSERT INTO streams_v3 SELECT id, log_group, log_stream, delivered_through, records, pending_records,
+                                          pending_bytes, dead_letters, last_delivered_at FROM streams;
+            DROP TABLE streams;
+            ALTER TABLE streams_v3 RENAME TO streams;
+            PRAGMA user_version = 3;
+            COMMIT;
+            ''')
+            """
+        let old = try ChildProcess("python3", ["-c", downgrade, spool], name: "downgrade to format 3")
+        XCTAssertEqual(try old.waitForExit(timeout: 30), 0, old.text)
+
+        let fake = try FakeCloudWatch()
+        shipper = try ShipperProcess(config: try ShipperProcess.tutorialConfig(port: port), directory: directory, endpoint: fake.endpoint)
+        try shipper.child.waitForLine(#"upgrading the spool's format in place.*from=3"#)
+        try shipper.child.waitForLine(#"spool streams assigned to the outputs that send them assigned="2 to cloudwatch_logs\.0 \(output 0\)""#)
+        try eventually(timeout: 60, "the 120 records of the old spool") { Set(try fake.lines()) == Set(lines(acked)) }
+        XCTAssertEqual(try fake.lines().count, 120, "each record once")
+        XCTAssertEqual(try shipper.child.terminate(), 0)
+    }
+}
