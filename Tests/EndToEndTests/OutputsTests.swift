@@ -81,12 +81,6 @@ final class OutputsTests: XCTestCase {
     /// upgraded in place, its streams given to the output that sent them then, and
     /// everything it held is delivered once.
     func testAFormat3SpoolIsUpgradedAndDeliveredOnce() throws {
-        var shipper = try ShipperProcess(config: try ShipperProcess.tutorialConfig(), directory: directory, endpoint: "http://127.0.0.1:9")
-        let port = shipper.port
-        let acked = try sendDockerRecords(port: port, count: 60, ack: true, extra: ["--task", "ffff0001"])
-            + sendDockerRecords(port: port, count: 60, start: 60, ack: true, extra: ["--task", "ffff0002"])
-        XCTAssertEqual(try shipper.child.terminate(timeout: 30), 0)
-        let spool = directory.appendingPathComponent("spool/shipper.sqlite").path
         // What format 3 was: the streams without their output, unique over group and stream.
         let downgrade = """
             import sqlite3, sys
@@ -112,15 +106,7 @@ final class OutputsTests: XCTestCase {
             COMMIT;
             ''')
             """
-        let old = try ChildProcess("python3", ["-c", downgrade, spool], name: "downgrade to format 3")
-        XCTAssertEqual(try old.waitForExit(timeout: 30), 0, old.text)
-
-        let fake = try FakeCloudWatch()
-        shipper = try ShipperProcess(config: try ShipperProcess.tutorialConfig(port: port), directory: directory, endpoint: fake.endpoint)
-        try shipper.child.waitForLine(#"upgrading the spool's format in place.*from=3"#)
-        try shipper.child.waitForLine(#"spool streams assigned to the outputs that send them assigned="2 to cloudwatch_logs\.0 \(output 0\)""#)
-        try eventually(timeout: 60, "the 120 records of the old spool") { Set(try fake.lines()) == Set(lines(acked)) }
-        XCTAssertEqual(try fake.lines().count, 120, "each record once")
-        XCTAssertEqual(try shipper.child.terminate(), 0)
+        try assertAnOlderSpoolIsUpgradedAndDeliveredOnce(directory: directory, version: 3, downgrade: downgrade, upgradeLines: [
+            #"spool streams assigned to the outputs that send them assigned="2 to cloudwatch_logs\.0 \(output 0\)""#])
     }
 }

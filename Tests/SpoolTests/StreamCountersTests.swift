@@ -80,12 +80,18 @@ final class StreamCountersTests: SpoolFileTestCase {
         try spool.markDelivered(stream: a.id, through: pending[9].id, deadLetters: [DeadLetter(recordID: pending[2].id, reason: "tooOld")])
         spool.close()
         let expected = try counted(path).scanned
-        // Back to format 2, as the release before wrote it: no counters.
+        // Back to format 2, as that release wrote it: streams without counters or outputs.
         let old = try SQLiteDatabase(path: path, create: false)
-        for column in ["records", "pending_records", "pending_bytes", "dead_letters", "last_delivered_at"] {
-            try old.execute("ALTER TABLE streams DROP COLUMN \(column)")
+        try old.transaction {
+            try old.execute("""
+                CREATE TABLE streams_v2(id INTEGER PRIMARY KEY AUTOINCREMENT, log_group TEXT NOT NULL, log_stream TEXT NOT NULL,
+                                        delivered_through INTEGER NOT NULL DEFAULT 0, UNIQUE(log_group, log_stream))
+                """)
+            try old.execute("INSERT INTO streams_v2 SELECT id, log_group, log_stream, delivered_through FROM streams")
+            try old.execute("DROP TABLE streams")
+            try old.execute("ALTER TABLE streams_v2 RENAME TO streams")
+            try old.execute("PRAGMA user_version = 2")
         }
-        try old.execute("PRAGMA user_version = 2")
         old.close()
 
         let inspector = try SpoolInspector(path: path)
