@@ -92,6 +92,9 @@ final class OperatorCLITests: XCTestCase {
         let window = try shipper(["replay", "--storage-path", spoolFolder, "--tag", "out.b", "--since", since, "--until", until, "--stdout"])
         XCTAssertEqual(messages(window), [#"{"log":"b1"}"#, #"{"log":"b2"}"#])
         XCTAssertTrue(try shipper(["replay", "--storage-path", spoolFolder, "--stream", "task-*", "--dry-run"]).contains("would replay 9 records"))
+        XCTAssertTrue(try shipper(["replay", "--storage-path", spoolFolder, "--output-name", "cloudwatch_logs.*", "--dry-run"]).contains("would replay 9 records"))
+        XCTAssertTrue(try shipper(["replay", "--storage-path", spoolFolder, "--output-name", "europe", "--dry-run"]).contains("would replay 0 records"))
+        XCTAssertTrue(delivered.hasPrefix(#"{"output":"cloudwatch_logs.0","log_group":"/aws/ecs/a""#), delivered)
         let exported = directory.appendingPathComponent("export.ndjson").path
         _ = try shipper(["spool", "export", "--storage-path", spoolFolder, "--source", "undelivered", "--output", exported])
         XCTAssertEqual(messages(try String(contentsOfFile: exported, encoding: .utf8)).count, 6)
