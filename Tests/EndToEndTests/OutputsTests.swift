@@ -24,16 +24,16 @@ final class OutputsTests: XCTestCase {
     /// group and stream names, so a container named `a-b` goes to one group and stream
     /// of each endpoint. The environment's endpoint (`AWS_ENDPOINT_URL`) is one nobody
     /// answers: a record sent by the wrong output's settings is not delivered at all.
-    private func twoOutputsConfig(first: FakeCloudWatch, second: FakeCloudWatch) throws -> String {
+    private func twoOutputsConfig(first: String, second: String) throws -> String {
         let config = try ShipperProcess.tutorialConfig(service: "    HTTP_Server On\n    HTTP_Port   0\n")
         let tutorialOutput = "    Match               out.*\n"
         guard config.contains(tutorialOutput), let outputStart = config.range(of: "[OUTPUT]") else {
             throw ChildProcessError.failed("ops/config/cloudwatch.conf no longer has its one [OUTPUT] with Match out.*")
         }
         let output = String(config[outputStart.lowerBound...])
-        let firstOutput = output.replacingOccurrences(of: tutorialOutput, with: "    Match               out.*.a-*\n    endpoint            \(first.endpoint)\n")
+        let firstOutput = output.replacingOccurrences(of: tutorialOutput, with: "    Match               out.*.a-*\n    endpoint            \(first)\n")
         let secondOutput = output
-            .replacingOccurrences(of: tutorialOutput, with: "    Alias               europe\n    Match               out.*.*-b\n    endpoint            \(second.endpoint)\n")
+            .replacingOccurrences(of: tutorialOutput, with: "    Alias               europe\n    Match               out.*.*-b\n    endpoint            \(second)\n")
             .replacingOccurrences(of: "region              us-east-1", with: "region              eu-west-1")
         return String(config[..<outputStart.lowerBound]) + firstOutput + "\n" + secondOutput
     }
@@ -41,7 +41,7 @@ final class OutputsTests: XCTestCase {
     func testTwoOutputsEachReceiveExactlyTheRecordsTheirMatchRouted() throws {
         let first = try FakeCloudWatch()
         let second = try FakeCloudWatch()
-        let shipper = try ShipperProcess(config: try twoOutputsConfig(first: first, second: second), directory: directory, endpoint: "http://127.0.0.1:9")
+        let shipper = try ShipperProcess(config: try twoOutputsConfig(first: first.endpoint, second: second.endpoint), directory: directory, endpoint: "http://127.0.0.1:9")
         let metricsPort = try shipper.child.waitForLine(#"monitoring endpoint listening .*port=(\d+)"#)
         let firstOnly = try sendDockerRecords(port: shipper.port, count: 40, ack: true, extra: ["--container", "a-only"])
         let secondOnly = try sendDockerRecords(port: shipper.port, count: 30, start: 100, ack: true, extra: ["--container", "only-b"])
@@ -74,6 +74,28 @@ final class OutputsTests: XCTestCase {
         let streams = try XCTUnwrap(status["streams"] as? [[String: Any]])
         let outputs = streams.compactMap { $0["output"] as? String }
         XCTAssertEqual(outputs.sorted(), ["cloudwatch_logs.0", "cloudwatch_logs.0", "europe", "europe"], "status names each stream's output")
+        XCTAssertEqual(try shipper.child.terminate(), 0)
+    }
+
+    /// An output whose endpoint does not answer holds back only its own records: the other
+    /// output delivers a record both match, and the metrics say which output is behind.
+    func testAnOutputThatCannotSendHoldsBackOnlyItsOwnRecords() throws {
+        let first = try FakeCloudWatch()
+        let shipper = try ShipperProcess(config: try twoOutputsConfig(first: first.endpoint, second: "http://127.0.0.1:9"),
+                                         directory: directory, endpoint: "http://127.0.0.1:9")
+        let metricsPort = try shipper.child.waitForLine(#"monitoring endpoint listening .*port=(\d+)"#)
+        let both = try sendDockerRecords(port: shipper.port, count: 10, ack: true, extra: ["--container", "a-b"])
+        try eventually(timeout: 60, "output 0's copy of the 10 records") { try first.lines().sorted() == lines(both).sorted() }
+        var metrics = ""
+        try eventually(timeout: 30, "europe's backlog in the metrics") {
+            metrics = (try? String(contentsOf: URL(string: "http://127.0.0.1:\(metricsPort)/api/v1/metrics/prometheus")!, encoding: .utf8)) ?? ""
+            return metrics.range(of: #"shipper_oldest_undelivered_age_seconds\{log_group="[^"]+",name="europe"\} \d"#, options: .regularExpression) != nil
+                && metrics.range(of: #"shipper_output_retries_total\{name="europe"\} [1-9]"#, options: .regularExpression) != nil
+        }
+        XCTAssertTrue(metrics.contains(#"shipper_output_records_total{name="cloudwatch_logs.0"} 10"#), metrics)
+        XCTAssertTrue(metrics.contains(#"shipper_output_records_total{name="europe"} 0"#), metrics)
+        XCTAssertNil(metrics.range(of: #"shipper_oldest_undelivered_age_seconds\{[^}]*name="cloudwatch_logs\.0""#, options: .regularExpression),
+                     "output 0 has nothing undelivered: \(metrics)")
         XCTAssertEqual(try shipper.child.terminate(), 0)
     }
 

@@ -118,11 +118,13 @@ final class ShipperMonitor: @unchecked Sendable {
         }
         if let streams = try? serialized({ try inspector.streamStatus() }) {
             let now = Date().timeIntervalSince1970
-            let oldest = Dictionary(grouping: streams.compactMap { s in s.oldestUndeliveredNanoseconds.map { (s.logGroup, $0) } }, by: \.0)
-                .mapValues { $0.map(\.1).min() ?? 0 }
-            for (group, nanoseconds) in oldest.sorted(by: { $0.key < $1.key }) {
-                text.add("shipper_oldest_undelivered_age_seconds", "Age of the oldest undelivered record of a log group.", .gauge,
-                         ["log_group": group], max(0, now - Double(nanoseconds) / 1e9))
+            struct GroupOfOutput: Hashable { let output: String; let group: String }
+            let oldest = Dictionary(grouping: streams.compactMap { s in
+                s.oldestUndeliveredNanoseconds.map { (GroupOfOutput(output: s.output ?? "", group: s.logGroup), $0) }
+            }, by: \.0).mapValues { $0.map(\.1).min() ?? 0 }
+            for (key, nanoseconds) in oldest.sorted(by: { ($0.key.output, $0.key.group) < ($1.key.output, $1.key.group) }) {
+                text.add("shipper_oldest_undelivered_age_seconds", "Age of the oldest undelivered record of an output's log group.", .gauge,
+                         ["name": key.output, "log_group": key.group], max(0, now - Double(nanoseconds) / 1e9))
             }
         }
         return text.rendered
