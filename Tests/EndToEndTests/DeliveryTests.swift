@@ -209,27 +209,9 @@ final class DeliveryTests: XCTestCase {
 
     /// A spool written two releases before (format 2: streams without their counters or outputs)
     /// is upgraded in place by the next start, and everything it held is delivered once.
-    func testASpoolOfThePreviousFormatIsUpgradedAndDelivered() throws {
+    func testASpoolOfFormat2IsUpgradedAndDelivered() throws {
         // What format 2 was: the same tables, the streams without their counters (or outputs).
-        let downgrade = """
-            import sqlite3, sys
-            db = sqlite3.connect(sys.argv[1])
-            db.executescript('''
-            BEGIN;
-            CREATE TABLE streams_v2(
-                id INTEGER PRIMARY KEY AUTOINCREMENT,
-                log_group TEXT NOT NULL,
-                log_stream TEXT NOT NULL,
-                delivered_through INTEGER NOT NULL DEFAULT 0,
-                UNIQUE(log_group, log_stream));
-            INSERT INTO streams_v2 SELECT id, log_group, log_stream, delivered_through FROM streams;
-            DROP TABLE streams;
-            ALTER TABLE streams_v2 RENAME TO streams;
-            PRAGMA user_version = 2;
-            COMMIT;
-            ''')
-            """
-        try assertAnOlderSpoolIsUpgradedAndDeliveredOnce(directory: directory, version: 2, downgrade: downgrade, upgradeLines: [])
+        try assertAnOlderSpoolIsUpgradedAndDeliveredOnce(directory: directory, version: 2, streamsColumns: OlderStreamsColumns.format2, upgradeLines: [])
     }
 
     func testShutdownDuringAnOutageKeepsEveryRecordForTheNextStart() throws {

@@ -104,31 +104,7 @@ final class OutputsTests: XCTestCase {
     /// everything it held is delivered once.
     func testAFormat3SpoolIsUpgradedAndDeliveredOnce() throws {
         // What format 3 was: the streams without their output, unique over group and stream.
-        let downgrade = """
-            import sqlite3, sys
-            db = sqlite3.connect(sys.argv[1])
-            db.executescript('''
-            BEGIN;
-            CREATE TABLE streams_v3(
-                id INTEGER PRIMARY KEY AUTOINCREMENT,
-                log_group TEXT NOT NULL,
-                log_stream TEXT NOT NULL,
-                delivered_through INTEGER NOT NULL DEFAULT 0,
-                records INTEGER NOT NULL DEFAULT 0,
-                pending_records INTEGER NOT NULL DEFAULT 0,
-                pending_bytes INTEGER NOT NULL DEFAULT 0,
-                dead_letters INTEGER NOT NULL DEFAULT 0,
-                last_delivered_at INTEGER,
-                UNIQUE(log_group, log_stream));
-            INSERT INTO streams_v3 SELECT id, log_group, log_stream, delivered_through, records, pending_records,
-                                          pending_bytes, dead_letters, last_delivered_at FROM streams;
-            DROP TABLE streams;
-            ALTER TABLE streams_v3 RENAME TO streams;
-            PRAGMA user_version = 3;
-            COMMIT;
-            ''')
-            """
-        try assertAnOlderSpoolIsUpgradedAndDeliveredOnce(directory: directory, version: 3, downgrade: downgrade, upgradeLines: [
+        try assertAnOlderSpoolIsUpgradedAndDeliveredOnce(directory: directory, version: 3, streamsColumns: OlderStreamsColumns.format3, upgradeLines: [
             #"spool streams assigned to the outputs that send them assigned="2 to cloudwatch_logs\.0 \(output 0\)""#])
     }
 }

@@ -81,18 +81,7 @@ final class StreamCountersTests: SpoolFileTestCase {
         spool.close()
         let expected = try counted(path).scanned
         // Back to format 2, as that release wrote it: streams without counters or outputs.
-        let old = try SQLiteDatabase(path: path, create: false)
-        try old.transaction {
-            try old.execute("""
-                CREATE TABLE streams_v2(id INTEGER PRIMARY KEY AUTOINCREMENT, log_group TEXT NOT NULL, log_stream TEXT NOT NULL,
-                                        delivered_through INTEGER NOT NULL DEFAULT 0, UNIQUE(log_group, log_stream))
-                """)
-            try old.execute("INSERT INTO streams_v2 SELECT id, log_group, log_stream, delivered_through FROM streams")
-            try old.execute("DROP TABLE streams")
-            try old.execute("ALTER TABLE streams_v2 RENAME TO streams")
-            try old.execute("PRAGMA user_version = 2")
-        }
-        old.close()
+        try OlderStreamsTable.rebuild(path, version: 2, columns: OlderStreamsTable.format2)
 
         let inspector = try SpoolInspector(path: path)
         let before = try inspector.statistics()

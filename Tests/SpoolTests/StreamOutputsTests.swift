@@ -64,7 +64,7 @@ final class StreamOutputsTests: SpoolFileTestCase {
         let leftOfUS = try spool.undelivered(stream: firstOfUS.id, limit: 100).map(\.id)
         spool.close()
         let expected = try counted(path).scanned
-        try Self.downgradeToFormat3(path, streamSequence: 500)
+        try OlderStreamsTable.rebuild(path, version: 3, columns: OlderStreamsTable.format3, streamSequence: 500)
 
         // An older shipper's view of it: no outputs yet.
         XCTAssertEqual(Set(try SpoolInspector(path: path).streamStatus().map(\.output)), [nil])
@@ -89,35 +89,5 @@ final class StreamOutputsTests: SpoolFileTestCase {
         try store(upgraded, [record(99, output: europe, group: "new", stream: "new")])
         XCTAssertGreaterThan(try XCTUnwrap(try upgraded.streamsWithPendingRecords().first { $0.logGroup == "new" }).id, 500)
         XCTAssertEqual(try upgraded.streamsWithPendingRecords().filter { $0.logStream == "s0" }.count, 2, "s0 of each group")
-    }
-
-    /// Makes `file` what format 3 wrote: streams without their output, unique over group and stream.
-    /// `streamSequence` is set as the streams' id sequence, as after pruned streams.
-    static func downgradeToFormat3(_ file: String, streamSequence: Int64) throws {
-        let old = try SQLiteDatabase(path: file, create: false)
-        defer { old.close() }
-        try old.transaction {
-            try old.execute("""
-                CREATE TABLE streams_v3(
-                    id INTEGER PRIMARY KEY AUTOINCREMENT,
-                    log_group TEXT NOT NULL,
-                    log_stream TEXT NOT NULL,
-                    delivered_through INTEGER NOT NULL DEFAULT 0,
-                    records INTEGER NOT NULL DEFAULT 0,
-                    pending_records INTEGER NOT NULL DEFAULT 0,
-                    pending_bytes INTEGER NOT NULL DEFAULT 0,
-                    dead_letters INTEGER NOT NULL DEFAULT 0,
-                    last_delivered_at INTEGER,
-                    UNIQUE(log_group, log_stream))
-                """)
-            try old.execute("""
-                INSERT INTO streams_v3 SELECT id, log_group, log_stream, delivered_through, records, pending_records, pending_bytes,
-                                              dead_letters, last_delivered_at FROM streams
-                """)
-            try old.execute("DROP TABLE streams")
-            try old.execute("ALTER TABLE streams_v3 RENAME TO streams")
-            try old.execute("UPDATE sqlite_sequence SET seq = \(streamSequence) WHERE name = 'streams'")
-            try old.execute("PRAGMA user_version = 3")
-        }
     }
 }
