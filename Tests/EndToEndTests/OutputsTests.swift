@@ -24,18 +24,20 @@ final class OutputsTests: XCTestCase {
     /// group and stream names, so a container named `a-b` goes to one group and stream
     /// of each endpoint. The environment's endpoint (`AWS_ENDPOINT_URL`) is one nobody
     /// answers: a record sent by the wrong output's settings is not delivered at all.
-    private func twoOutputsConfig(first: String, second: String) throws -> String {
-        let config = try ShipperProcess.tutorialConfig(service: "    HTTP_Server On\n    HTTP_Port   0\n")
+    /// Without `second`, the config has output 0 only.
+    private func twoOutputsConfig(first: String, second: String?, port: Int = 0) throws -> String {
+        let config = try ShipperProcess.tutorialConfig(port: port, service: "    HTTP_Server On\n    HTTP_Port   0\n")
         let tutorialOutput = "    Match               out.*\n"
         guard config.contains(tutorialOutput), let outputStart = config.range(of: "[OUTPUT]") else {
             throw ChildProcessError.failed("ops/config/cloudwatch.conf no longer has its one [OUTPUT] with Match out.*")
         }
         let output = String(config[outputStart.lowerBound...])
         let firstOutput = output.replacingOccurrences(of: tutorialOutput, with: "    Match               out.*.a-*\n    endpoint            \(first)\n")
-        let secondOutput = output
-            .replacingOccurrences(of: tutorialOutput, with: "    Alias               europe\n    Match               out.*.*-b\n    endpoint            \(second)\n")
-            .replacingOccurrences(of: "region              us-east-1", with: "region              eu-west-1")
-        return String(config[..<outputStart.lowerBound]) + firstOutput + "\n" + secondOutput
+        let secondOutput = second.map { second in
+            output.replacingOccurrences(of: tutorialOutput, with: "    Alias               europe\n    Match               out.*.*-b\n    endpoint            \(second)\n")
+                .replacingOccurrences(of: "region              us-east-1", with: "region              eu-west-1")
+        }
+        return String(config[..<outputStart.lowerBound]) + firstOutput + (secondOutput.map { "\n" + $0 } ?? "")
     }
 
     func testTwoOutputsEachReceiveExactlyTheRecordsTheirMatchRouted() throws {
@@ -96,6 +98,37 @@ final class OutputsTests: XCTestCase {
         XCTAssertTrue(metrics.contains(#"shipper_output_records_total{name="europe"} 0"#), metrics)
         XCTAssertNil(metrics.range(of: #"shipper_oldest_undelivered_age_seconds\{[^}]*name="cloudwatch_logs\.0""#, options: .regularExpression),
                      "output 0 has nothing undelivered: \(metrics)")
+        XCTAssertEqual(try shipper.child.terminate(), 0)
+    }
+
+    /// The records of an output taken out of the config stay in the spool, are not sent by
+    /// another output's settings (nor by replay), and go out once the output is back.
+    func testTheRecordsOfAnOutputTakenOutOfTheConfigWaitForItsReturn() throws {
+        let first = try FakeCloudWatch()
+        var shipper = try ShipperProcess(config: try twoOutputsConfig(first: first.endpoint, second: "http://127.0.0.1:9"),
+                                         directory: directory, endpoint: "http://127.0.0.1:9")
+        let port = shipper.port
+        let europe = try sendDockerRecords(port: port, count: 10, ack: true, extra: ["--container", "only-b"])
+        XCTAssertEqual(europe.count, 10)
+        XCTAssertEqual(try shipper.child.terminate(), 0)
+
+        shipper = try ShipperProcess(config: try twoOutputsConfig(first: first.endpoint, second: nil, port: port), directory: directory, endpoint: "http://127.0.0.1:9")
+        try shipper.child.waitForLine("records of an output the config no longer has stay in the spool; .*output=europe output_index=1")
+        let replay = try ChildProcess(TestPaths.shipperBinary, ["replay", "-c", directory.appendingPathComponent("shipper.conf").path,
+                                                                "--storage-path", directory.appendingPathComponent("spool").path, "--source", "undelivered"],
+                                      environment: ShipperProcess.testKeys.merging(["HOME": directory.path, "AWS_EC2_METADATA_DISABLED": "true"]) { $1 },
+                                      name: "shipper replay")
+        XCTAssertEqual(try replay.waitForExit(timeout: 60), 4, replay.text)
+        XCTAssertTrue(replay.text.contains("the records belong to output europe (output 1) and the config has 1 output(s)"), replay.text)
+        XCTAssertEqual(try first.lines(), [], "nothing went out through output 0")
+        XCTAssertEqual(try shipper.child.terminate(), 0)
+
+        let second = try FakeCloudWatch()
+        shipper = try ShipperProcess(config: try twoOutputsConfig(first: first.endpoint, second: second.endpoint, port: port),
+                                     directory: directory, endpoint: "http://127.0.0.1:9")
+        try eventually(timeout: 60, "europe's 10 records once it is back") { try second.lines().count >= 10 }
+        XCTAssertEqual(try second.lines().sorted(), lines(europe).sorted())
+        XCTAssertEqual(try first.lines(), [])
         XCTAssertEqual(try shipper.child.terminate(), 0)
     }
 
