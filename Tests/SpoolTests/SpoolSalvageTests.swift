@@ -109,6 +109,38 @@ final class SpoolSalvageTests: SpoolFileTestCase {
         XCTAssertEqual(try live.recordCount(), report.copied)
     }
 
+    /// A damaged spool keeps its streams' outputs in the live one; one from before format 4
+    /// (no outputs) gives each stream the output the caller's rule names for its group.
+    func testSalvagedStreamsKeepTheirOutputOrAreGivenTheOneThatSendsThem() throws {
+        let europe = SpoolOutput(index: 1, name: "europe")
+        let livePath = directory.appendingPathComponent("live.sqlite").path
+        let streamOutputs = { (spool: Spool) in try spool.streamsWithPendingRecords().map { "\($0.output.name) \($0.logStream)" }.sorted() }
+        do {
+            let spool = try Spool(configuration: .init(path: path))
+            try spool.append([SpoolAppend(chunk: nil, records: SpoolRecords([
+                SpoolRecord(output: .first, logGroup: "g", logStream: "s1", tag: "t", timeNanoseconds: 1, message: message(1)),
+                SpoolRecord(output: europe, logGroup: "g", logStream: "s1", tag: "t", timeNanoseconds: 2, message: message(2)),
+            ]))], durable: true)
+            spool.close()
+        }
+        do {
+            let live = try Spool(configuration: .init(path: livePath))
+            defer { live.close() }
+            XCTAssertEqual(try SpoolSalvage.run(damaged: path, into: livePath, owner: { _ in .first }).copied, 2)
+            XCTAssertEqual(try streamOutputs(live), ["cloudwatch_logs.0 s1", "europe s1"], "each stream to its own output")
+        }
+        try FileManager.default.removeItem(atPath: livePath)
+        // Format 3 had one stream per group and stream name.
+        let database = try SQLiteDatabase(path: path, create: false)
+        try database.execute("UPDATE streams SET log_stream = 's' || id")
+        database.close()
+        try OlderStreamsTable.rebuild(path, version: 3, columns: OlderStreamsTable.format3)
+        let live = try Spool(configuration: .init(path: livePath))
+        defer { live.close() }
+        XCTAssertEqual(try SpoolSalvage.run(damaged: path, into: livePath, owner: { _ in europe }).copied, 2)
+        XCTAssertEqual(try streamOutputs(live), ["europe s1", "europe s2"], "a format 3 spool's streams, by the caller's rule")
+    }
+
     func testRecordsWhoseStreamRowIsLostAreReportedNotCopied() throws {
         _ = try makeSpool()
         let database = try SQLiteDatabase(path: path, create: false)
