@@ -42,7 +42,7 @@ import Logging
 ///    (`testTwoOutputsWritingTheSameGroupAndStreamStayApart`, `testAFormat3SpoolGivesEachStreamTheOutputThatSendsIt`.)
 /// 11. The writer's cached stream ids are only of rows that exist: a pruned stream leaves the
 ///    cache before the next transaction, and a rolled-back one drops the rows it made.
-///    (`testAPrunedStreamLeavesTheWritersCache`.)
+///    (`testAPrunedStreamLeavesTheWritersCache`, `testAStreamRowGoneUnderTheWriterIsMadeAgainAndTheOthersStayCached`.)
 // Safe to share: the writer, maintenance and reader each own their connection; `readerLock` guards the reader's and `instanceLock`.
 public final class Spool: @unchecked Sendable {
     public struct Configuration: Sendable {
