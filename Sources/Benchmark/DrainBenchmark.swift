@@ -29,7 +29,7 @@ struct DrainBenchmark: ParsableCommand {
             let n = min(10_000, records - written)
             let rows = (0..<n).map { i -> SpoolRecord in
                 let k = written + i
-                return SpoolRecord(logGroup: "/aws/ecs/bench-\(k % streams % groups)", logStream: "task-\(k % streams)", tag: "out.bench",
+                return SpoolRecord(output: .first, logGroup: "/aws/ecs/bench-\(k % streams % groups)", logStream: "task-\(k % streams)", tag: "out.bench",
                                    timeNanoseconds: now + Int64(k), message: messages[k % messages.count])
             }
             try spool.append([SpoolAppend(chunk: nil, records: SpoolRecords(rows))], durable: false)

@@ -85,7 +85,7 @@ struct ScrapeBenchmark: ParsableCommand {
         while written < records {
             let n = min(20_000, records - written)
             let rows = (0..<n).map { i in
-                SpoolRecord(logGroup: "/aws/ecs/bench", logStream: "task-\((written + i) % streams)", tag: "out.bench",
+                SpoolRecord(output: .first, logGroup: "/aws/ecs/bench", logStream: "task-\((written + i) % streams)", tag: "out.bench",
                             timeNanoseconds: now + Int64(written + i), message: messages[(written + i) % messages.count])
             }
             try spool.append([SpoolAppend(chunk: nil, records: SpoolRecords(rows))], durable: false)

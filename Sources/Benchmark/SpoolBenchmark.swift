@@ -30,7 +30,7 @@ struct SpoolBenchmark: ParsableCommand {
             while sent < perThread {
                 let n = min(batch, perThread - sent)
                 let rows = (0..<n).map { i in
-                    SpoolRecord(logGroup: "/aws/ecs/bench", logStream: stream, tag: "out.bench", timeNanoseconds: Int64(sent + i), message: messages[(sent + i) % messages.count])
+                    SpoolRecord(output: .first, logGroup: "/aws/ecs/bench", logStream: stream, tag: "out.bench", timeNanoseconds: Int64(sent + i), message: messages[(sent + i) % messages.count])
                 }
                 do { try spool.append([SpoolAppend(chunk: nil, records: SpoolRecords(rows))], durable: true) } catch { failures.set("append failed: \(error)"); return }
                 sent += n

@@ -29,7 +29,7 @@ struct StartupBenchmark: ParsableCommand {
             while written < records {
                 let n = min(10_000, records - written)
                 let rows = (0..<n).map { i in
-                    SpoolRecord(logGroup: "/aws/ecs/bench", logStream: "task-\((written + i) % 50)", tag: "out.bench", timeNanoseconds: Int64(written + i), message: messages[(written + i) % messages.count])
+                    SpoolRecord(output: .first, logGroup: "/aws/ecs/bench", logStream: "task-\((written + i) % 50)", tag: "out.bench", timeNanoseconds: Int64(written + i), message: messages[(written + i) % messages.count])
                 }
                 try spool.append([SpoolAppend(chunk: Array("fill-\(written)".utf8), records: SpoolRecords(rows))], durable: false)
                 written += n

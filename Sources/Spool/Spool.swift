@@ -36,6 +36,13 @@ import Logging
 ///    transaction that changes what they count, so they equal a count of the rows, after a crash
 ///    too; a stream is pruned only with nothing stored, no dead letters and no delivery inside the
 ///    replay window, and one that logs again gets a row again. (`StreamCountersTests`.)
+/// 10. A stream is its output, log group and stream: records routed by two outputs to the same
+///    group and stream are two streams, each delivered (and its cursor moved) apart; a spool
+///    from before format 4 gives every stream the output its caller names for the group, once.
+///    (`testTwoOutputsWritingTheSameGroupAndStreamStayApart`, `testAFormat3SpoolGivesEachStreamTheOutputThatSendsIt`.)
+/// 11. The writer's cached stream ids are only of rows that exist: a pruned stream leaves the
+///    cache before the next transaction, and a rolled-back one drops the rows it made.
+///    (`testAPrunedStreamLeavesTheWritersCache`, `testAStreamRowGoneUnderTheWriterIsMadeAgainAndTheOthersStayCached`.)
 // Safe to share: the writer, maintenance and reader each own their connection; `readerLock` guards the reader's and `instanceLock`.
 public final class Spool: @unchecked Sendable {
     public struct Configuration: Sendable {
@@ -58,6 +65,9 @@ public final class Spool: @unchecked Sendable {
         /// How many recent chunk ids are remembered to recognise resent frames.
         /// Docker has one frame in flight per container, so thousands are plenty.
         public var recentChunkCapacity: Int
+        /// The output of each stream of a spool written before streams belonged to outputs (format 3 or
+        /// older), by its log group: the caller's routing rule, applied once when the file is upgraded.
+        public var legacyStreamOwner: LegacyStreamOwner
 
         public static let defaultDiskReserveBytes: Int64 = 256 << 20
         public static let defaultHeadroomBytes: Int64 = 8 << 20
@@ -65,8 +75,10 @@ public final class Spool: @unchecked Sendable {
         public init(path: String, sync: SpoolSyncMode = .full, maxQueuedBytes: Int = 1 << 20, totalLimitBytes: Int64? = nil,
                     keepDelivered: TimeInterval = 3600, diskReserveBytes: Int64 = Configuration.defaultDiskReserveBytes,
                     headroomBytes: Int64 = Configuration.defaultHeadroomBytes,
-                    onCorruption: SpoolCorruptionPolicy = .moveAside, recentChunkCapacity: Int = 16_384) {
+                    onCorruption: SpoolCorruptionPolicy = .moveAside, recentChunkCapacity: Int = 16_384,
+                    legacyStreamOwner: @escaping LegacyStreamOwner = { _ in .first }) {
             self.path = path
+            self.legacyStreamOwner = legacyStreamOwner
             self.diskReserveBytes = diskReserveBytes
             self.headroomBytes = headroomBytes
             self.sync = sync
@@ -98,7 +110,8 @@ public final class Spool: @unchecked Sendable {
         self.logger = logger
         instanceLock = try SpoolLock(spoolPath: configuration.path)
         do {
-            writerDatabase = try SpoolFile.open(path: configuration.path, sync: configuration.sync, onCorruption: configuration.onCorruption, logger: logger)
+            writerDatabase = try SpoolFile.open(path: configuration.path, sync: configuration.sync, onCorruption: configuration.onCorruption,
+                                                owner: configuration.legacyStreamOwner, logger: logger)
             readerDatabase = try SQLiteDatabase(path: configuration.path)
             maintenanceDatabase = try SQLiteDatabase(path: configuration.path)
             let budget = DiskBudget(spoolPath: configuration.path, reserveBytes: configuration.diskReserveBytes, headroomBytes: configuration.headroomBytes)
@@ -115,13 +128,14 @@ public final class Spool: @unchecked Sendable {
                         "lifted": "\(reason.rawValue)", "still": "\(remaining.map(\.rawValue).sorted().joined(separator: "; "))", "disk_available_bytes": "\(free)"])
                 }
             }
+            let pruned = PrunedStreams()
             let maintenance = SpoolMaintenance(
                 database: maintenanceDatabase, pressure: pressure, budget: budget,
-                limits: .init(keepDelivered: configuration.keepDelivered, totalLimitBytes: configuration.totalLimitBytes), logger: logger)
+                limits: .init(keepDelivered: configuration.keepDelivered, totalLimitBytes: configuration.totalLimitBytes), pruned: pruned, logger: logger)
             self.maintenance = maintenance
             writer = try SpoolWriter(
                 database: writerDatabase, pressure: pressure, maxQueuedBytes: configuration.maxQueuedBytes,
-                recentChunkCapacity: configuration.recentChunkCapacity,
+                recentChunkCapacity: configuration.recentChunkCapacity, pruned: pruned,
                 afterCommit: { used, free in maintenance.observe(usedBytes: used, databaseFreeBytes: free) },
                 onDiskFull: { error in
                     logger.error("disk full: holding the records and retrying", metadata: ["error": "\(error)"])
@@ -170,17 +184,20 @@ public final class Spool: @unchecked Sendable {
     /// Frames that arrived again after being committed, and were acked without a second copy.
     public var duplicateFrames: Int { writer.duplicateChunks }
 
-    /// The streams that have records not yet delivered.
+    /// How many stream ids the writer had cached after its last commit (tests: pruned streams leave it).
+    var cachedStreams: Int { writer.cachedStreams }
+
+    /// The streams that have records not yet delivered, read from their counters
+    /// (invariant 9): one row per stream, however many records wait.
     public func streamsWithPendingRecords() throws -> [SpoolStream] {
         try read { db in
             let statement = try db.prepare("""
-                SELECT s.id, s.log_group, s.log_stream, s.delivered_through FROM streams s
-                WHERE EXISTS (SELECT 1 FROM records r WHERE r.stream_id = s.id AND r.id > s.delivered_through)
+                SELECT id, output, output_name, log_group, log_stream, delivered_through FROM streams WHERE pending_records > 0 ORDER BY id
                 """)
             var streams: [SpoolStream] = []
             while try statement.step() {
-                streams.append(SpoolStream(id: statement.int64(0), logGroup: statement.text(1),
-                                           logStream: statement.text(2), deliveredThrough: statement.int64(3)))
+                streams.append(SpoolStream(id: statement.int64(0), output: SpoolOutput(index: Int(statement.int64(1)), name: statement.text(2)),
+                                           logGroup: statement.text(3), logStream: statement.text(4), deliveredThrough: statement.int64(5)))
             }
             return streams
         }
@@ -252,20 +269,14 @@ public final class Spool: @unchecked Sendable {
                 }
                 let after = try deliveredThrough(stream: stream, db)
                 let (records, bytes) = try recentReads.passed(stream: stream, after: after, through: id) ?? {
-                    let passed = try db.prepare("""
-                        SELECT count(*), coalesce(sum(\(SpoolSchema.messageLength(of: "r"))), 0) FROM records r
-                        WHERE r.stream_id = ?1 AND r.id > ?2 AND r.id <= ?3
-                        """)
+                    let passed = try db.prepare(StreamCounters.passedSQL)
                     try passed.bind(1, stream)
                     try passed.bind(2, after)
                     try passed.bind(3, id)
                     _ = try passed.step()
                     return (passed.int64(0), passed.int64(1))
                 }()
-                let advance = try db.prepare("""
-                    UPDATE streams SET delivered_through = max(delivered_through, ?2), pending_records = pending_records - ?3,
-                        pending_bytes = pending_bytes - ?4, dead_letters = dead_letters + ?5, last_delivered_at = ?6 WHERE id = ?1
-                    """)
+                let advance = try db.prepare(StreamCounters.deliveredSQL)
                 try advance.bind(1, stream)
                 try advance.bind(2, id)
                 try advance.bind(3, records)

@@ -16,9 +16,10 @@ public enum SpoolCorruptionPolicy: String, Sendable, CaseIterable {
 /// ten records or ten million. A full `PRAGMA quick_check` runs at start only
 /// when a previous run found a problem and left the `.check` marker.
 enum SpoolFile {
-    static func open(path: String, sync: SpoolSyncMode, onCorruption: SpoolCorruptionPolicy, logger: Logger) throws -> SQLiteDatabase {
+    /// `owner` names the output of each stream of a file from before streams belonged to outputs.
+    static func open(path: String, sync: SpoolSyncMode, onCorruption: SpoolCorruptionPolicy, owner: LegacyStreamOwner, logger: Logger) throws -> SQLiteDatabase {
         do {
-            return try openVerified(path: path, sync: sync, fullCheck: FileManager.default.fileExists(atPath: markerPath(path)), logger: logger)
+            return try openVerified(path: path, sync: sync, fullCheck: FileManager.default.fileExists(atPath: markerPath(path)), owner: owner, logger: logger)
         } catch let error as SQLiteError where error.isCorruption {
             guard onCorruption == .moveAside else {
                 throw SpoolError.corrupt(path: path, reason: error.description)
@@ -26,14 +27,14 @@ enum SpoolFile {
             let aside = try moveAside(path)
             logger.error("spool is damaged; moved it aside and started a fresh one. Run `shipper spool salvage \(aside)` to recover its undelivered records",
                          metadata: ["path": "\(path)", "moved_to": "\(aside)", "error": "\(error)"])
-            return try openVerified(path: path, sync: sync, fullCheck: false, logger: logger)
+            return try openVerified(path: path, sync: sync, fullCheck: false, owner: owner, logger: logger)
         }
     }
 
     /// The marker that asks the next start for a full integrity check.
     static func markerPath(_ path: String) -> String { path + ".check" }
 
-    private static func openVerified(path: String, sync: SpoolSyncMode, fullCheck: Bool, logger: Logger) throws -> SQLiteDatabase {
+    private static func openVerified(path: String, sync: SpoolSyncMode, fullCheck: Bool, owner: LegacyStreamOwner, logger: Logger) throws -> SQLiteDatabase {
         try OwnerOnlyFile.create(at: path)
         let database = try SQLiteDatabase(path: path)
         try database.execute("PRAGMA journal_mode = WAL")
@@ -52,7 +53,7 @@ enum SpoolFile {
             logger.notice("upgrading the spool's format in place", metadata: [
                 "path": "\(path)", "from": "\(version)", "to": "\(SpoolSchema.version)", "steps": "\(steps.map(\.name).joined(separator: ", "))"])
         }
-        try database.transaction {
+        let assigned = try database.transaction { () -> [SpoolOutput: Int] in
             for step in steps {
                 for statement in step.changes { try database.execute(statement) }
             }
@@ -60,7 +61,14 @@ enum SpoolFile {
             for step in steps {
                 for statement in step.backfill { try database.execute(statement) }
             }
+            let assigned = version > 0 && version < SpoolSchema.streamOutputsVersion ? try LegacyStreamAssignment.assign(database, owner: owner) : [:]
             try database.execute("PRAGMA user_version = \(SpoolSchema.version)")
+            return assigned
+        }
+        if version > 0 && version < SpoolSchema.streamOutputsVersion {
+            let summary = assigned.sorted { $0.key.index < $1.key.index }.map { "\($0.value) to \($0.key.name) (output \($0.key.index))" }
+            logger.notice("spool streams assigned to the outputs that send them", metadata: [
+                "path": "\(path)", "streams": "\(assigned.values.reduce(0, +))", "assigned": "\(summary.isEmpty ? "none" : summary.joined(separator: ", "))"])
         }
         // Touch the newest record so a truncated or garbled file fails here, not on the first read.
         _ = try database.integer("SELECT coalesce(max(id), 0) + count(*) FROM (SELECT id FROM records ORDER BY id DESC LIMIT 1)")

@@ -14,6 +14,8 @@ public struct SpoolStatistics: Codable, Sendable {
 
 /// One stream's backlog, for `shipper status`.
 public struct StreamStatus: Codable, Sendable {
+    /// The output that sends the stream; nil on a spool before format 4 (an older shipper on it).
+    public var output: String?
     public var logGroup: String
     public var logStream: String
     public var undeliveredRecords: Int
@@ -34,7 +36,8 @@ public struct RecordSelection: Sendable {
     }
 
     public var source: Source
-    /// Glob patterns (`*` wildcards) on the log group, log stream and tag.
+    /// Glob patterns (`*` wildcards) on the output's name, the log group, log stream and tag.
+    public var output: String?
     public var group: String?
     public var stream: String?
     public var tag: String?
@@ -42,8 +45,10 @@ public struct RecordSelection: Sendable {
     public var since: Int64?
     public var until: Int64?
 
-    public init(source: Source = .all, group: String? = nil, stream: String? = nil, tag: String? = nil, since: Int64? = nil, until: Int64? = nil) {
+    public init(source: Source = .all, output: String? = nil, group: String? = nil, stream: String? = nil, tag: String? = nil,
+                since: Int64? = nil, until: Int64? = nil) {
         self.source = source
+        self.output = output
         self.group = group
         self.stream = stream
         self.tag = tag
@@ -55,6 +60,8 @@ public struct RecordSelection: Sendable {
 /// A record as a replay or an export sees it.
 public struct SelectedRecord: Sendable {
     public var id: Int64
+    /// The output that sends the record's stream; nil on a spool before format 4.
+    public var output: SpoolOutput?
     public var logGroup: String
     public var logStream: String
     public var tag: String
@@ -107,15 +114,15 @@ public final class SpoolInspector {
                 SELECT s.log_group, s.log_stream, s.pending_records, s.pending_bytes,
                        CASE WHEN s.pending_records > 0 THEN
                            (SELECT r.time_ns FROM records r WHERE r.stream_id = s.id AND r.id > s.delivered_through ORDER BY r.id LIMIT 1) END,
-                       s.last_delivered_at, s.dead_letters
+                       s.last_delivered_at, s.dead_letters, s.output_name
                 FROM \(try streams()) s
                 WHERE s.pending_records > 0 OR s.dead_letters > 0 OR s.last_delivered_at IS NOT NULL
-                ORDER BY s.log_group, s.log_stream
+                ORDER BY s.output, s.log_group, s.log_stream
                 """)
             var result: [StreamStatus] = []
             while try statement.step() {
                 result.append(StreamStatus(
-                    logGroup: statement.text(0), logStream: statement.text(1),
+                    output: statement.isNull(7) ? nil : statement.text(7), logGroup: statement.text(0), logStream: statement.text(1),
                     undeliveredRecords: Int(statement.int64(2)), undeliveredBytes: Int(statement.int64(3)),
                     oldestUndeliveredNanoseconds: statement.isNull(4) ? nil : statement.int64(4),
                     lastDeliveredAt: statement.isNull(5) ? nil : statement.int64(5),
@@ -125,13 +132,16 @@ public final class SpoolInspector {
         }
     }
 
-    /// The streams with their counters. A spool of format 2 (an older shipper
-    /// still running on it, not yet upgraded) has none: they are counted from
-    /// its records then, as that shipper's own status did.
+    /// The streams with their counters and output. A spool of format 3 (an
+    /// older shipper still running on it, not yet upgraded) has no outputs,
+    /// and one of format 2 no counters either: they are counted from its
+    /// records then, as that shipper's own status did.
     private func streams() throws -> String {
-        guard try database.integer("PRAGMA user_version") < SpoolSchema.streamCountersVersion else { return "streams" }
+        let version = try database.integer("PRAGMA user_version")
+        guard version < SpoolSchema.streamOutputsVersion else { return "streams" }
+        guard version < SpoolSchema.streamCountersVersion else { return "(SELECT *, NULL AS output, NULL AS output_name FROM streams)" }
         return """
-            (SELECT s.id, s.log_group, s.log_stream, s.delivered_through,
+            (SELECT s.id, NULL AS output, NULL AS output_name, s.log_group, s.log_stream, s.delivered_through,
                     (SELECT count(*) FROM records r WHERE r.stream_id = s.id) AS records,
                     (SELECT count(*) FROM records r WHERE r.stream_id = s.id AND r.id > s.delivered_through) AS pending_records,
                     (SELECT coalesce(sum(\(SpoolSchema.messageLength(of: "r"))), 0) FROM records r
@@ -145,14 +155,16 @@ public final class SpoolInspector {
     /// Up to `limit` selected records with an id above `after`, in id order (call again with the last id to page).
     public func select(_ selection: RecordSelection, after: Int64 = 0, limit: Int = 5_000) throws -> [SelectedRecord] {
         try run {
-            let (sql, bindings) = query(selection, columns: true)
+            let (sql, bindings) = try query(selection, columns: true)
             let statement = try database.prepare(sql + " AND id > ? ORDER BY id LIMIT ?")
             let index = try bind(bindings, to: statement)
             try statement.bind(index, after)
             try statement.bind(index + 1, Int64(limit))
             var records: [SelectedRecord] = []
             while try statement.step() {
-                records.append(SelectedRecord(id: statement.int64(0), logGroup: statement.text(1), logStream: statement.text(2),
+                records.append(SelectedRecord(id: statement.int64(0),
+                                              output: statement.isNull(7) ? nil : SpoolOutput(index: Int(statement.int64(7)), name: statement.text(8)),
+                                              logGroup: statement.text(1), logStream: statement.text(2),
                                               tag: statement.text(3), timeNanoseconds: statement.int64(4), message: statement.blob(5),
                                               deadLetterReason: statement.isNull(6) ? nil : statement.text(6)))
             }
@@ -188,7 +200,7 @@ public final class SpoolInspector {
     /// How many records `selection` takes.
     public func count(_ selection: RecordSelection) throws -> Int {
         try run {
-            let (sql, bindings) = query(selection, columns: false)
+            let (sql, bindings) = try query(selection, columns: false)
             let statement = try database.prepare(sql)
             try bind(bindings, to: statement)
             return try statement.step() ? Int(statement.int64(0)) : 0
@@ -207,24 +219,28 @@ public final class SpoolInspector {
     }
 
     /// The selection as one query over records (or dead letters) with their stream.
-    private func query(_ selection: RecordSelection, columns: Bool) -> (String, [Binding]) {
+    private func query(_ selection: RecordSelection, columns: Bool) throws -> (String, [Binding]) {
         var conditions: [String] = []
         var bindings: [Binding] = []
         let source: String
+        let streams = try database.integer("PRAGMA user_version") < SpoolSchema.streamOutputsVersion
+            ? "(SELECT *, NULL AS output, NULL AS output_name FROM streams)" : "streams"
+        let stream = "s.log_group AS log_group, s.log_stream AS log_stream, s.output AS output, s.output_name AS output_name"
         switch selection.source {
         case .deadLetters:
-            source = "SELECT d.id AS id, s.log_group AS log_group, s.log_stream AS log_stream, d.tag AS tag, d.time_ns AS time_ns, d.message AS message, d.reason AS reason FROM dead_letters d JOIN streams s ON s.id = d.stream_id"
+            source = "SELECT d.id AS id, \(stream), d.tag AS tag, d.time_ns AS time_ns, d.message AS message, d.reason AS reason FROM dead_letters d JOIN \(streams) s ON s.id = d.stream_id"
         case .undelivered, .delivered, .all:
-            source = "SELECT r.id AS id, s.log_group AS log_group, s.log_stream AS log_stream, r.tag AS tag, r.time_ns AS time_ns, \(SpoolSchema.message(of: "r")) AS message, NULL AS reason, r.id > s.delivered_through AS pending FROM records r JOIN streams s ON s.id = r.stream_id"
+            source = "SELECT r.id AS id, \(stream), r.tag AS tag, r.time_ns AS time_ns, \(SpoolSchema.message(of: "r")) AS message, NULL AS reason, r.id > s.delivered_through AS pending FROM records r JOIN \(streams) s ON s.id = r.stream_id"
             if selection.source == .undelivered { conditions.append("pending") }
             if selection.source == .delivered { conditions.append("NOT pending") }
         }
+        if let output = selection.output { conditions.append("output_name GLOB ?"); bindings.append(.text(output)) }
         if let group = selection.group { conditions.append("log_group GLOB ?"); bindings.append(.text(group)) }
         if let stream = selection.stream { conditions.append("log_stream GLOB ?"); bindings.append(.text(stream)) }
         if let tag = selection.tag { conditions.append("tag GLOB ?"); bindings.append(.text(tag)) }
         if let since = selection.since { conditions.append("time_ns >= ?"); bindings.append(.integer(since)) }
         if let until = selection.until { conditions.append("time_ns <= ?"); bindings.append(.integer(until)) }
-        let select = columns ? "SELECT id, log_group, log_stream, tag, time_ns, message, reason" : "SELECT count(*)"
+        let select = columns ? "SELECT id, log_group, log_stream, tag, time_ns, message, reason, output, output_name" : "SELECT count(*)"
         let filter = conditions.isEmpty ? "1" : conditions.joined(separator: " AND ")
         return ("\(select) FROM (\(source)) WHERE \(filter)", bindings)
     }

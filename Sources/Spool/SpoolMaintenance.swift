@@ -26,14 +26,17 @@ final class SpoolMaintenance: @unchecked Sendable {
     private let pressure: SpoolPressure
     private let budget: DiskBudget
     private let limits: Limits
+    /// Where the streams pruned go, for the writer's cache.
+    private let pruned: PrunedStreams
     private let condition = NSCondition()
     private var stopping = false
     private var stopped = false
     private var wakeRequested = false
     private let logger: Logger
 
-    init(database: SQLiteDatabase, pressure: SpoolPressure, budget: DiskBudget, limits: Limits, logger: Logger) {
+    init(database: SQLiteDatabase, pressure: SpoolPressure, budget: DiskBudget, limits: Limits, pruned: PrunedStreams, logger: Logger) {
         self.database = database
+        self.pruned = pruned
         self.pressure = pressure
         self.budget = budget
         self.limits = limits
@@ -185,7 +188,7 @@ final class SpoolMaintenance: @unchecked Sendable {
         let next = try database.prepare("SELECT id, stream_id, through_id FROM deliveries WHERE delivered_at <= ? ORDER BY id LIMIT 1")
         let removeRecords = try database.prepare("DELETE FROM records WHERE id IN (SELECT id FROM records WHERE stream_id = ? AND id <= ? ORDER BY id LIMIT ?)")
         let removeDelivery = try database.prepare("DELETE FROM deliveries WHERE stream_id = ? AND through_id <= ?")
-        let uncount = try database.prepare("UPDATE streams SET records = records - ?2 WHERE id = ?1")
+        let uncount = try database.prepare(StreamCounters.evictedSQL)
         var removed = 0
         var batches = 0
         // A stop does not wait for a long backlog of expired deliveries: the next start goes on.
@@ -229,7 +232,8 @@ final class SpoolMaintenance: @unchecked Sendable {
     /// the delivery rows they still have. One row per container ever seen would
     /// otherwise stay for good, and every status and scrape would read them all.
     /// A stream that gets records again gets a new row (`StreamRows`; a writer
-    /// that had cached the old one finds it gone, `StreamCounters.StreamRowGone`).
+    /// that had cached the old one drops it before its next transaction, `PrunedStreams`;
+    /// one that commits between the two finds it gone, `StreamCounters.StreamRowGone`).
     /// Returns how many went.
     @discardableResult
     func removeIdleStreams(lastDeliveredBefore cutoff: Int64) throws -> Int {
@@ -240,13 +244,16 @@ final class SpoolMaintenance: @unchecked Sendable {
         guard try any.step() else { return 0 }
         any.reset()
         let removeDeliveries = try database.prepare("DELETE FROM deliveries WHERE stream_id IN (\(idle))")
-        let removeStreams = try database.prepare("DELETE FROM streams WHERE id IN (\(idle))")
-        return try database.transaction {
+        let removeStreams = try database.prepare("DELETE FROM streams WHERE id IN (\(idle)) RETURNING id")
+        let removed = try database.transaction { () -> [Int64] in
             try removeDeliveries.bind(1, cutoff)
             try removeDeliveries.step()
             try removeStreams.bind(1, cutoff)
-            try removeStreams.step()
-            return database.changes
+            var ids: [Int64] = []
+            while try removeStreams.step() { ids.append(removeStreams.int64(0)) }
+            return ids
         }
+        pruned.add(removed)
+        return removed.count
     }
 }

@@ -8,8 +8,9 @@
 /// bytes once. Each frame's records are a view (`frame(_:)`) sharing that
 /// buffer.
 public struct SpoolRecords: RandomAccessCollection, Sendable {
-    /// A log group and stream the records go to.
+    /// An output's log group and stream the records go to.
     public struct Destination: Hashable, Sendable {
+        public let output: SpoolOutput
         public let logGroup: String
         public let logStream: String
     }
@@ -33,7 +34,7 @@ public struct SpoolRecords: RandomAccessCollection, Sendable {
 
     public init(_ records: [SpoolRecord]) {
         for record in records {
-            append(logGroup: record.logGroup, logStream: record.logStream, tag: record.tag, timeNanoseconds: record.timeNanoseconds) {
+            append(output: record.output, logGroup: record.logGroup, logStream: record.logStream, tag: record.tag, timeNanoseconds: record.timeNanoseconds) {
                 $0.append(contentsOf: record.message)
             }
         }
@@ -46,10 +47,10 @@ public struct SpoolRecords: RandomAccessCollection, Sendable {
     }
 
     /// Appends a record whose message `writeMessage` appends to the buffer it is given.
-    public mutating func append(logGroup: String, logStream: String, tag: String, timeNanoseconds: Int64,
+    public mutating func append(output: SpoolOutput, logGroup: String, logStream: String, tag: String, timeNanoseconds: Int64,
                                 message writeMessage: (inout [UInt8]) -> Void) {
         precondition(startIndex == 0 && endIndex == entries.count, "records are appended to the whole, not to a frame's view")
-        let destination = index(of: logGroup, logStream)
+        let destination = index(of: output, logGroup, logStream)
         let tagRange: Range<Int>
         if let lastTag, lastTag.text == tag {
             tagRange = lastTag.range
@@ -85,7 +86,7 @@ public struct SpoolRecords: RandomAccessCollection, Sendable {
     public subscript(position: Int) -> SpoolRecord {
         let entry = entries[position]
         let destination = destinations[entry.destination]
-        return SpoolRecord(logGroup: destination.logGroup, logStream: destination.logStream,
+        return SpoolRecord(output: destination.output, logGroup: destination.logGroup, logStream: destination.logStream,
                            tag: String(decoding: bytes[entry.tag], as: UTF8.self),
                            timeNanoseconds: entry.timeNanoseconds, message: Array(bytes[entry.message]))
     }
@@ -93,12 +94,14 @@ public struct SpoolRecords: RandomAccessCollection, Sendable {
     /// Records come in runs for one stream, so only the last few destinations
     /// are searched; a destination seen longer ago is listed again, which
     /// costs the writer one more lookup and keeps this search bounded.
-    private mutating func index(of logGroup: String, _ logStream: String) -> Int {
+    private mutating func index(of output: SpoolOutput, _ logGroup: String, _ logStream: String) -> Int {
         let recent = destinations.indices.suffix(8).reversed()
-        if let found = recent.first(where: { destinations[$0].logGroup == logGroup && destinations[$0].logStream == logStream }) {
+        if let found = recent.first(where: {
+            destinations[$0].output == output && destinations[$0].logGroup == logGroup && destinations[$0].logStream == logStream
+        }) {
             return found
         }
-        destinations.append(Destination(logGroup: logGroup, logStream: logStream))
+        destinations.append(Destination(output: output, logGroup: logGroup, logStream: logStream))
         return destinations.count - 1
     }
 }

@@ -8,9 +8,11 @@
 /// and ends like others of its stream stores only its middle and the id of
 /// the shape holding the rest. Version 3 added each stream's counters
 /// (`StreamCounters`), so that monitoring reads one row per stream instead of
-/// counting records. Older files are upgraded in place, one step per version.
+/// counting records. Version 4 made each stream belong to an output
+/// (`SpoolOutput`): two outputs writing the same group and stream are two
+/// streams. Older files are upgraded in place, one step per version.
 enum SpoolSchema {
-    static let version: Int64 = 3
+    static let version: Int64 = 4
 
     /// One step from a version to the next. `changes` alter the old file's
     /// tables; `backfill` runs once every table of the current version exists
@@ -24,11 +26,60 @@ enum SpoolSchema {
     /// The first version whose streams carry their counters.
     static let streamCountersVersion: Int64 = 3
 
+    /// The first version whose streams belong to an output.
+    static let streamOutputsVersion: Int64 = 4
+
     /// The step that brings a file of `version` (the key) up to the next version.
     static let upgrades: [Int64: Upgrade] = [
         1: Upgrade(name: "message shapes", changes: ["ALTER TABLE records ADD COLUMN shape INTEGER"]),
         2: streamCounters,
+        3: streamOutputs,
     ]
+
+    /// Version 4: the streams table made again with its output and the uniqueness
+    /// over (output, group, stream), which SQLite cannot change in place. The ids
+    /// and the id sequence are kept, so no record loses its stream and no pruned
+    /// stream's id is given again. The rows come over without an output
+    /// (`unassignedOutput`); `LegacyStreamAssignment` gives each its owner.
+    static let streamOutputs = Upgrade(
+        name: "stream outputs",
+        changes: [
+            streamsTable(named: "streams_v4"),
+            """
+            INSERT INTO streams_v4(id, output, output_name, log_group, log_stream, delivered_through,
+                                   records, pending_records, pending_bytes, dead_letters, last_delivered_at)
+            SELECT id, \(unassignedOutput), '', log_group, log_stream, delivered_through,
+                   records, pending_records, pending_bytes, dead_letters, last_delivered_at FROM streams
+            """,
+            "DELETE FROM sqlite_sequence WHERE name = 'streams_v4'",
+            "INSERT INTO sqlite_sequence(name, seq) SELECT 'streams_v4', seq FROM sqlite_sequence WHERE name = 'streams'",
+            "DROP TABLE streams",
+            "ALTER TABLE streams_v4 RENAME TO streams",
+        ])
+
+    /// The output of a stream row carried over from before version 4, until it is assigned.
+    static let unassignedOutput = -1
+
+    /// The streams table: one row per output, log group and stream. The counters are moved by
+    /// `StreamCounters` in the transaction that changes what they count; `last_delivered_at`
+    /// (Unix seconds) tells status and pruning when the stream was last delivered.
+    static func streamsTable(named name: String) -> String {
+        """
+        CREATE TABLE IF NOT EXISTS \(name)(
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            output INTEGER NOT NULL,
+            output_name TEXT NOT NULL,
+            log_group TEXT NOT NULL,
+            log_stream TEXT NOT NULL,
+            delivered_through INTEGER NOT NULL DEFAULT 0,
+            records INTEGER NOT NULL DEFAULT 0,
+            pending_records INTEGER NOT NULL DEFAULT 0,
+            pending_bytes INTEGER NOT NULL DEFAULT 0,
+            dead_letters INTEGER NOT NULL DEFAULT 0,
+            last_delivered_at INTEGER,
+            UNIQUE(output, log_group, log_stream))
+        """
+    }
 
     /// Version 3: the counters of `StreamCounters` and the last delivery, counted
     /// once from the records, dead letters and deliveries already there (one pass
@@ -69,21 +120,7 @@ enum SpoolSchema {
     }
 
     static let statements = [
-        // The counters are moved by `StreamCounters` in the transaction that changes what they count;
-        // `last_delivered_at` (Unix seconds) tells status and pruning when the stream was last delivered.
-        """
-        CREATE TABLE IF NOT EXISTS streams(
-            id INTEGER PRIMARY KEY AUTOINCREMENT,
-            log_group TEXT NOT NULL,
-            log_stream TEXT NOT NULL,
-            delivered_through INTEGER NOT NULL DEFAULT 0,
-            records INTEGER NOT NULL DEFAULT 0,
-            pending_records INTEGER NOT NULL DEFAULT 0,
-            pending_bytes INTEGER NOT NULL DEFAULT 0,
-            dead_letters INTEGER NOT NULL DEFAULT 0,
-            last_delivered_at INTEGER,
-            UNIQUE(log_group, log_stream))
-        """,
+        streamsTable(named: "streams"),
         """
         CREATE TABLE IF NOT EXISTS records(
             id INTEGER PRIMARY KEY AUTOINCREMENT,

@@ -3,6 +3,8 @@
 /// The spool stores what the uploader sends (destination and message), so
 /// draining never re-runs the filters, and the tag and time for replays.
 public struct SpoolRecord: Hashable, Sendable {
+    /// The output whose `Match` routed the record, which sends it.
+    public var output: SpoolOutput
     public var logGroup: String
     public var logStream: String
     public var tag: String
@@ -11,7 +13,8 @@ public struct SpoolRecord: Hashable, Sendable {
     /// The event message (for CloudWatch, the record as JSON).
     public var message: [UInt8]
 
-    public init(logGroup: String, logStream: String, tag: String, timeNanoseconds: Int64, message: [UInt8]) {
+    public init(output: SpoolOutput, logGroup: String, logStream: String, tag: String, timeNanoseconds: Int64, message: [UInt8]) {
+        self.output = output
         self.logGroup = logGroup
         self.logStream = logStream
         self.tag = tag
@@ -70,9 +73,10 @@ public struct StoredRecord: Hashable, Sendable {
     }
 }
 
-/// One destination (log group and stream) and how far it has been delivered.
+/// One destination (an output's log group and stream) and how far it has been delivered.
 public struct SpoolStream: Hashable, Sendable {
     public var id: Int64
+    public var output: SpoolOutput
     public var logGroup: String
     public var logStream: String
     /// Records of this stream with an id up to this one have been delivered.

@@ -43,7 +43,12 @@ final class SpoolWriter: @unchecked Sendable {
     private var finished = false
     private let maxQueuedBytes: Int
     private var streamIDs: [StreamKey: Int64] = [:]
+    /// The keys of `streamIDs` by id, to drop a pruned stream's entry.
+    private var streamKeys: [Int64: StreamKey] = [:]
+    /// Stream rows the open transaction inserted: they go if it rolls back.
+    private var streamsMadeNow: [Int64] = []
     private var lastStream: (key: StreamKey, id: Int64)?
+    private let pruned: PrunedStreams
     /// Read by connection threads (`hasCommitted`) and written by the writer thread.
     private var recentChunks: RecentChunks
     private let chunksLock = NSLock()
@@ -54,6 +59,14 @@ final class SpoolWriter: @unchecked Sendable {
         chunksLock.lock()
         defer { chunksLock.unlock() }
         return duplicateChunkCount
+    }
+    /// How many stream ids the writer had cached after its last commit, under `chunksLock`
+    /// (tests: a pruned stream leaves the cache).
+    private var cachedStreamCount = 0
+    var cachedStreams: Int {
+        chunksLock.lock()
+        defer { chunksLock.unlock() }
+        return cachedStreamCount
     }
     private let inserter: RecordInserter
     private let shapes: MessageShapes
@@ -69,13 +82,15 @@ final class SpoolWriter: @unchecked Sendable {
     private var failedCommitsInARow = 0
 
     private struct StreamKey: Hashable {
+        let output: SpoolOutput
         let group: String
         let stream: String
     }
 
-    init(database: SQLiteDatabase, pressure: SpoolPressure, maxQueuedBytes: Int, recentChunkCapacity: Int,
+    init(database: SQLiteDatabase, pressure: SpoolPressure, maxQueuedBytes: Int, recentChunkCapacity: Int, pruned: PrunedStreams,
          afterCommit: @escaping @Sendable (Int64, Int64) -> Void, onDiskFull: @escaping @Sendable (SQLiteError) -> Void, logger: Logger) throws {
         self.database = database
+        self.pruned = pruned
         self.logger = logger
         self.pressure = pressure
         self.maxQueuedBytes = maxQueuedBytes
@@ -216,6 +231,7 @@ final class SpoolWriter: @unchecked Sendable {
                 let (committedChunks, duplicates) = try commit(batches)
                 chunksLock.lock()
                 duplicateChunkCount += duplicates
+                cachedStreamCount = streamIDs.count
                 chunksLock.unlock()
                 if failedCommitsInARow > 0 {
                     logger.notice("spool commits work again", metadata: ["failed_commits_before": "\(failedCommitsInARow)"])
@@ -228,9 +244,10 @@ final class SpoolWriter: @unchecked Sendable {
                 let usage = (try? database.pageUsage()) ?? (usedBytes: 0, freeBytes: 0)
                 afterCommit(usage.usedBytes, usage.freeBytes)
                 return .success(())
-            } catch is StreamCounters.StreamRowGone {
-                // Housekeeping pruned an idle stream this process had cached: its rows are made again on the next try.
+            } catch let gone as StreamCounters.StreamRowGone {
+                // Housekeeping pruned an idle stream after the writer last looked: its row is made again on the next try.
                 forgetUncommitted()
+                forget(stream: gone.streamID)
             } catch let error as SQLiteError where error.isDiskFull {
                 forgetUncommitted()
                 pressure.pause(.diskFull)
@@ -271,6 +288,8 @@ final class SpoolWriter: @unchecked Sendable {
         var seenInThisTransaction = Set<[UInt8]>()
         inserter.discardPending()
         counters.discard()
+        for id in pruned.take() { forget(stream: id) }
+        streamsMadeNow.removeAll(keepingCapacity: true)
         try database.transaction {
             for batch in batches {
                 for append in batch.appends {
@@ -294,7 +313,7 @@ final class SpoolWriter: @unchecked Sendable {
                         try deletePieces.step()
                     }
                     try inserter.add(append.records, chunk: append.chunk, shapes: shapes, counters: counters) {
-                        try streamID(group: $0.logGroup, stream: $0.logStream)
+                        try streamID(output: $0.output, group: $0.logGroup, stream: $0.logStream)
                     }
                 }
             }
@@ -305,23 +324,35 @@ final class SpoolWriter: @unchecked Sendable {
         return (stored, duplicates)
     }
 
-    /// After a failed transaction the stream and shape rows it inserted are gone: look them up again.
+    /// After a failed transaction the stream and shape rows it inserted are gone: those
+    /// are looked up again, the streams that were there before stay cached.
     private func forgetUncommitted() {
-        streamIDs.removeAll()
+        for id in streamsMadeNow { forget(stream: id) }
+        streamsMadeNow.removeAll(keepingCapacity: true)
         lastStream = nil
         shapes.rolledBack()
     }
 
-    private func streamID(group: String, stream: String) throws -> Int64 {
+    /// Drops a stream whose row is gone (pruned, or made by a transaction that rolled back) from the cache.
+    private func forget(stream id: Int64) {
+        guard let key = streamKeys.removeValue(forKey: id) else { return }
+        streamIDs[key] = nil
+        if lastStream?.id == id { lastStream = nil }
+    }
+
+
+    private func streamID(output: SpoolOutput, group: String, stream: String) throws -> Int64 {
         // Records come in runs for one stream: comparing with the last costs less than hashing.
-        if let last = lastStream, last.key.group == group, last.key.stream == stream { return last.id }
-        let key = StreamKey(group: group, stream: stream)
+        if let last = lastStream, last.key.output.index == output.index, last.key.group == group, last.key.stream == stream { return last.id }
+        let key = StreamKey(output: output, group: group, stream: stream)
         if let id = streamIDs[key] {
             lastStream = (key, id)
             return id
         }
-        let id = try streamRows.id(group: group, stream: stream)
+        let (id, made) = try streamRows.id(output: output, group: group, stream: stream)
+        if made { streamsMadeNow.append(id) }
         streamIDs[key] = id
+        streamKeys[id] = key
         lastStream = (key, id)
         return id
     }

@@ -20,6 +20,7 @@ final class CheckConfigTests: XCTestCase {
         XCTAssertTrue(check.text.contains("input forward: listen 0.0.0.0:24224, tag prefix \"ecs.\""), check.text)
         XCTAssertTrue(check.text.contains("$ecs_task_arn =~ ^([a-z-:0-9]+)/([a-zA-Z0-9-_]+)/([a-z0-9]+)$ -> out.$3.$ecs_container_name"), check.text)
         XCTAssertTrue(check.text.contains("log group: template /aws/ecs/$ecs_cluster.$ecs_task_definition_family, fallback fallback-group"), check.text)
+        XCTAssertTrue(check.text.contains("output cloudwatch_logs.0 (cloudwatch_logs): match out.*"), check.text)
 
         let broken = directory.appendingPathComponent("broken.conf").path
         try "[SERVICE]\n    Flush never\n".write(toFile: broken, atomically: true, encoding: .utf8)

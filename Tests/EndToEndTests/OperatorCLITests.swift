@@ -23,7 +23,7 @@ final class OperatorCLITests: XCTestCase {
         let spool = try Spool(configuration: .init(path: spoolFolder + "/shipper.sqlite"))
         defer { spool.close() }
         func record(_ stream: String, _ n: Int) -> SpoolRecord {
-            SpoolRecord(logGroup: "/aws/ecs/\(stream)", logStream: "task-\(stream)", tag: "out.\(stream)",
+            SpoolRecord(output: .first, logGroup: "/aws/ecs/\(stream)", logStream: "task-\(stream)", tag: "out.\(stream)",
                         timeNanoseconds: base + Int64(n) * 60_000_000_000, message: Array("{\"log\":\"\(stream)\(n)\"}".utf8))
         }
         try spool.append([SpoolAppend(chunk: nil, records: SpoolRecords((0..<5).map { record("a", $0) })),
@@ -64,9 +64,11 @@ final class OperatorCLITests: XCTestCase {
         XCTAssertEqual(byStream["task-b"]?["undeliveredRecords"] as? Int, 4)
         XCTAssertEqual(byStream["task-b"]?["undeliveredBytes"] as? Int, 4 * #"{"log":"b0"}"#.utf8.count)
         XCTAssertNotNil(byStream["task-a"]?["lastDelivered"])
+        XCTAssertEqual(byStream["task-a"]?["output"] as? String, "cloudwatch_logs.0", "each stream names its output")
 
         let table = try shipper(["status", "--storage-path", spoolFolder])
         XCTAssertTrue(table.contains("LOG GROUP"), table)
+        XCTAssertTrue(table.hasPrefix("OUTPUT") && table.contains("cloudwatch_logs.0"), table)
         XCTAssertTrue(table.contains("/aws/ecs/b"), table)
 
         let stats = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(try shipper(["spool", "stats", "--storage-path", spoolFolder, "--json"]).utf8)) as? [String: Any])
@@ -90,6 +92,9 @@ final class OperatorCLITests: XCTestCase {
         let window = try shipper(["replay", "--storage-path", spoolFolder, "--tag", "out.b", "--since", since, "--until", until, "--stdout"])
         XCTAssertEqual(messages(window), [#"{"log":"b1"}"#, #"{"log":"b2"}"#])
         XCTAssertTrue(try shipper(["replay", "--storage-path", spoolFolder, "--stream", "task-*", "--dry-run"]).contains("would replay 9 records"))
+        XCTAssertTrue(try shipper(["replay", "--storage-path", spoolFolder, "--output-name", "cloudwatch_logs.*", "--dry-run"]).contains("would replay 9 records"))
+        XCTAssertTrue(try shipper(["replay", "--storage-path", spoolFolder, "--output-name", "europe", "--dry-run"]).contains("would replay 0 records"))
+        XCTAssertTrue(delivered.hasPrefix(#"{"output":"cloudwatch_logs.0","log_group":"/aws/ecs/a""#), delivered)
         let exported = directory.appendingPathComponent("export.ndjson").path
         _ = try shipper(["spool", "export", "--storage-path", spoolFolder, "--source", "undelivered", "--output", exported])
         XCTAssertEqual(messages(try String(contentsOfFile: exported, encoding: .utf8)).count, 6)
@@ -145,7 +150,7 @@ final class OperatorCLITests: XCTestCase {
         XCTAssertTrue(metrics.contains("shipper_input_records_total 25"), metrics)
         XCTAssertTrue(metrics.contains(#"shipper_input_connections_total{name="forward.0"} 1"#), metrics)
         XCTAssertTrue(metrics.contains("shipper_backpressure 0"), metrics)
-        XCTAssertTrue(metrics.contains(#"shipper_output_streams_waiting{name="cloudwatch_logs.0"} 0"#), metrics)
+        XCTAssertTrue(metrics.contains("shipper_output_streams_waiting 0"), "the process's slots, no output label: \(metrics)")
         XCTAssertTrue(metrics.contains("# TYPE shipper_output_batches_in_flight gauge"), metrics)
         XCTAssertTrue(metrics.contains("# TYPE shipper_output_retries_total counter"), metrics)
         XCTAssertEqual(try String(contentsOf: URL(string: url + "/api/v1/health")!, encoding: .utf8), "ok\n")

@@ -27,7 +27,7 @@ final class ReplayTests: XCTestCase {
         let spool = try Spool(configuration: .init(path: folder + "/shipper.sqlite"))
         defer { spool.close() }
         func record(_ stream: String, _ n: Int, _ log: String, age: Int64 = 0) -> SpoolRecord {
-            SpoolRecord(logGroup: group, logStream: stream, tag: "app", timeNanoseconds: now - age + Int64(n) * 1_000_000,
+            SpoolRecord(output: .first, logGroup: group, logStream: stream, tag: "app", timeNanoseconds: now - age + Int64(n) * 1_000_000,
                         message: Array(#"{"log":"\#(log)"}"#.utf8))
         }
         let records = [
@@ -119,5 +119,58 @@ final class ReplayTests: XCTestCase {
 
     func testReplayLeavesOutOversizeEventsAsDeliveryDeadLettersThem() throws {
         try replayMatchesDelivery(oversize: "dead_letter")
+    }
+
+    /// Each record goes out through its own stream's output: that output's endpoint (and region
+    /// and credentials), whatever the environment's endpoint; `--output-name` takes one output's.
+    func testReplaySendsEachStreamThroughItsOwnOutput() throws {
+        let folder = directory.appendingPathComponent("spool").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let europe = SpoolOutput(index: 1, name: "europe")
+        let now = Int64(Date().timeIntervalSince1970 * 1e9) - 60_000_000_000
+        do {
+            let spool = try Spool(configuration: .init(path: folder + "/shipper.sqlite"))
+            defer { spool.close() }
+            let records = (0..<5).map { n in
+                SpoolRecord(output: n < 3 ? .first : europe, logGroup: group, logStream: "task-a", tag: "app", timeNanoseconds: now + Int64(n) * 1_000_000,
+                            message: Array(#"{"log":"r\#(n)"}"#.utf8))
+            }
+            try spool.append([SpoolAppend(chunk: nil, records: SpoolRecords(records))], durable: true)
+        }
+        let first = try FakeCloudWatch()
+        let second = try FakeCloudWatch()
+        let output = { (alias: String, endpoint: String, region: String) in """
+            [OUTPUT]
+                Name                cloudwatch_logs
+                \(alias)
+                Match               *
+                region              \(region)
+                endpoint            \(endpoint)
+                log_group_name      \(self.group)
+                log_stream_prefix   unused-
+                auto_create_group   On
+            """ }
+        let configPath = directory.appendingPathComponent("shipper.conf").path
+        try ("[INPUT]\n    Name forward\n" + output("", first.endpoint, "us-east-1") + "\n" + output("Alias europe", second.endpoint, "eu-west-1"))
+            .write(toFile: configPath, atomically: true, encoding: .utf8)
+        var environment = ShipperProcess.testKeys
+        environment["HOME"] = directory.path
+        environment["AWS_EC2_METADATA_DISABLED"] = "true"
+        environment["AWS_ENDPOINT_URL"] = "http://127.0.0.1:9"
+        let replay = { (extra: [String]) throws -> ChildProcess in
+            let child = try ChildProcess(TestPaths.shipperBinary, ["replay", "-c", configPath, "--storage-path", folder, "--source", "all"] + extra,
+                                         environment: environment, name: "shipper replay")
+            XCTAssertEqual(try child.waitForExit(timeout: 120), 0, child.text)
+            return child
+        }
+        let messages = { (fake: FakeCloudWatch) in try fake.state().events.map(\.message).sorted() }
+
+        _ = try replay(["--output-name", "eu*"])
+        XCTAssertEqual(try messages(first), [], "only europe's records")
+        XCTAssertEqual(try messages(second), [#"{"log":"r3"}"#, #"{"log":"r4"}"#])
+
+        _ = try replay([])
+        XCTAssertEqual(try messages(first), [#"{"log":"r0"}"#, #"{"log":"r1"}"#, #"{"log":"r2"}"#], "output 0's records at its endpoint only")
+        XCTAssertEqual(try messages(second), [#"{"log":"r3"}"#, #"{"log":"r3"}"#, #"{"log":"r4"}"#, #"{"log":"r4"}"#], "europe's, once more")
     }
 }

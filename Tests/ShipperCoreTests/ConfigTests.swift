@@ -149,4 +149,34 @@ final class ConfigTests: XCTestCase {
             XCTAssertTrue("\(error)".contains("needs region"), "\(error)")
         }
     }
+
+    func testOutputsAreNamedByTheirAliasElseByTheirPlace() throws {
+        let output = { (alias: String) in "[OUTPUT]\n    Name cloudwatch_logs\n\(alias)    log_group_name g\n    log_stream_prefix p-\n" }
+        let configuration = try load(minimal + "\n" + output("    Alias europe\n") + output(""))
+        XCTAssertEqual(configuration.outputs.map(\.output.name), ["cloudwatch_logs.0", "europe", "cloudwatch_logs.2"])
+        XCTAssertEqual(configuration.outputs.map(\.output.index), [0, 1, 2])
+        assertError(minimal + "\n" + output("    Alias cloudwatch_logs.0\n"), line: 7, contains: "two outputs are called cloudwatch_logs.0 (outputs 0 and 1)")
+    }
+
+    func testStreamsOfAnOlderSpoolGoToTheOutputThatSentThemBefore() throws {
+        let configuration = try load(minimal + """
+
+            [OUTPUT]
+                Name cloudwatch_logs
+                Alias templated
+                log_group_name fallback
+                log_group_template /aws/$cluster
+                log_stream_prefix p-
+            [OUTPUT]
+                Name cloudwatch_logs
+                Alias named
+                log_group_name named-group
+                log_stream_prefix p-
+            """)
+        let owner = LegacyStreamOwnership.rule(for: configuration.outputs)
+        XCTAssertEqual(owner("g").name, "cloudwatch_logs.0", "its log_group_name")
+        XCTAssertEqual(owner("named-group").name, "templated", "the first output with a template comes before a later name")
+        XCTAssertEqual(owner("/aws/prod").name, "templated")
+        XCTAssertEqual(LegacyStreamOwnership.rule(for: [configuration.outputs[2]])("other").index, 2, "none fits: the first output")
+    }
 }

@@ -74,4 +74,34 @@ final class RouterTests: XCTestCase {
         }
         XCTAssertEqual(matched, [true, false, false, true, true])
     }
+
+    func testARecordTwoOutputsMatchIsStoredForEachInItsOwnStream() throws {
+        var parser = ClassicConfigParser(environment: [:])
+        let sections = try parser.parse(text: """
+            [INPUT]
+                Name forward
+            [OUTPUT]
+                Name cloudwatch_logs
+                Match out.*
+                region us-east-1
+                log_group_name g
+                log_stream_prefix p-
+            [OUTPUT]
+                Name cloudwatch_logs
+                Alias europe
+                Match *.web
+                region eu-west-1
+                log_group_name g
+                log_stream_prefix p-
+            """, file: "two.conf")
+        let router = Router(outputs: try ShipperConfiguration(sections: sections, environment: [:], notices: []).outputs)
+        var names = router.makeNames()
+        var out = SpoolRecords()
+        for tag in ["out.a.web", "out.a.db", "in.b.web", "other"] {
+            _ = router.route(TaggedRecord(tag: tag, time: EventTime(seconds: 1), record: LogRecord(["log": .string(tag)])), into: &out, names: &names)
+        }
+        XCTAssertEqual(Array(out).map { "\($0.output.name) \($0.logGroup)/\($0.logStream)" }, [
+            "cloudwatch_logs.0 g/p-out.a.web", "europe g/p-out.a.web", "cloudwatch_logs.0 g/p-out.a.db", "europe g/p-in.b.web",
+        ])
+    }
 }

@@ -12,7 +12,7 @@ final class MessageShapesTests: SpoolFileTestCase {
     }
 
     private func store(_ spool: Spool, _ messages: [[UInt8]], stream: String = "s") throws {
-        let records = messages.enumerated().map { SpoolRecord(logGroup: "g", logStream: stream, tag: "t", timeNanoseconds: Int64($0.offset), message: $0.element) }
+        let records = messages.enumerated().map { SpoolRecord(output: .first, logGroup: "g", logStream: stream, tag: "t", timeNanoseconds: Int64($0.offset), message: $0.element) }
         try spool.append([SpoolAppend(chunk: nil, records: SpoolRecords(records))], durable: true)
     }
 
@@ -86,7 +86,7 @@ final class MessageShapesTests: SpoolFileTestCase {
                 for n in 0..<4 {
                     let message = docker(round * 4 + n, container: "c\(stream)")
                     expected["s\(stream)", default: []].append(message)
-                    records.append(SpoolRecord(logGroup: "g", logStream: "s\(stream)", tag: "t", timeNanoseconds: Int64(n), message: message))
+                    records.append(SpoolRecord(output: .first, logGroup: "g", logStream: "s\(stream)", tag: "t", timeNanoseconds: Int64(n), message: message))
                 }
             }
         }
@@ -180,7 +180,7 @@ final class MessageShapesTests: SpoolFileTestCase {
         let inserter = try RecordInserter(database: database)
         let counters = try StreamCounters(database: database)
         func insert(_ messages: [[UInt8]], stream: Int64) throws {
-            let records = messages.enumerated().map { SpoolRecord(logGroup: "g", logStream: "s\(stream)", tag: "t", timeNanoseconds: Int64($0.offset), message: $0.element) }
+            let records = messages.enumerated().map { SpoolRecord(output: .first, logGroup: "g", logStream: "s\(stream)", tag: "t", timeNanoseconds: Int64($0.offset), message: $0.element) }
             try inserter.add(SpoolRecords(records), chunk: nil, shapes: shapes, counters: counters) { _ in stream }
         }
         func family(_ k: Int) -> [[UInt8]] { (0..<20).map { docker($0, container: "c\(k)") } }

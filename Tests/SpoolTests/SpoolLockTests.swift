@@ -22,7 +22,7 @@ final class SpoolLockTests: SpoolFileTestCase {
         let spool = try Spool(configuration: .init(path: path))
         defer { spool.close() }
         try spool.append([SpoolAppend(chunk: nil, records: SpoolRecords([
-            SpoolRecord(logGroup: "g", logStream: "s", tag: "t", timeNanoseconds: 1, message: Array("m".utf8)),
+            SpoolRecord(output: .first, logGroup: "g", logStream: "s", tag: "t", timeNanoseconds: 1, message: Array("m".utf8)),
         ]))], durable: true)
         let inspector = try SpoolInspector(path: path)
         XCTAssertEqual(try inspector.statistics().records, 1)

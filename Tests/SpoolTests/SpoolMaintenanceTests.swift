@@ -9,7 +9,7 @@ final class SpoolMaintenanceTests: SpoolFileTestCase {
     func testEvictionGoesPastADeliveryWhoseRecordsWentWithTheBatchBefore() throws {
         let spool = try Spool(configuration: .init(path: path, keepDelivered: 3600))
         try spool.append([SpoolAppend(chunk: nil, records: SpoolRecords((0..<4).map {
-            SpoolRecord(logGroup: "g", logStream: "s", tag: "t", timeNanoseconds: Int64($0), message: Array("m\($0)".utf8))
+            SpoolRecord(output: .first, logGroup: "g", logStream: "s", tag: "t", timeNanoseconds: Int64($0), message: Array("m\($0)".utf8))
         }))], durable: true)
         let stream = try XCTUnwrap(try spool.streamsWithPendingRecords().first)
         let ids = try spool.undelivered(stream: stream.id, limit: 10).map(\.id)
@@ -21,7 +21,7 @@ final class SpoolMaintenanceTests: SpoolFileTestCase {
         defer { database.close() }
         let maintenance = SpoolMaintenance(database: database, pressure: SpoolPressure { _, _, _ in },
                                            budget: DiskBudget(spoolPath: path, reserveBytes: 0, headroomBytes: 0),
-                                           limits: .init(keepDelivered: 3600, totalLimitBytes: nil, batchSize: 2, interval: 3600), logger: .init(label: "test"))
+                                           limits: .init(keepDelivered: 3600, totalLimitBytes: nil, batchSize: 2, interval: 3600), pruned: PrunedStreams(), logger: .init(label: "test"))
         defer { maintenance.stop() }
         XCTAssertEqual(try maintenance.removeDelivered(deliveredBefore: .max, maxBatches: 1), 2, "the first delivery's two records")
         XCTAssertEqual(try maintenance.removeDelivered(deliveredBefore: .max, maxBatches: 1), 2, "past the first delivery's row, the second's records")

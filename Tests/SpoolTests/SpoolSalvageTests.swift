@@ -15,7 +15,7 @@ final class SpoolSalvageTests: SpoolFileTestCase {
     private func makeSpool() throws -> [Int64: SpoolRecord] {
         let spool = try Spool(configuration: .init(path: path))
         let records = (0..<count).map { n in
-            SpoolRecord(logGroup: "g", logStream: n % 2 == 0 ? "s1" : "s2", tag: "t\(n % 3)", timeNanoseconds: Int64(n) * 1_000_000 + 7, message: message(n))
+            SpoolRecord(output: .first, logGroup: "g", logStream: n % 2 == 0 ? "s1" : "s2", tag: "t\(n % 3)", timeNanoseconds: Int64(n) * 1_000_000 + 7, message: message(n))
         }
         for start in stride(from: 0, to: count, by: 100) {
             try spool.append([SpoolAppend(chunk: nil, records: SpoolRecords(Array(records[start..<start + 100])))], durable: true)
@@ -54,7 +54,7 @@ final class SpoolSalvageTests: SpoolFileTestCase {
         try FileHandle(forWritingTo: URL(fileURLWithPath: path)).truncate(atOffset: UInt64(size - 3 * 4096))
 
         let damaged = try Data(contentsOf: URL(fileURLWithPath: path))
-        let reader = try DamagedSpoolReader(path: path)
+        let reader = try DamagedSpoolReader(path: path, owner: { _ in .first })
         var read: [Int64: DamagedRecord] = [:]
         let unreadable = try reader.records { read[$0.id] = $0 }.ids
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: path)), damaged, "reading writes nothing to the file")
@@ -109,6 +109,38 @@ final class SpoolSalvageTests: SpoolFileTestCase {
         XCTAssertEqual(try live.recordCount(), report.copied)
     }
 
+    /// A damaged spool keeps its streams' outputs in the live one; one from before format 4
+    /// (no outputs) gives each stream the output the caller's rule names for its group.
+    func testSalvagedStreamsKeepTheirOutputOrAreGivenTheOneThatSendsThem() throws {
+        let europe = SpoolOutput(index: 1, name: "europe")
+        let livePath = directory.appendingPathComponent("live.sqlite").path
+        let streamOutputs = { (spool: Spool) in try spool.streamsWithPendingRecords().map { "\($0.output.name) \($0.logStream)" }.sorted() }
+        do {
+            let spool = try Spool(configuration: .init(path: path))
+            try spool.append([SpoolAppend(chunk: nil, records: SpoolRecords([
+                SpoolRecord(output: .first, logGroup: "g", logStream: "s1", tag: "t", timeNanoseconds: 1, message: message(1)),
+                SpoolRecord(output: europe, logGroup: "g", logStream: "s1", tag: "t", timeNanoseconds: 2, message: message(2)),
+            ]))], durable: true)
+            spool.close()
+        }
+        do {
+            let live = try Spool(configuration: .init(path: livePath))
+            defer { live.close() }
+            XCTAssertEqual(try SpoolSalvage.run(damaged: path, into: livePath, owner: { _ in .first }).copied, 2)
+            XCTAssertEqual(try streamOutputs(live), ["cloudwatch_logs.0 s1", "europe s1"], "each stream to its own output")
+        }
+        try FileManager.default.removeItem(atPath: livePath)
+        // Format 3 had one stream per group and stream name.
+        let database = try SQLiteDatabase(path: path, create: false)
+        try database.execute("UPDATE streams SET log_stream = 's' || id")
+        database.close()
+        try OlderStreamsTable.rebuild(path, version: 3, columns: OlderStreamsTable.format3)
+        let live = try Spool(configuration: .init(path: livePath))
+        defer { live.close() }
+        XCTAssertEqual(try SpoolSalvage.run(damaged: path, into: livePath, owner: { _ in europe }).copied, 2)
+        XCTAssertEqual(try streamOutputs(live), ["europe s1", "europe s2"], "a format 3 spool's streams, by the caller's rule")
+    }
+
     func testRecordsWhoseStreamRowIsLostAreReportedNotCopied() throws {
         _ = try makeSpool()
         let database = try SQLiteDatabase(path: path, create: false)
@@ -145,7 +177,7 @@ final class SpoolSalvageTests: SpoolFileTestCase {
         try file.close()
 
         var read: [Int64: DamagedRecord] = [:]
-        let unreadable = try DamagedSpoolReader(path: path).records { read[$0.id] = $0 }
+        let unreadable = try DamagedSpoolReader(path: path, owner: { _ in .first }).records { read[$0.id] = $0 }
         let from = try XCTUnwrap(unreadable.from, "the table's end is unknown")
         XCTAssertGreaterThan(read.count, count / 2, "the damage is near the end")
         XCTAssertEqual(Set(read.keys), Set(1..<from), "every record before the damage is read, none after")

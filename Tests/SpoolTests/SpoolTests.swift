@@ -13,7 +13,7 @@ final class SpoolTests: SpoolFileTestCase {
     }
 
     private static func record(_ n: Int, stream: String = "s1", group: String = "g") -> SpoolRecord {
-        SpoolRecord(logGroup: group, logStream: stream, tag: "t", timeNanoseconds: Int64(n) * 1_000_000, message: Array("m\(n)".utf8))
+        SpoolRecord(output: .first, logGroup: group, logStream: stream, tag: "t", timeNanoseconds: Int64(n) * 1_000_000, message: Array("m\(n)".utf8))
     }
 
     func testDurableAppendIsReadableInOrderAndDeliveryAdvancesTheCursor() throws {
@@ -34,11 +34,11 @@ final class SpoolTests: SpoolFileTestCase {
 
     func testPackedRecordsKeepEveryRecordAcrossRunsAndManyDestinations() throws {
         // Runs of one tag and stream, then 20 streams in turn (more than the packer searches back).
-        var records = (0..<10).map { SpoolRecord(logGroup: "g", logStream: "s0", tag: "t", timeNanoseconds: Int64($0), message: Array("r\($0)".utf8)) }
+        var records = (0..<10).map { SpoolRecord(output: .first, logGroup: "g", logStream: "s0", tag: "t", timeNanoseconds: Int64($0), message: Array("r\($0)".utf8)) }
         for n in 10..<70 {
             let tag = n % 3 == 0 ? "" : "t\(n % 3)"
             let message: [UInt8] = n % 7 == 0 ? [] : Array("r\(n)".utf8)
-            records.append(SpoolRecord(logGroup: "g\(n % 2)", logStream: "s\(n % 20)", tag: tag, timeNanoseconds: Int64(n), message: message))
+            records.append(SpoolRecord(output: .first, logGroup: "g\(n % 2)", logStream: "s\(n % 20)", tag: tag, timeNanoseconds: Int64(n), message: message))
         }
         let packed = SpoolRecords(records)
         XCTAssertEqual(Array(packed), records)
@@ -65,7 +65,7 @@ final class SpoolTests: SpoolFileTestCase {
     func testUndeliveredStopsOnceTheMessagesReachTheByteBound() throws {
         let spool = try Spool(configuration: .init(path: path))
         defer { spool.close() }
-        try Self.store(spool, (0..<10).map { SpoolRecord(logGroup: "g", logStream: "s1", tag: "t", timeNanoseconds: Int64($0), message: Array(repeating: 0x61, count: 1000)) })
+        try Self.store(spool, (0..<10).map { SpoolRecord(output: .first, logGroup: "g", logStream: "s1", tag: "t", timeNanoseconds: Int64($0), message: Array(repeating: 0x61, count: 1000)) })
         let stream = try XCTUnwrap(try spool.streamsWithPendingRecords().first)
         // The record that reaches the bound is read too, so the batch builder sees the batch is full.
         XCTAssertEqual(try spool.undelivered(stream: stream.id, limit: 100, maxBytes: 3500).map(\.timeNanoseconds), [0, 1, 2, 3])
@@ -79,7 +79,7 @@ final class SpoolTests: SpoolFileTestCase {
         defer { spool.close() }
         // 2 full multi-row statements and a remainder, streams interleaved, one empty tag and message.
         var records = (0..<37).map { Self.record($0, stream: $0 % 3 == 0 ? "s2" : "s1") }
-        records[20] = SpoolRecord(logGroup: "g", logStream: "s1", tag: "", timeNanoseconds: 20_000_000, message: [])
+        records[20] = SpoolRecord(output: .first, logGroup: "g", logStream: "s1", tag: "", timeNanoseconds: 20_000_000, message: [])
         try Self.store(spool, records, chunk: "c")
 
         for name in ["s1", "s2"] {
@@ -208,7 +208,7 @@ extension SpoolTests {
         let spool = try Spool(configuration: .init(path: path, totalLimitBytes: 256 * 1024, keepDelivered: 3600))
         defer { spool.close() }
         let big = (0..<200).map { n in
-            SpoolRecord(logGroup: "g", logStream: "s", tag: "t", timeNanoseconds: Int64(n), message: Self.noise(2_000))
+            SpoolRecord(output: .first, logGroup: "g", logStream: "s", tag: "t", timeNanoseconds: Int64(n), message: Self.noise(2_000))
         }
         try Self.store(spool, big)
         XCTAssertEqual(spool.backpressureReason, "storage.total_limit_size reached")
@@ -234,7 +234,7 @@ extension SpoolTests {
         let spool = try Spool(configuration: .init(path: path, totalLimitBytes: 256 * 1024))
         defer { spool.close() }
         try Self.store(spool, (0..<200).map { n in
-            SpoolRecord(logGroup: "g", logStream: "s", tag: "t", timeNanoseconds: Int64(n), message: Self.noise(2_000))
+            SpoolRecord(output: .first, logGroup: "g", logStream: "s", tag: "t", timeNanoseconds: Int64(n), message: Self.noise(2_000))
         })
         XCTAssertNotNil(spool.backpressureReason)
         let refused = DispatchSemaphore(value: 0)
@@ -267,7 +267,7 @@ extension SpoolTests {
         let spool = try Spool(configuration: .init(path: path, totalLimitBytes: 128 * 1024))
         defer { spool.close() }
         let big = (0..<100).map { n in
-            SpoolRecord(logGroup: "g", logStream: "s", tag: "t", timeNanoseconds: Int64(n), message: Self.noise(2_000))
+            SpoolRecord(output: .first, logGroup: "g", logStream: "s", tag: "t", timeNanoseconds: Int64(n), message: Self.noise(2_000))
         }
         try Self.store(spool, big)
         spool.runMaintenance()
@@ -281,7 +281,7 @@ extension SpoolTests {
         let messages = (0..<1_000).map { _ in Self.noise(1_000) }
         for round in 0..<100 {
             // 100 rounds of 1,000 records: 100 MB through the WAL, with a reader in between.
-            let rows = (0..<1_000).map { SpoolRecord(logGroup: "g", logStream: "s", tag: "t", timeNanoseconds: Int64(round * 1_000 + $0), message: messages[$0]) }
+            let rows = (0..<1_000).map { SpoolRecord(output: .first, logGroup: "g", logStream: "s", tag: "t", timeNanoseconds: Int64(round * 1_000 + $0), message: messages[$0]) }
             try spool.append([SpoolAppend(chunk: nil, records: SpoolRecords(rows))], durable: false)
             _ = try spool.streamsWithPendingRecords()
         }

@@ -9,50 +9,11 @@ final class StreamCountersTests: SpoolFileTestCase {
     /// Messages that share their ends, so that the spool stores most of them as shapes.
     private func record(_ n: Int, stream: String, group: String = "g") -> SpoolRecord {
         let message = #"{"container_id":"61f5e6b0c3d54c2f9e8a7b6c5d4e3f2a","source":"stdout","log":"line \#(n) \#(String(repeating: "x", count: n % 7))","ecs_cluster":"FluentBit-cluster"}"#
-        return SpoolRecord(logGroup: group, logStream: stream, tag: "t", timeNanoseconds: Int64(1_000 + n), message: Array(message.utf8))
+        return SpoolRecord(output: .first, logGroup: group, logStream: stream, tag: "t", timeNanoseconds: Int64(1_000 + n), message: Array(message.utf8))
     }
 
     private func store(_ spool: Spool, _ records: [SpoolRecord]) throws {
         try spool.append([SpoolAppend(chunk: nil, records: SpoolRecords(records))], durable: true)
-    }
-
-    /// One stream as counting its rows sees it.
-    private struct Counted: Equatable {
-        var records: Int64
-        var pending: Int64
-        var pendingBytes: Int64
-        var deadLetters: Int64
-    }
-
-    /// What the rows of `file` hold per stream name, by scans; and what the counters say.
-    private func counted(_ file: String) throws -> (scanned: [String: Counted], counters: [String: Counted]) {
-        let database = try SQLiteDatabase(path: file, create: false)
-        defer { database.close() }
-        let scan = try database.prepare("""
-            SELECT s.log_stream, (SELECT count(*) FROM records r WHERE r.stream_id = s.id),
-                   (SELECT count(*) FROM records r WHERE r.stream_id = s.id AND r.id > s.delivered_through),
-                   (SELECT coalesce(sum(\(SpoolSchema.messageLength(of: "r"))), 0) FROM records r WHERE r.stream_id = s.id AND r.id > s.delivered_through),
-                   (SELECT count(*) FROM dead_letters l WHERE l.stream_id = s.id),
-                   records, pending_records, pending_bytes, dead_letters
-            FROM streams s
-            """)
-        var scanned: [String: Counted] = [:]
-        var counters: [String: Counted] = [:]
-        while try scan.step() {
-            scanned[scan.text(0)] = Counted(records: scan.int64(1), pending: scan.int64(2), pendingBytes: scan.int64(3), deadLetters: scan.int64(4))
-            counters[scan.text(0)] = Counted(records: scan.int64(5), pending: scan.int64(6), pendingBytes: scan.int64(7), deadLetters: scan.int64(8))
-        }
-        XCTAssertEqual(try database.integer("SELECT count(*) FROM records WHERE stream_id NOT IN (SELECT id FROM streams)"), 0, "no record without its stream")
-        return (scanned, counters)
-    }
-
-    private func assertCountersExact(_ file: String, _ step: String, file testFile: StaticString = #filePath, line: UInt = #line) throws {
-        let (scanned, counters) = try counted(file)
-        XCTAssertEqual(counters, scanned, step, file: testFile, line: line)
-        let statistics = try SpoolInspector(path: file).statistics()
-        XCTAssertEqual(Int64(statistics.records), scanned.values.reduce(0) { $0 + $1.records }, step, file: testFile, line: line)
-        XCTAssertEqual(Int64(statistics.undeliveredRecords), scanned.values.reduce(0) { $0 + $1.pending }, step, file: testFile, line: line)
-        XCTAssertEqual(Int64(statistics.deadLetters), scanned.values.reduce(0) { $0 + $1.deadLetters }, step, file: testFile, line: line)
     }
 
     private func stream(_ spool: Spool, _ name: String) throws -> SpoolStream {
@@ -119,13 +80,8 @@ final class StreamCountersTests: SpoolFileTestCase {
         try spool.markDelivered(stream: a.id, through: pending[9].id, deadLetters: [DeadLetter(recordID: pending[2].id, reason: "tooOld")])
         spool.close()
         let expected = try counted(path).scanned
-        // Back to format 2, as the release before wrote it: no counters.
-        let old = try SQLiteDatabase(path: path, create: false)
-        for column in ["records", "pending_records", "pending_bytes", "dead_letters", "last_delivered_at"] {
-            try old.execute("ALTER TABLE streams DROP COLUMN \(column)")
-        }
-        try old.execute("PRAGMA user_version = 2")
-        old.close()
+        // Back to format 2, as that release wrote it: streams without counters or outputs.
+        try OlderStreamsTable.rebuild(path, version: 2, columns: OlderStreamsTable.format2)
 
         let inspector = try SpoolInspector(path: path)
         let before = try inspector.statistics()
@@ -180,7 +136,7 @@ final class StreamCountersTests: SpoolFileTestCase {
         defer { database.close() }
         let maintenance = SpoolMaintenance(database: database, pressure: SpoolPressure { _, _, _ in },
                                            budget: DiskBudget(spoolPath: path, reserveBytes: 0, headroomBytes: 0),
-                                           limits: .init(keepDelivered: 3600, totalLimitBytes: nil, interval: 3600), logger: .init(label: "test"))
+                                           limits: .init(keepDelivered: 3600, totalLimitBytes: nil, interval: 3600), pruned: PrunedStreams(), logger: .init(label: "test"))
         defer { maintenance.stop() }
         let now = Int64(Date().timeIntervalSince1970)
         XCTAssertEqual(try maintenance.removeIdleStreams(lastDeliveredBefore: now + 10), 0, "a stream with records stays")
@@ -189,5 +145,82 @@ final class StreamCountersTests: SpoolFileTestCase {
         XCTAssertEqual(try maintenance.removeIdleStreams(lastDeliveredBefore: now + 10), 1, "once the window has passed it goes")
         XCTAssertEqual(try database.integer("SELECT count(*) FROM streams"), 0)
         XCTAssertEqual(try database.integer("SELECT count(*) FROM deliveries"), 0, "with its delivery rows")
+    }
+
+    /// A record whose shape is gone (spool damage) counted its whole message when stored and can
+    /// only count its middle when its cursor passes it: once nothing is pending, no bytes are either.
+    func testPendingBytesReturnToZeroOnceARecordWhoseShapeIsMissingIsPassed() throws {
+        let spool = try Spool(configuration: .init(path: path))
+        defer { spool.close() }
+        try store(spool, (0..<60).map { record($0, stream: "a") })
+        let database = try SQLiteDatabase(path: path, create: false)
+        XCTAssertGreaterThan(try database.integer("SELECT count(*) FROM records WHERE shape IS NOT NULL"), 30)
+        try database.execute("DELETE FROM shapes")
+        database.close()
+        let a = try stream(spool, "a")
+        let half = try spool.undelivered(stream: a.id, limit: 30)
+        let damaged = half.filter { $0.missingShape != nil }
+        XCTAssertFalse(damaged.isEmpty)
+        // Through what was read (`RecentReads`), then past anything read (counted in SQL): both ways.
+        try spool.markDelivered(stream: a.id, through: try XCTUnwrap(half.last).id, deadLetters: damaged.map { DeadLetter(recordID: $0.id, reason: "spool damage") })
+        XCTAssertGreaterThan(try XCTUnwrap(try SpoolInspector(path: path).streamStatus().first).undeliveredBytes, 0, "30 records still pending")
+        try spool.markDelivered(stream: a.id, through: Int64.max - 1)
+        let status = try XCTUnwrap(try SpoolInspector(path: path).streamStatus().first)
+        XCTAssertEqual(status.undeliveredRecords, 0)
+        XCTAssertEqual(status.undeliveredBytes, 0, "nothing pending, no bytes pending")
+    }
+
+    /// Housekeeping's pruned streams leave the writer's cache of stream ids before its next
+    /// commit, instead of staying for good (one per container ever seen).
+    func testAPrunedStreamLeavesTheWritersCache() throws {
+        let spool = try Spool(configuration: .init(path: path, keepDelivered: 0))
+        defer { spool.close() }
+        try store(spool, (0..<10).map { record($0, stream: $0 % 2 == 0 ? "gone" : "live") })
+        XCTAssertEqual(spool.cachedStreams, 2)
+        let gone = try stream(spool, "gone")
+        try spool.markDelivered(stream: gone.id, through: try XCTUnwrap(try spool.undelivered(stream: gone.id, limit: 100).last).id)
+        spool.runMaintenance()
+        XCTAssertEqual(try SpoolInspector(path: path).statistics().streams, 1, "the delivered stream is pruned")
+        try store(spool, [record(10, stream: "live")])
+        XCTAssertEqual(spool.cachedStreams, 1, "the writer let the pruned stream go")
+        try store(spool, [record(11, stream: "gone"), record(12, stream: "live")])
+        XCTAssertEqual(spool.cachedStreams, 2)
+        let again = try stream(spool, "gone")
+        XCTAssertNotEqual(again.id, gone.id, "a new row")
+        XCTAssertEqual(try spool.undelivered(stream: again.id, limit: 10).map(\.timeNanoseconds), [1_011])
+        try assertCountersExact(path, "after the stream came back")
+    }
+
+    /// A writer that cached a stream housekeeping (or another process) removed after the writer
+    /// last looked rolls back, makes the row again and commits; its other cached streams stay.
+    func testAStreamRowGoneUnderTheWriterIsMadeAgainAndTheOthersStayCached() throws {
+        let spool = try Spool(configuration: .init(path: path, keepDelivered: 0))
+        defer { spool.close() }
+        try store(spool, (0..<9).map { record($0, stream: ["gone", "b", "c"][$0 % 3]) })
+        let gone = try stream(spool, "gone")
+        try spool.markDelivered(stream: gone.id, through: try XCTUnwrap(try spool.undelivered(stream: gone.id, limit: 100).last).id)
+        let database = try SQLiteDatabase(path: path, create: false)
+        try database.execute("DELETE FROM records WHERE stream_id = \(gone.id)")
+        try database.execute("DELETE FROM deliveries WHERE stream_id = \(gone.id)")
+        try database.execute("DELETE FROM streams WHERE id = \(gone.id)")
+        database.close()
+        try store(spool, [record(20, stream: "b"), record(21, stream: "gone"), record(22, stream: "c")])
+        XCTAssertEqual(spool.cachedStreams, 3)
+        let again = try stream(spool, "gone")
+        XCTAssertNotEqual(again.id, gone.id)
+        XCTAssertEqual(try spool.undelivered(stream: again.id, limit: 10).map(\.timeNanoseconds), [1_021])
+        XCTAssertEqual(try spool.undelivered(stream: try stream(spool, "b").id, limit: 10).count, 4)
+        try assertCountersExact(path, "after the row was made again")
+    }
+
+    /// The uploaders' list of streams to send comes from the counters (one row per stream), not from probing the records.
+    func testStreamsWithPendingRecordsAreTheOnesTheCountersCount() throws {
+        let spool = try Spool(configuration: .init(path: path))
+        defer { spool.close() }
+        try store(spool, (0..<6).map { record($0, stream: $0 % 2 == 0 ? "a" : "b") })
+        let database = try SQLiteDatabase(path: path, create: false)
+        defer { database.close() }
+        try database.execute("UPDATE streams SET pending_records = 0 WHERE log_stream = 'b'")
+        XCTAssertEqual(try spool.streamsWithPendingRecords().map(\.logStream), ["a"], "what the counters say, whatever the records table holds")
     }
 }

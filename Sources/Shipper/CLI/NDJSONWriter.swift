@@ -4,7 +4,8 @@ import Records
 import Spool
 
 /// Writes selected records as NDJSON, one object per line:
-/// `{"log_group", "log_stream", "tag", "time", "time_ns", "message"[, "dead_letter_reason"]}`.
+/// `{["output", ]"log_group", "log_stream", "tag", "time", "time_ns", "message"[, "dead_letter_reason"]}`
+/// (`output`, the name of the output that sends the record, from spools of format 4 on).
 struct NDJSONWriter {
     let handle: FileHandle
 
@@ -23,7 +24,13 @@ struct NDJSONWriter {
         var out: [UInt8] = []
         out.reserveCapacity(records.reduce(0) { $0 + $1.message.count + 200 })
         for record in records {
-            out.append(contentsOf: #"{"log_group":"#.utf8)
+            out.append(UInt8(ascii: "{"))
+            if let output = record.output {
+                out.append(contentsOf: #""output":"#.utf8)
+                RecordJSON.appendString(Array(output.name.utf8), to: &out)
+                out.append(UInt8(ascii: ","))
+            }
+            out.append(contentsOf: #""log_group":"#.utf8)
             RecordJSON.appendString(Array(record.logGroup.utf8), to: &out)
             out.append(contentsOf: #","log_stream":"#.utf8)
             RecordJSON.appendString(Array(record.logStream.utf8), to: &out)

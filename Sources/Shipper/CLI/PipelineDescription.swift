@@ -31,7 +31,7 @@ struct PipelineDescription {
         for output in configuration.outputs {
             let group = output.logGroupTemplate.map { "template \($0.parts.map(Self.describe).joined()), fallback \(output.logGroupName)" } ?? output.logGroupName
             let stream = output.logStreamName ?? "\(output.logStreamPrefix ?? "")<tag>"
-            lines.append("output cloudwatch_logs: match \(output.match), region \(output.region), endpoint \(output.endpoint.absoluteString)")
+            lines.append("output \(output.output.name) (cloudwatch_logs): match \(output.match), region \(output.region), endpoint \(output.endpoint.absoluteString)")
             lines.append("  log group: \(group)")
             lines.append("  log stream: \(stream)\(output.logStreamTemplate.map { " (template \($0.parts.map(Self.describe).joined()))" } ?? "")")
             lines.append("  auto_create_group: \(output.autoCreateGroup ? "on" : "off")\(output.logKey.map { ", log_key \($0)" } ?? "")")

@@ -11,10 +11,11 @@ struct ReplayCommand: AsyncParsableCommand {
         commandName: "replay",
         abstract: "Send spooled records again: to their log group and stream, to others, or as NDJSON.",
         discussion: """
-            Works beside a running shipper (it only reads the spool) or while it is stopped. CloudWatch's \
-            region, endpoint and credentials, the batch limits (event_max_size, oversize_events) and the \
-            options of the groups it creates come from the config's first output, and errors are answered \
-            as delivery answers them. Records delivery would send to dead letters are counted, not sent. \
+            Works beside a running shipper (it only reads the spool) or while it is stopped. Each record goes \
+            through the output its stream belongs to (--output-name picks outputs by name): CloudWatch's region, \
+            endpoint and credentials, the batch limits (event_max_size, oversize_events) and the options of \
+            the groups it creates come from that output in the config, and errors are answered as delivery \
+            answers them. Records delivery would send to dead letters are counted, not sent. \
             Exit codes: 0 when everything selected was sent or counted so, 1 for a bad config, 64 for bad \
             options, 3 when the spool cannot be read, 4 when a batch kept failing or access was refused.
             """
@@ -46,14 +47,12 @@ struct ReplayCommand: AsyncParsableCommand {
             progress.finish()
             return
         }
-        guard let configuration = try location.configuration(), let output = configuration.outputs.first else {
-            throw ValidationError("replaying to CloudWatch needs the config (-c) for the region, endpoint, credentials, batch limits and group options")
+        guard let configuration = try location.configuration(), !configuration.outputs.isEmpty else {
+            throw ValidationError("replaying to CloudWatch needs the config (-c) for the outputs' regions, endpoints, credentials, batch limits and group options")
         }
         let logger = Logger(label: "replay")
-        let client = try CloudWatchLogsClient(endpoint: output.endpoint, region: output.region,
-                                              credentials: CredentialsChain(environment: ProcessInfo.processInfo.environment, region: output.region, logger: logger),
-                                              verifyTLS: output.verifyTLS)
-        let replay = SpoolReplay(output: output, client: client, logger: logger)
+        let endpoints = try OutputEndpoint.make(configuration.outputs, environment: ProcessInfo.processInfo.environment, logger: logger)
+        let replay = SpoolReplay(endpoints: endpoints, logger: logger)
         let report = try await replay.run(inspector, chosen, to: SpoolReplay.Target(logGroup: toGroup, logStream: toStream)) { progress.advance($0) }
         progress.finish()
         for (kind, count) in report.notSent.sorted(by: { $0.key < $1.key }) {

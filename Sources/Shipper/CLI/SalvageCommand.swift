@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ShipperCore
 import Spool
 
 /// `shipper spool salvage FILE`: the way back for the records of a spool that
@@ -48,7 +49,9 @@ struct SalvageCommand: ParsableCommand {
     func run() throws {
         let report: SalvageReport
         do {
-            report = try SpoolSalvage.run(damaged: file, into: try location.spoolPath())
+            // A damaged spool from before streams belonged to outputs: each stream to the output delivery would give it.
+            let outputs = try location.configuration()?.outputs ?? []
+            report = try SpoolSalvage.run(damaged: file, into: try location.spoolPath(), owner: LegacyStreamOwnership.rule(for: outputs))
         } catch let error as SalvageError {
             FileHandle.standardError.write(Data("\(error)\n".utf8))
             if case .notASpool = error { throw Outcome.notASpool.exitCode.error }

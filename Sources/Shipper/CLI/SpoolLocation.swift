@@ -44,6 +44,7 @@ struct SpoolLocation: ParsableArguments {
 struct SelectionOptions: ParsableArguments {
     @Option(help: "Which records: undelivered, delivered (still in the replay window), all, or dead-letters.")
     var source: String = "all"
+    @Option(help: "Output, by its name (Alias, else cloudwatch_logs.N), with * wildcards.") var outputName: String?
     @Option(help: "Log group, with * wildcards.") var group: String?
     @Option(help: "Log stream, with * wildcards.") var stream: String?
     @Option(help: "Tag, with * wildcards.") var tag: String?
@@ -54,7 +55,7 @@ struct SelectionOptions: ParsableArguments {
         guard let source = RecordSelection.Source(rawValue: source) else {
             throw ValidationError("--source must be one of \(RecordSelection.Source.allCases.map(\.rawValue).joined(separator: ", "))")
         }
-        return RecordSelection(source: source, group: group, stream: stream, tag: tag,
+        return RecordSelection(source: source, output: outputName, group: group, stream: stream, tag: tag,
                                since: try since.map { try Self.time($0, now: now) }, until: try until.map { try Self.time($0, now: now) })
     }
 

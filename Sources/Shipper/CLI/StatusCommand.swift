@@ -9,7 +9,7 @@ import FoundationNetworking
 struct StatusCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
-        abstract: "Undelivered records and bytes, oldest undelivered record, last delivery, last error and dead letters per stream.",
+        abstract: "Undelivered records and bytes, oldest undelivered record, last delivery, last error and dead letters per output and stream.",
         discussion: """
             Asks the running shipper's monitoring endpoint (HTTP_Server On) when it answers, which adds each \
             stream's last error; otherwise reads the spool directly. Exit codes: 0, 1 for a bad config, 3 when \
@@ -33,12 +33,12 @@ struct StatusCommand: AsyncParsableCommand {
         if let pressure = report.backpressure { print("backpressure: on (\(pressure))") }
         let now = Date()
         let rows = report.streams.map { s in [
-            s.logGroup, s.logStream, "\(s.undeliveredRecords)", "\(ByteCount(s.undeliveredBytes))",
+            s.output ?? "-", s.logGroup, s.logStream, "\(s.undeliveredRecords)", "\(ByteCount(s.undeliveredBytes))",
             s.oldestUndelivered.map { Self.age(now.timeIntervalSince($0)) } ?? "-",
             s.lastDelivered.map { Self.age(now.timeIntervalSince($0)) + " ago" } ?? "-",
             "\(s.deadLetters)", s.lastError.map { String($0.prefix(60)) } ?? "-",
         ] }
-        print(Table(header: ["LOG GROUP", "LOG STREAM", "UNDELIVERED", "BYTES", "OLDEST", "LAST DELIVERY", "DEAD", "LAST ERROR"], rows: rows).text)
+        print(Table(header: ["OUTPUT", "LOG GROUP", "LOG STREAM", "UNDELIVERED", "BYTES", "OLDEST", "LAST DELIVERY", "DEAD", "LAST ERROR"], rows: rows).text)
     }
 
     private func fetch() async throws -> StatusReport {

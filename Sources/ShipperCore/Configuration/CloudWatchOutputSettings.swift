@@ -1,8 +1,13 @@
 import Foundation
 import Ingest
+import Spool
 
 /// `[OUTPUT] Name cloudwatch_logs`, with Fluent Bit's option names.
 public struct CloudWatchOutputSettings: Sendable {
+    /// Which output this is and what it is called: its place among the config's
+    /// outputs and `Alias`, else `cloudwatch_logs.N` as Fluent Bit names it. Its
+    /// streams in the spool, its metrics, status and replay carry it.
+    public internal(set) var output: SpoolOutput
     public var match: TagPattern
     public var region: String
     /// `log_group_name`: the group, or the fallback when the template cannot be filled.
@@ -31,7 +36,10 @@ public struct CloudWatchOutputSettings: Sendable {
     /// `endpoint`, else `AWS_ENDPOINT_URL_CLOUDWATCH_LOGS`, else `AWS_ENDPOINT_URL`, else AWS's own.
     public var endpoint: URL
 
-    init(_ reader: inout SectionReader, environment: [String: String], notices: inout [ConfigNotice]) throws {
+    /// `index`: the output's place among the config's `[OUTPUT]` sections.
+    init(_ reader: inout SectionReader, index: Int, environment: [String: String], notices: inout [ConfigNotice]) throws {
+        let alias = reader.string("Alias").flatMap { $0.isEmpty ? nil : $0 }
+        output = SpoolOutput(index: index, name: alias ?? "cloudwatch_logs.\(index)")
         match = TagPattern(reader.string("Match") ?? "*")
         let regionEntry = reader.entry("region")
         guard let region = regionEntry?.value ?? environment["AWS_REGION"] ?? environment["AWS_DEFAULT_REGION"], !region.isEmpty else {

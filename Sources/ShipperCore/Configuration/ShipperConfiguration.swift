@@ -55,7 +55,12 @@ public struct ShipperConfiguration: Sendable {
                     outputLimit = max(outputLimit ?? 0, bytes)
                     notices.append(ConfigNotice(level: .notice, location: limit.location, message: "storage.total_limit_size in [OUTPUT] limits the whole spool here (the largest value of all outputs, unless [SERVICE] sets it)"))
                 }
-                outputs.append(try CloudWatchOutputSettings(&reader, environment: environment, notices: &notices))
+                let output = try CloudWatchOutputSettings(&reader, index: outputs.count, environment: environment, notices: &notices)
+                if let same = outputs.first(where: { $0.output.name == output.output.name }) {
+                    throw ConfigError("two outputs are called \(output.output.name) (outputs \(same.output.index) and \(output.output.index)); "
+                                      + "give each its own Alias: metrics, status and replay tell them apart by it", at: section.location)
+                }
+                outputs.append(output)
                 notices += reader.unknownKeyNotices(plugin: "cloudwatch_logs")
             default:
                 throw ConfigError("unknown section [\(section.name)]", at: section.location)

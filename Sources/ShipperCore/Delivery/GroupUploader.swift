@@ -3,9 +3,9 @@ import Foundation
 import Logging
 import Spool
 
-/// Drains the undelivered records of one log group's streams to CloudWatch.
+/// Drains the undelivered records of one output's log group's streams to CloudWatch.
 ///
-/// One per log group, so a throttled or failing group never holds up
+/// One per output and log group, so a throttled or failing group never holds up
 /// another. The group's streams take turns a batch at a time, up to
 /// `parallelStreams` of them at once, so a stream that keeps logging never
 /// keeps its group's other streams (or new ones, from `inbox`) waiting. Each
@@ -16,6 +16,8 @@ struct GroupUploader: Sendable {
     /// How many streams of one group have a call in flight at once.
     static let parallelStreams = 8
 
+    /// The output whose streams these are: its name goes on the metrics and log lines.
+    let output: SpoolOutput
     let logGroup: String
     let spool: Spool
     let client: CloudWatchLogsClient
@@ -59,7 +61,7 @@ struct GroupUploader: Sendable {
             func enqueue(_ new: [SpoolStream]) {
                 for stream in new where known.insert(stream.id).inserted {
                     queue.append(Turn(stream: stream, state: StreamState(limit: limits.maxEvents),
-                                      failures: FailureLog(logger: logger, logGroup: logGroup, logStream: stream.logStream), more: true))
+                                      failures: FailureLog(logger: logger, output: output.name, logGroup: logGroup, logStream: stream.logStream), more: true))
                 }
             }
             enqueue(streams)
@@ -181,16 +183,16 @@ struct GroupUploader: Sendable {
         }
         if batch.truncated > 0 {
             logger.warning("messages longer than the event limit were truncated", metadata: [
-                "log_group": "\(logGroup)", "log_stream": "\(stream.logStream)", "count": "\(batch.truncated)", "limit_bytes": "\(limits.maxEventBytes)"])
+                "output": "\(output.name)", "log_group": "\(logGroup)", "log_stream": "\(stream.logStream)", "count": "\(batch.truncated)", "limit_bytes": "\(limits.maxEventBytes)"])
         }
         if !batch.missingShapes.isEmpty {
             logger.error("spool damage: records whose shape is missing go to dead letters instead of out without their message's ends", metadata: [
-                "log_group": "\(logGroup)", "log_stream": "\(stream.logStream)",
+                "output": "\(output.name)", "log_group": "\(logGroup)", "log_stream": "\(stream.logStream)",
                 "records": "\(batch.missingShapes.map { "\($0.record) (shape \($0.shape))" }.joined(separator: ", "))"])
         }
         if batch.refused.count > batch.missingShapes.count {
             logger.warning("events CloudWatch would refuse (age or event_max_size) go to dead letters", metadata: [
-                "log_group": "\(logGroup)", "log_stream": "\(stream.logStream)", "count": "\(batch.refused.count - batch.missingShapes.count)"])
+                "output": "\(output.name)", "log_group": "\(logGroup)", "log_stream": "\(stream.logStream)", "count": "\(batch.refused.count - batch.missingShapes.count)"])
         }
         if batch.events.isEmpty {
             return delivered(stream, batch, deadLetters: batch.refused, nextLimit: nextLimit, state: &state, failures: &failures)
@@ -206,15 +208,15 @@ struct GroupUploader: Sendable {
             recovery.succeeded()
             state.sequenceToken = result.nextSequenceToken
             let rejected = BatchBuilder.rejected(result.rejectedInfo, in: batch)
-            metrics.delivered(group: logGroup, stream: stream.logStream, events: sentEvents - rejected.count,
+            metrics.delivered(output: output.name, group: logGroup, stream: stream.logStream, events: sentEvents - rejected.count,
                               bytes: sentBytes, rejected: rejected.count + batch.refused.count, truncated: batch.truncated)
             if !rejected.isEmpty {
                 logger.warning("CloudWatch rejected events of a batch; they go to dead letters", metadata: [
-                    "log_group": "\(logGroup)", "log_stream": "\(stream.logStream)", "rejected": "\(result.rejectedInfo)", "count": "\(rejected.count)"])
+                    "output": "\(output.name)", "log_group": "\(logGroup)", "log_stream": "\(stream.logStream)", "rejected": "\(result.rejectedInfo)", "count": "\(rejected.count)"])
             }
             return delivered(stream, batch, deadLetters: batch.refused + rejected, nextLimit: nextLimit, state: &state, failures: &failures)
         } catch let error as CloudWatchError {
-            metrics.failed(group: logGroup, stream: stream.logStream, error: error, description: "\(error)")
+            metrics.failed(output: output.name, group: logGroup, stream: stream.logStream, error: error, description: "\(error)")
             let action = DeliveryAction(for: error, batchRecords: batch.recordIDs.count + batch.refused.count)
             // Any answer but a 5xx (or none) or a throttle shows the endpoint is up again.
             if error.isEndpointFailure {
@@ -226,7 +228,7 @@ struct GroupUploader: Sendable {
             }
             return await recover(action, from: error, stream: stream, batch: batch, state: &state, failures: &failures)
         } catch {
-            metrics.failed(group: logGroup, stream: stream.logStream, error: nil, description: "\(error)")
+            metrics.failed(output: output.name, group: logGroup, stream: stream.logStream, error: nil, description: "\(error)")
             recovery.failed()
             failures.failed("\(error)")
             return .retry(state.backoff.next())
@@ -268,7 +270,7 @@ struct GroupUploader: Sendable {
             return .sent
         case .deadLetter(let reason):
             logger.error("CloudWatch refuses an event for good; it goes to dead letters", metadata: [
-                "log_group": "\(logGroup)", "log_stream": "\(stream.logStream)", "error": "\(error)"])
+                "output": "\(output.name)", "log_group": "\(logGroup)", "log_stream": "\(stream.logStream)", "error": "\(error)"])
             let letters = batch.recordIDs.map { DeadLetter(recordID: $0, reason: reason) }
             return delivered(stream, batch, deadLetters: batch.refused + letters, nextLimit: limits.maxEvents, state: &state, failures: &failures)
         case .retrySlowly:
@@ -298,14 +300,14 @@ struct GroupUploader: Sendable {
         } catch {
             if state.unrecorded == nil {
                 logger.error("CloudWatch accepted a batch but the spool cannot record it; this stream sends nothing until it can, so the batch is not sent twice", metadata: [
-                    "log_group": "\(logGroup)", "log_stream": "\(stream.logStream)", "through_id": "\(delivery.throughID)", "error": "\(error)"])
+                    "output": "\(output.name)", "log_group": "\(logGroup)", "log_stream": "\(stream.logStream)", "through_id": "\(delivery.throughID)", "error": "\(error)"])
                 state.unrecorded = delivery
             }
             return .retry(Self.recordRetrySeconds)
         }
         if state.unrecorded != nil {
             logger.info("recorded the delivered batch; sending resumes", metadata: [
-                "log_group": "\(logGroup)", "log_stream": "\(stream.logStream)", "through_id": "\(delivery.throughID)"])
+                "output": "\(output.name)", "log_group": "\(logGroup)", "log_stream": "\(stream.logStream)", "through_id": "\(delivery.throughID)"])
             state.unrecorded = nil
         }
         failures.recovered()
@@ -336,13 +338,15 @@ struct GroupUploader: Sendable {
 /// Logs a stream's failure when the kind of failure changes, and its recovery once, never a line per retry.
 struct FailureLog: Sendable {
     let logger: Logger
+    let output: String
     let logGroup: String
     let logStream: String
     private var current: String?
     private var repeats = 0
 
-    init(logger: Logger, logGroup: String, logStream: String) {
+    init(logger: Logger, output: String, logGroup: String, logStream: String) {
         self.logger = logger
+        self.output = output
         self.logGroup = logGroup
         self.logStream = logStream
     }
@@ -350,7 +354,7 @@ struct FailureLog: Sendable {
     mutating func failed(_ reason: String) {
         if reason != current {
             logger.warning("delivery failing; retrying with backoff", metadata: [
-                "log_group": "\(logGroup)", "log_stream": "\(logStream)", "error": "\(reason)"])
+                "output": "\(output)", "log_group": "\(logGroup)", "log_stream": "\(logStream)", "error": "\(reason)"])
             current = reason
             repeats = 0
         } else {
@@ -361,7 +365,7 @@ struct FailureLog: Sendable {
     mutating func recovered() {
         guard let previous = current else { return }
         logger.info("delivery recovered", metadata: [
-            "log_group": "\(logGroup)", "log_stream": "\(logStream)", "after_error": "\(previous)", "retries": "\(repeats + 1)"])
+            "output": "\(output)", "log_group": "\(logGroup)", "log_stream": "\(logStream)", "after_error": "\(previous)", "retries": "\(repeats + 1)"])
         current = nil
     }
 }

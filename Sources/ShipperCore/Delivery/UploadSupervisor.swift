@@ -3,36 +3,43 @@ import Foundation
 import Logging
 import Spool
 
-/// Starts one `GroupUploader` per log group that has undelivered records,
-/// every `Flush` seconds, and stops them on shutdown.
+/// Starts one `GroupUploader` per output and log group that has undelivered
+/// records, every `Flush` seconds, and stops them on shutdown.
+///
+/// Each stream of the spool belongs to an output, so an uploader sends with
+/// that output's client, group options and batch limits only: two outputs
+/// writing the same group (one per region, say) have an uploader each.
 actor UploadSupervisor {
     /// Batches read and not yet sent, across every group: as many as one group sends side by side.
     static let batchesInFlight = GroupUploader.parallelStreams
 
+    /// What an uploader drains: one output's log group.
+    private struct GroupKey: Hashable {
+        let output: Int
+        let group: String
+    }
+
     private let spool: Spool
     private let slots: DeliverySlots
-    private let outputs: [CloudWatchOutputSettings]
-    private let clients: [CloudWatchLogsClient]
+    private let endpoints: [OutputEndpoint]
     /// One per output, like its client: the endpoint's streams learn of its recovery together.
     private let recoveries: [EndpointRecovery]
     private let flush: Double
     private let logger: Logger
     private let metrics: DeliveryMetrics
-    private var running: [String: Task<Void, Never>] = [:]
+    private var running: [GroupKey: Task<Void, Never>] = [:]
     /// Where a running uploader finds its group's streams that got records since it started.
-    private var inboxes: [String: StreamInbox] = [:]
+    private var inboxes: [GroupKey: StreamInbox] = [:]
+    /// Streams of an output the config no longer has, warned about once each.
+    private var orphansWarned: Set<Int64> = []
     private var loop: Task<Void, Never>?
 
-    init(spool: Spool, outputs: [CloudWatchOutputSettings], credentials: any CredentialsProvider, flush: Double, slots: DeliverySlots,
-         logger: Logger, metrics: DeliveryMetrics) throws {
+    init(spool: Spool, endpoints: [OutputEndpoint], flush: Double, slots: DeliverySlots, logger: Logger, metrics: DeliveryMetrics) {
         self.spool = spool
         self.slots = slots
         self.metrics = metrics
-        self.outputs = outputs
-        self.recoveries = outputs.map { _ in EndpointRecovery() }
-        self.clients = try outputs.map {
-            try CloudWatchLogsClient(endpoint: $0.endpoint, region: $0.region, credentials: credentials, verifyTLS: $0.verifyTLS)
-        }
+        self.endpoints = endpoints
+        self.recoveries = endpoints.map { _ in EndpointRecovery() }
         self.flush = flush
         self.logger = logger
     }
@@ -67,29 +74,42 @@ actor UploadSupervisor {
             logger.error("cannot list pending streams: \(error)")
             return
         }
-        let byGroup = Dictionary(grouping: streams, by: \.logGroup)
-        for (group, groupStreams) in byGroup {
-            if let inbox = inboxes[group], running[group] != nil {
+        let byGroup = Dictionary(grouping: streams) { GroupKey(output: $0.output.index, group: $0.logGroup) }
+        for (key, groupStreams) in byGroup {
+            guard endpoints.indices.contains(key.output) else {
+                warnOrphans(groupStreams)
+                continue
+            }
+            if let inbox = inboxes[key], running[key] != nil {
                 // The uploader skips the streams it is already sending.
                 inbox.add(groupStreams)
                 continue
             }
-            // Each group belongs to the first output whose settings made it; with one output that is always it.
-            let index = outputs.firstIndex { $0.logGroupName == group || $0.logGroupTemplate != nil } ?? 0
-            let output = outputs[index]
+            let endpoint = endpoints[key.output]
             let inbox = StreamInbox()
-            inboxes[group] = inbox
-            let uploader = GroupUploader(logGroup: group, spool: spool, client: clients[index], options: LogGroupOptions(output), limits: output.batchLimits,
-                                         slots: slots, logger: logger, metrics: metrics, inbox: inbox, recovery: recoveries[index])
-            running[group] = Task {
+            inboxes[key] = inbox
+            let uploader = GroupUploader(output: endpoint.output, logGroup: key.group, spool: spool, client: endpoint.client,
+                                         options: LogGroupOptions(endpoint.settings), limits: endpoint.settings.batchLimits,
+                                         slots: slots, logger: logger, metrics: metrics, inbox: inbox, recovery: recoveries[key.output])
+            running[key] = Task {
                 await uploader.drain(groupStreams)
-                self.finished(group)
+                self.finished(key)
             }
         }
     }
 
-    private func finished(_ group: String) {
-        running[group] = nil
-        inboxes[group] = nil
+    /// Streams of an output index the config does not have (outputs removed since they were stored)
+    /// are not sent by another output's settings: their records stay, and the operator hears of it.
+    private func warnOrphans(_ streams: [SpoolStream]) {
+        for stream in streams where orphansWarned.insert(stream.id).inserted {
+            logger.error("records of an output the config no longer has stay in the spool; put the output back at its place in the config to send them", metadata: [
+                "output": "\(stream.output.name)", "output_index": "\(stream.output.index)", "outputs_configured": "\(endpoints.count)",
+                "log_group": "\(stream.logGroup)", "log_stream": "\(stream.logStream)"])
+        }
+    }
+
+    private func finished(_ key: GroupKey) {
+        running[key] = nil
+        inboxes[key] = nil
     }
 }

@@ -1,11 +1,12 @@
 import CloudWatchLogs
 import Foundation
 
-/// What delivery has done, per log group and stream: counters for the metrics
+/// What delivery has done: counters per output (by its name) for the metrics
 /// endpoint, and each stream's last success and last error for `shipper status`.
 // Safe to share: `lock` guards `counters` and `streams`.
 final class DeliveryMetrics: @unchecked Sendable {
     struct StreamKey: Hashable, Codable {
+        var output: String
         var logGroup: String
         var logStream: String
     }
@@ -19,7 +20,7 @@ final class DeliveryMetrics: @unchecked Sendable {
     }
 
     struct Counters {
-        public var events = 0
+        var events = 0
         var bytes = 0
         var retries = 0
         var throttles = 0
@@ -28,31 +29,33 @@ final class DeliveryMetrics: @unchecked Sendable {
     }
 
     private let lock = NSLock()
-    private var counters = Counters()
+    private var counters: [String: Counters] = [:]
     private var streams: [StreamKey: StreamHealth] = [:]
 
-    var snapshot: (counters: Counters, streams: [StreamKey: StreamHealth]) {
+    /// The counters by output name (an output that has sent nothing yet has none), and each stream's health.
+    var snapshot: (counters: [String: Counters], streams: [StreamKey: StreamHealth]) {
         lock.lock()
         defer { lock.unlock() }
         return (counters, streams)
     }
 
-    func delivered(group: String, stream: String, events: Int, bytes: Int, rejected: Int, truncated: Int) {
+    func delivered(output: String, group: String, stream: String, events: Int, bytes: Int, rejected: Int, truncated: Int) {
         lock.lock()
-        counters.events += events
-        counters.bytes += bytes
-        counters.rejected += rejected
-        counters.truncated += truncated
-        streams[StreamKey(logGroup: group, logStream: stream), default: StreamHealth()].lastSuccess = Date()
-        streams[StreamKey(logGroup: group, logStream: stream)]?.failingSince = nil
+        counters[output, default: Counters()].events += events
+        counters[output]?.bytes += bytes
+        counters[output]?.rejected += rejected
+        counters[output]?.truncated += truncated
+        let key = StreamKey(output: output, logGroup: group, logStream: stream)
+        streams[key, default: StreamHealth()].lastSuccess = Date()
+        streams[key]?.failingSince = nil
         lock.unlock()
     }
 
-    func failed(group: String, stream: String, error: CloudWatchError?, description: String) {
+    func failed(output: String, group: String, stream: String, error: CloudWatchError?, description: String) {
         lock.lock()
-        counters.retries += 1
-        if error?.serviceType == "ThrottlingException" { counters.throttles += 1 }
-        let key = StreamKey(logGroup: group, logStream: stream)
+        counters[output, default: Counters()].retries += 1
+        if error?.serviceType == "ThrottlingException" { counters[output]?.throttles += 1 }
+        let key = StreamKey(output: output, logGroup: group, logStream: stream)
         var health = streams[key, default: StreamHealth()]
         health.lastError = description
         health.lastErrorAt = Date()

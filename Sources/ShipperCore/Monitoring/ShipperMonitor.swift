@@ -13,13 +13,16 @@ final class ShipperMonitor: @unchecked Sendable {
     let inspector: SpoolInspector
     let delivery: DeliveryMetrics
     let slots: DeliverySlots
+    /// The configured outputs' names, in order: each has its metrics, zero until it sends.
+    let outputNames: [String]
     /// A stream failing for longer than this makes `/api/v1/health` unhealthy.
     let stuckAfter: TimeInterval
     private let lock = NSLock()
 
     init(servers: [ForwardServer], budget: DecodeBudget, sink: SpoolSink, spool: Spool, inspector: SpoolInspector, delivery: DeliveryMetrics, slots: DeliverySlots,
-         stuckAfter: TimeInterval = 300) {
+         outputNames: [String], stuckAfter: TimeInterval = 300) {
         self.slots = slots
+        self.outputNames = outputNames
         self.servers = servers
         self.budget = budget
         self.sink = sink
@@ -54,7 +57,7 @@ final class ShipperMonitor: @unchecked Sendable {
     func status() throws -> [UInt8] {
         let health = delivery.snapshot.streams
         let report = try serialized { try inspector.streamStatus() }.map { stream in
-            StatusReport.Stream(stream, health: health[.init(logGroup: stream.logGroup, logStream: stream.logStream)])
+            StatusReport.Stream(stream, health: stream.output.flatMap { health[.init(output: $0, logGroup: stream.logGroup, logStream: stream.logStream)] })
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
@@ -82,17 +85,21 @@ final class ShipperMonitor: @unchecked Sendable {
         text.add("shipper_dropped_records_total", "Records that matched no output.", .counter, ["reason": "no_output"], Double(unmatched))
         text.add("shipper_duplicate_frames_total", "Frames resent by clients and acked again without a second copy.", .counter, [:], Double(spool.duplicateFrames))
         let counters = delivery.snapshot.counters
-        let output = ["name": "cloudwatch_logs.0"]
-        text.add("shipper_output_records_total", "Events CloudWatch accepted.", .counter, output, Double(counters.events))
-        text.add("shipper_output_bytes_total", "Message bytes CloudWatch accepted.", .counter, output, Double(counters.bytes))
-        text.add("shipper_output_retries_total", "Failed calls that were retried.", .counter, output, Double(counters.retries))
-        text.add("shipper_output_throttles_total", "Calls CloudWatch throttled.", .counter, output, Double(counters.throttles))
-        text.add("shipper_output_rejected_records_total", "Events refused for good, moved to dead letters.", .counter, output, Double(counters.rejected))
-        text.add("shipper_output_truncated_records_total", "Events cut to the per-event limit.", .counter, output, Double(counters.truncated))
+        // One series per output, named as Fluent Bit names it (`Alias`, else cloudwatch_logs.N).
+        let series = { (add: (_ labels: [String: String], _ counters: DeliveryMetrics.Counters) -> Void) in
+            for name in self.outputNames { add(["name": name], counters[name] ?? DeliveryMetrics.Counters()) }
+        }
+        series { text.add("shipper_output_records_total", "Events CloudWatch accepted.", .counter, $0, Double($1.events)) }
+        series { text.add("shipper_output_bytes_total", "Message bytes CloudWatch accepted.", .counter, $0, Double($1.bytes)) }
+        series { text.add("shipper_output_retries_total", "Failed calls that were retried.", .counter, $0, Double($1.retries)) }
+        series { text.add("shipper_output_throttles_total", "Calls CloudWatch throttled.", .counter, $0, Double($1.throttles)) }
+        series { text.add("shipper_output_rejected_records_total", "Events refused for good, moved to dead letters.", .counter, $0, Double($1.rejected)) }
+        series { text.add("shipper_output_truncated_records_total", "Events cut to the per-event limit.", .counter, $0, Double($1.truncated)) }
+        // The batch slots are the process's, shared by every output: no output label.
         let (inFlight, waiting) = slots.usage
-        text.add("shipper_output_batches_in_flight", "Batches read from the spool and not yet sent (at most \(UploadSupervisor.batchesInFlight) for the whole process).",
-                 .gauge, output, Double(inFlight))
-        text.add("shipper_output_streams_waiting", "Streams with records to send, waiting for one of those batch slots.", .gauge, output, Double(waiting))
+        text.add("shipper_output_batches_in_flight", "Batches read from the spool and not yet sent (at most \(UploadSupervisor.batchesInFlight) for the whole process, all outputs).",
+                 .gauge, [:], Double(inFlight))
+        text.add("shipper_output_streams_waiting", "Streams with records to send, waiting for one of those batch slots.", .gauge, [:], Double(waiting))
         text.add("shipper_backpressure", "1 while ingest is paused because the spool or its disk is full.", .gauge, [:], spool.backpressureReason == nil ? 0 : 1)
         for reason in spool.backpressureReasons {
             text.add("shipper_backpressure_reason", "1 for each reason ingest is paused for.", .gauge, ["reason": reason], 1)
@@ -111,11 +118,13 @@ final class ShipperMonitor: @unchecked Sendable {
         }
         if let streams = try? serialized({ try inspector.streamStatus() }) {
             let now = Date().timeIntervalSince1970
-            let oldest = Dictionary(grouping: streams.compactMap { s in s.oldestUndeliveredNanoseconds.map { (s.logGroup, $0) } }, by: \.0)
-                .mapValues { $0.map(\.1).min() ?? 0 }
-            for (group, nanoseconds) in oldest.sorted(by: { $0.key < $1.key }) {
-                text.add("shipper_oldest_undelivered_age_seconds", "Age of the oldest undelivered record of a log group.", .gauge,
-                         ["log_group": group], max(0, now - Double(nanoseconds) / 1e9))
+            struct GroupOfOutput: Hashable { let output: String; let group: String }
+            let oldest = Dictionary(grouping: streams.compactMap { s in
+                s.oldestUndeliveredNanoseconds.map { (GroupOfOutput(output: s.output ?? "", group: s.logGroup), $0) }
+            }, by: \.0).mapValues { $0.map(\.1).min() ?? 0 }
+            for (key, nanoseconds) in oldest.sorted(by: { ($0.key.output, $0.key.group) < ($1.key.output, $1.key.group) }) {
+                text.add("shipper_oldest_undelivered_age_seconds", "Age of the oldest undelivered record of an output's log group.", .gauge,
+                         ["name": key.output, "log_group": key.group], max(0, now - Double(nanoseconds) / 1e9))
             }
         }
         return text.rendered
@@ -132,6 +141,8 @@ final class ShipperMonitor: @unchecked Sendable {
 /// What `/api/v1/status` answers and `shipper status` prints.
 public struct StatusReport: Codable {
     public struct Stream: Codable {
+        /// The output that sends the stream (`Alias`, else cloudwatch_logs.N); nil from a spool before format 4.
+        public var output: String?
         public var logGroup: String
         public var logStream: String
         public var undeliveredRecords: Int
@@ -148,6 +159,7 @@ public struct StatusReport: Codable {
         }
 
         init(_ status: StreamStatus, health: DeliveryMetrics.StreamHealth?) {
+            output = status.output
             logGroup = status.logGroup
             logStream = status.logStream
             undeliveredRecords = status.undeliveredRecords

@@ -3,8 +3,10 @@ import Foundation
 import Logging
 import Spool
 
-/// Sends spooled records again (`shipper replay`) by delivery's rules: the
-/// output's batch limits (`event_max_size`, `oversize_events`) through the
+/// Sends spooled records again (`shipper replay`) by delivery's rules: each
+/// record through its own stream's output (that output's client, so its
+/// region, endpoint and credentials), with that output's batch limits
+/// (`event_max_size`, `oversize_events`) through the
 /// same `BatchBuilder`, groups created with the output's class, tags and
 /// retention by the same `DestinationCreator`, and every error answered as
 /// `DeliveryAction`'s table says. So what CloudWatch holds after a replay is
@@ -20,14 +22,25 @@ public struct SpoolReplay {
     /// Calls per batch before the replay stops: about 25 s of backoff at most.
     static let maxAttempts = 8
 
-    let client: CloudWatchLogsClient
-    let limits: BatchLimits
-    let destinations: DestinationCreator
+    /// What replay sends through for one output.
+    private struct Sender {
+        let output: SpoolOutput
+        let client: CloudWatchLogsClient
+        let limits: BatchLimits
+        let destinations: DestinationCreator
+    }
 
-    public init(output: CloudWatchOutputSettings, client: CloudWatchLogsClient, logger: Logger) {
-        self.client = client
-        limits = output.batchLimits
-        destinations = DestinationCreator(client: client, options: LogGroupOptions(output), logger: logger)
+    private let senders: [Sender]
+    /// The output of a record from a spool before format 4 (which names none), as delivery would pick it.
+    private let legacyOwner: LegacyStreamOwner
+
+    /// `endpoints`: every output of the config, in its order (`OutputEndpoint.make`).
+    public init(endpoints: [OutputEndpoint], logger: Logger) {
+        senders = endpoints.map { endpoint in
+            Sender(output: endpoint.output, client: endpoint.client, limits: endpoint.settings.batchLimits,
+                   destinations: DestinationCreator(client: endpoint.client, options: LogGroupOptions(endpoint.settings), logger: logger))
+        }
+        legacyOwner = LegacyStreamOwnership.rule(for: endpoints.map(\.settings))
     }
 
     /// Where each record goes: its own log group and stream, or those named instead.
@@ -42,6 +55,7 @@ public struct SpoolReplay {
     }
 
     private struct Destination: Hashable {
+        var output: SpoolOutput
         var group: String
         var stream: String
     }
@@ -60,8 +74,12 @@ public struct SpoolReplay {
             let page = try inspector.select(selection, after: after)
             guard let last = page.last else { break }
             after = last.id
-            let byDestination = Dictionary(grouping: page) { Destination(group: target.logGroup ?? $0.logGroup, stream: target.logStream ?? $0.logStream) }
-            for (destination, records) in byDestination.sorted(by: { ($0.key.group, $0.key.stream) < ($1.key.group, $1.key.stream) }) {
+            let byDestination = Dictionary(grouping: page) {
+                Destination(output: $0.output ?? legacyOwner($0.logGroup), group: target.logGroup ?? $0.logGroup, stream: target.logStream ?? $0.logStream)
+            }
+            for (destination, records) in byDestination.sorted(by: {
+                ($0.key.output.index, $0.key.group, $0.key.stream) < ($1.key.output.index, $1.key.group, $1.key.stream)
+            }) {
                 do {
                     try await send(records.map { StoredRecord(id: $0.id, timeNanoseconds: $0.timeNanoseconds, message: $0.message) },
                                    to: destination, tokens: &tokens, report: &report)
@@ -87,6 +105,13 @@ public struct SpoolReplay {
     /// Sends `records` (one destination's, in spool order) batch by batch, as an uploader sends a stream's.
     private func send(_ records: [StoredRecord], to destination: Destination, tokens: inout [Destination: String],
                       report: inout ReplayReport) async throws(ReplayError) {
+        guard senders.indices.contains(destination.output.index) else {
+            throw ReplayError(reason: .outputNotConfigured, output: destination.output.name, logGroup: destination.group, logStream: destination.stream,
+                              firstRecord: records.first?.id ?? 0, lastRecord: records.last?.id ?? 0,
+                              underlying: ReplayError.MissingOutput(output: destination.output.name, index: destination.output.index, configured: senders.count))
+        }
+        let sender = senders[destination.output.index]
+        let limits = sender.limits
         var pending = records[...]
         var limit = limits.maxEvents
         while let batch = BatchBuilder.build(Array(pending.prefix(limit)), limits: limits, nowMilliseconds: Int64(Date().timeIntervalSince1970 * 1000)) {
@@ -96,7 +121,7 @@ public struct SpoolReplay {
                 pending.removeFirst(used)
                 continue
             }
-            switch try await put(batch, records: used, to: destination, tokens: &tokens) {
+            switch try await put(batch, records: used, to: destination, through: sender, tokens: &tokens) {
             case .split:
                 // Halve the batch until the event the service refuses stands alone.
                 limit = max(1, used / 2)
@@ -114,11 +139,12 @@ public struct SpoolReplay {
 
     /// Calls PutLogEvents for `batch` until the table's action settles it, within `maxAttempts` calls.
     /// Creating the destination or taking the expected sequence token uses up an attempt but no backoff.
-    private func put(_ batch: PreparedBatch, records: Int, to destination: Destination,
+    private func put(_ batch: PreparedBatch, records: Int, to destination: Destination, through sender: Sender,
                      tokens: inout [Destination: String]) async throws(ReplayError) -> Outcome {
+        let client = sender.client
         var backoff = RetryBackoff()
         func stop(_ reason: ReplayError.Reason, _ error: any Error) -> ReplayError {
-            ReplayError(reason: reason, logGroup: destination.group, logStream: destination.stream,
+            ReplayError(reason: reason, output: sender.output.name, logGroup: destination.group, logStream: destination.stream,
                         firstRecord: batch.recordIDs.min() ?? batch.throughID, lastRecord: batch.throughID, underlying: error)
         }
         var attempt = 0
@@ -144,7 +170,7 @@ public struct SpoolReplay {
             case .retrySlowly: throw stop(.needsOperator, error)
             case .createDestination:
                 do {
-                    try await destinations.create(group: destination.group, stream: destination.stream)
+                    try await sender.destinations.create(group: destination.group, stream: destination.stream)
                     wait = false
                 } catch let create {
                     last = create

@@ -4,6 +4,8 @@ import Spool
 
 /// Turns filtered records into spool records: picks the outputs whose `Match`
 /// fits the tag, names the log group and stream, and renders the message.
+/// A record two outputs match is stored once for each, in that output's
+/// stream, as Fluent Bit sends it to both.
 ///
 /// Routing happens once, at ingest, so the spool holds exactly what will be
 /// sent and the uploaders never look inside a record.
@@ -30,7 +32,7 @@ struct Router: Sendable {
         var matched = false
         for (index, route) in routes.enumerated() where names.perRoute[index].matches(route, tagged.tag) {
             matched = true
-            out.append(logGroup: route.logGroup(for: tagged.record, names: &names.perRoute[index]),
+            out.append(output: route.output, logGroup: route.logGroup(for: tagged.record, names: &names.perRoute[index]),
                        logStream: route.logStream(for: tagged, names: &names.perRoute[index]),
                        tag: tagged.tag, timeNanoseconds: tagged.time.unixNanoseconds) {
                 route.writeMessage(of: tagged.record, into: &$0)
@@ -43,6 +45,7 @@ struct Router: Sendable {
     /// that looking at it takes one reference rather than copying the
     /// settings' strings (connection threads would contend on their counts).
     fileprivate final class Route: Sendable {
+        let output: SpoolOutput
         let match: TagPattern
         let logGroupTemplate: RecordTemplate?
         let logGroupName: String
@@ -52,6 +55,7 @@ struct Router: Sendable {
         let logKey: [UInt8]?
 
         init(_ output: CloudWatchOutputSettings) {
+            self.output = output.output
             match = output.match
             logGroupTemplate = output.logGroupTemplate
             logGroupName = output.logGroupName

@@ -31,7 +31,7 @@ public final class ShipperRuntime {
         let spool = try Spool(configuration: .init(
             path: spoolPath, sync: service.storageSync, totalLimitBytes: service.storageTotalLimit.map(Int64.init),
             keepDelivered: service.storageKeepDelivered, diskReserveBytes: Int64(service.storageDiskReserve),
-            onCorruption: service.storageOnCorruption), logger: logger)
+            onCorruption: service.storageOnCorruption, legacyStreamOwner: LegacyStreamOwnership.rule(for: configuration.outputs)), logger: logger)
         logger.info("spool open", metadata: [
             "path": "\(spoolPath)", "sync": "\(service.storageSync.rawValue)", "disk_reserve_bytes": "\(service.storageDiskReserve)",
             "total_limit_bytes": "\(service.storageTotalLimit.map(String.init) ?? "none")", "keep_delivered_seconds": "\(service.storageKeepDelivered)"])
@@ -63,17 +63,18 @@ public final class ShipperRuntime {
         var monitoring: MonitoringServer?
         if service.httpServer {
             let monitor = ShipperMonitor(servers: servers, budget: budget, sink: sink, spool: spool, inspector: try SpoolInspector(path: spoolPath),
-                                         delivery: deliveryMetrics, slots: deliverySlots)
+                                         delivery: deliveryMetrics, slots: deliverySlots, outputNames: configuration.outputs.map(\.output.name))
             monitoring = try MonitoringServer(listen: service.httpListen, port: service.httpPort, logger: logger) { monitor.respond($0) }
         }
 
-        let credentials = CredentialsChain(environment: ProcessInfo.processInfo.environment, region: configuration.outputs[0].region, logger: logger)
-        logger.info("AWS credentials will come from \(credentials.firstSource)")
+        // Each output its own client, with the credentials chain of its region.
+        let endpoints = try OutputEndpoint.make(configuration.outputs, environment: ProcessInfo.processInfo.environment, logger: logger)
         for output in configuration.outputs where !output.verifyTLS {
-            logger.warning("tls.verify Off: the certificate of \(output.endpoint.absoluteString) is not checked; use this for test endpoints only")
+            logger.warning("tls.verify Off: the certificate of \(output.endpoint.absoluteString) is not checked; use this for test endpoints only",
+                           metadata: ["output": "\(output.output.name)"])
         }
-        let supervisor = try UploadSupervisor(spool: spool, outputs: configuration.outputs, credentials: credentials,
-                                              flush: configuration.service.flush, slots: deliverySlots, logger: logger, metrics: deliveryMetrics)
+        let supervisor = UploadSupervisor(spool: spool, endpoints: endpoints, flush: configuration.service.flush, slots: deliverySlots,
+                                          logger: logger, metrics: deliveryMetrics)
         await supervisor.start()
 
         let signal = await stopRequested()

@@ -38,11 +38,15 @@ final class DamagedSpoolReader {
     private let database: SQLiteDatabase
     /// Spools of schema version 1 have no shapes: every message is whole.
     private let hasShapes: Bool
+    /// Spools before format 4 have no outputs: `owner` names each stream's.
+    private let hasOutputs: Bool
+    private let owner: LegacyStreamOwner
 
     /// Opens `path`; throws `SalvageError.notASpool` unless it is a SQLite
     /// database whose schema names the spool's records and streams.
-    init(path: String) throws {
+    init(path: String, owner: @escaping LegacyStreamOwner) throws {
         self.path = path
+        self.owner = owner
         guard FileManager.default.fileExists(atPath: path) else { throw SalvageError.notASpool(path: path, reason: "no such file") }
         do {
             database = try SQLiteDatabase(readingOnly: path)
@@ -56,6 +60,10 @@ final class DamagedSpoolReader {
                 throw SalvageError.notASpool(path: path, reason: "it is a SQLite database without the spool's records and streams tables")
             }
             hasShapes = tables.contains("shapes")
+            let columns = try database.prepare("PRAGMA table_info(streams)")
+            var names: Set<String> = []
+            while try columns.step() { names.insert(columns.text(1)) }
+            hasOutputs = names.isSuperset(of: ["output", "output_name"])
         } catch let error as SQLiteError {
             throw SalvageError.notASpool(path: path, reason: "SQLite cannot read its header or schema: \(error.message) (SQLite code \(error.code))")
         }
@@ -69,10 +77,13 @@ final class DamagedSpoolReader {
             return result
         }
         guard newest > 0 else { return result }
+        let output = hasOutputs ? "output, output_name" : "NULL, NULL"
         let scan = BisectingScan(statement: try database.prepare(
-            "SELECT id, log_group, log_stream, delivered_through FROM streams WHERE id BETWEEN ?1 AND ?2 ORDER BY id"))
+            "SELECT id, log_group, log_stream, delivered_through, \(output) FROM streams WHERE id BETWEEN ?1 AND ?2 ORDER BY id"))
         result.unreadable = try scan.scan(1...newest) { row in
-            let stream = SpoolStream(id: row.int64(0), logGroup: row.text(1), logStream: row.text(2), deliveredThrough: row.int64(3))
+            let group = row.text(1)
+            let stream = SpoolStream(id: row.int64(0), output: row.isNull(4) ? owner(group) : SpoolOutput(index: Int(row.int64(4)), name: row.text(5)),
+                                     logGroup: group, logStream: row.text(2), deliveredThrough: row.int64(3))
             result.byID[stream.id] = stream
         }
         return result

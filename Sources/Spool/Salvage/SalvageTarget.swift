@@ -18,7 +18,7 @@ final class SalvageTarget {
     private let markCopied: SQLiteStatement
     /// The stream ids of the open transaction only: the shipper's housekeeping
     /// may prune an idle stream's row between two of them.
-    private var streamIDs: [String: Int64] = [:]
+    private var streamIDs: [SpoolRecords.Destination: Int64] = [:]
     private(set) var streamsUsed: Set<Int64> = []
 
     init(path: String) throws {
@@ -64,7 +64,7 @@ final class SalvageTarget {
         counters.discard()
         try database.transaction {
             for record in records {
-                let streamID = try id(group: record.logGroup, stream: record.logStream)
+                let streamID = try id(SpoolRecords.Destination(output: record.output, logGroup: record.logGroup, logStream: record.logStream))
                 used.append(streamID)
                 defer { insertRecord.reset() }
                 try insertRecord.bind(1, streamID)
@@ -86,11 +86,10 @@ final class SalvageTarget {
     }
 
     /// The live spool's id for the stream's destination, creating its row as the shipper's writer does.
-    private func id(group: String, stream: String) throws -> Int64 {
-        let key = group + "\u{0}" + stream
-        if let id = streamIDs[key] { return id }
-        let id = try streamRows.id(group: group, stream: stream)
-        streamIDs[key] = id
+    private func id(_ destination: SpoolRecords.Destination) throws -> Int64 {
+        if let id = streamIDs[destination] { return id }
+        let id = try streamRows.id(output: destination.output, group: destination.logGroup, stream: destination.logStream).id
+        streamIDs[destination] = id
         return id
     }
 }

@@ -15,10 +15,11 @@ public enum SpoolSalvage {
     /// writer, waiting on the busy timeout, hardly notices.
     static let recordsPerTransaction = 500
 
-    public static func run(damaged path: String, into livePath: String) throws -> SalvageReport {
+    /// `owner` names the output of each stream of a damaged spool from before streams belonged to outputs.
+    public static func run(damaged path: String, into livePath: String, owner: @escaping LegacyStreamOwner = { _ in .first }) throws -> SalvageReport {
         let canonical = { (file: String) in URL(fileURLWithPath: file).resolvingSymlinksInPath().standardizedFileURL.path }
         guard canonical(path) != canonical(livePath) else { throw SalvageError.sameFile(path: path) }
-        let reader = try DamagedSpoolReader(path: path)
+        let reader = try DamagedSpoolReader(path: path, owner: owner)
         let target = try SalvageTarget(path: livePath)
         var report = SalvageReport(source: path, liveSpool: livePath)
         let streams = try reader.streams()
@@ -62,7 +63,7 @@ public enum SpoolSalvage {
                 report.alreadySalvaged += 1
                 return
             }
-            pending.append(SpoolRecord(logGroup: stream.logGroup, logStream: stream.logStream, tag: record.tag,
+            pending.append(SpoolRecord(output: stream.output, logGroup: stream.logGroup, logStream: stream.logStream, tag: record.tag,
                                        timeNanoseconds: record.timeNanoseconds, message: message))
             pendingThrough = record.id
             if pending.count == recordsPerTransaction { try flush() }
