@@ -1,5 +1,11 @@
 #ifndef COPENSSL_SHIM_H
 #define COPENSSL_SHIM_H
+/* Before OpenSSL's headers: wincrypt.h defines X509_NAME and other names OpenSSL
+   uses as macros, and OpenSSL's headers undefine them only when it came first. */
+#ifdef _WIN32
+#include <windows.h>
+#include <wincrypt.h>
+#endif
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/sha.h>
@@ -30,11 +36,9 @@ static inline long copenssl_set_server_name(SSL *ssl, const char *name) {
    ca-certificates) serve Linux. On Windows those paths hold nothing, so the
    certificates of the system store "ROOT" are added as well, the way
    OpenSSL-based clients on Windows do (crypt32: CertOpenSystemStoreW,
-   CertEnumCertificatesInStore, CertCloseStore). Returns 1 when any trust was
-   loaded. */
+   CertEnumCertificatesInStore, CertCloseStore). Returns 0 only when OpenSSL
+   could not take its default paths and (on Windows) no root was added. */
 #ifdef _WIN32
-#include <windows.h>
-#include <wincrypt.h>
 static inline int copenssl_ctx_load_system_roots(SSL_CTX *ctx) {
     int loaded = SSL_CTX_set_default_verify_paths(ctx);
     HCERTSTORE roots = CertOpenSystemStoreW(0, L"ROOT");

@@ -66,8 +66,8 @@ public final class StreamSocket: @unchecked Sendable {
     /// meanwhile; once it answers true the connect gives up. The socket is
     /// blocking again once connected.
     ///
-    /// The connect runs non-blocking and its end is polled for as room to write;
-    /// Windows before 10 version 2004 reports a refused connect only at the timeout.
+    /// The connect runs non-blocking and its end is waited for in ticks
+    /// (`SocketCalls.waitForConnect`); its error is then read from the socket.
     public static func connect(host: String, port: UInt16, timeout: Double, cancelled: () -> Bool) throws -> StreamSocket {
         try firstAddress(host: host, port: port, passive: false) { handle, entry in
             let operation = "connect \(host):\(port)"
@@ -76,19 +76,16 @@ public final class StreamSocket: @unchecked Sendable {
                 let code = SocketCalls.lastError()
                 guard SocketCalls.connectInProgress(code) else { return SocketError(operation: operation, code: code) }
                 let deadline = DispatchTime.now() + timeout
-                var entry = pollfd(fd: handle, events: SocketCalls.outputEvents, revents: 0)
                 while true {
                     guard !cancelled() else { return SocketError.timedOut(operation + " (cancelled)") }
                     let left = Double(deadline.uptimeNanoseconds &- min(DispatchTime.now().uptimeNanoseconds, deadline.uptimeNanoseconds)) / 1e9
                     guard left > 0 else { return SocketError.timedOut(operation) }
-                    do {
-                        let milliseconds = Int32((min(left, connectTick) * 1000).rounded(.up))
-                        let ready = try withUnsafeMutablePointer(to: &entry) {
-                            try pollInput(UnsafeMutableBufferPointer(start: $0, count: 1), milliseconds: milliseconds, what: operation)
-                        }
-                        if ready > 0 { break }
-                    } catch {
-                        return error as? SocketError ?? SocketError(operation: operation, code: SocketCalls.lastError())
+                    let ready = SocketCalls.waitForConnect(handle, milliseconds: Int32((min(left, connectTick) * 1000).rounded(.up)))
+                    if ready > 0 { break }
+                    if ready < 0 {
+                        let code = SocketCalls.lastError()
+                        if SocketCalls.isInterrupted(code) { continue }
+                        return SocketError(operation: operation, code: code)
                     }
                 }
                 let ended = SocketCalls.pendingError(handle)

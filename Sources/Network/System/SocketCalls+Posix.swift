@@ -138,8 +138,12 @@ extension SocketCalls {
     /// A non-blocking `connect` that goes on in the background.
     static func connectInProgress(_ code: Int32) -> Bool { code == EINPROGRESS }
 
-    /// What to poll a handle with for room to write, which is also how a background `connect` ends.
-    static let outputEvents = Int16(POLLOUT)
+    /// Waits up to `milliseconds` for a background `connect` to end, as room to write
+    /// (or an error): > 0 when it ended, 0 at the timeout, < 0 on failure (`lastError`).
+    static func waitForConnect(_ handle: Handle, milliseconds: Int32) -> Int32 {
+        var entry = pollfd(fd: handle, events: Int16(POLLOUT), revents: 0)
+        return poll(&entry, 1, milliseconds)
+    }
 
     /// The error a background `connect` ended with (SO_ERROR): 0 when it connected.
     static func pendingError(_ handle: Handle) -> Int32 {

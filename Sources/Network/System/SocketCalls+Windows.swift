@@ -153,9 +153,10 @@ extension SocketCalls {
         setTimeout(handle, SO_SNDTIMEO, seconds: seconds)
     }
 
-    /// `int setsockopt(SOCKET, int, int, const char *, int)` with a DWORD of milliseconds.
+    /// `int setsockopt(SOCKET, int, int, const char *, int)` with a DWORD of milliseconds;
+    /// any positive timeout is at least 1 ms, since 0 would mean waiting forever.
     private static func setTimeout(_ handle: Handle, _ option: Int32, seconds: Double) {
-        var milliseconds = DWORD(seconds * 1000)
+        var milliseconds = seconds > 0 ? DWORD(min(Double(UInt32.max), max(1, (seconds * 1000).rounded(.up)))) : 0
         _ = withUnsafeBytes(of: &milliseconds) {
             setsockopt(handle, SOL_SOCKET, option, $0.baseAddress!.assumingMemoryBound(to: CChar.self), Int32($0.count))
         }
@@ -165,8 +166,21 @@ extension SocketCalls {
     /// (WSAEINPROGRESS means another blocking call is under way, which is not this).
     static func connectInProgress(_ code: Int32) -> Bool { code == WSAEWOULDBLOCK }
 
-    /// POLLWRNORM: what WSAPoll takes for room to write, which is also how a background `connect` ends.
-    static let outputEvents = Int16(POLLWRNORM)
+    /// Waits up to `milliseconds` for a background `connect` to end: > 0 when it ended,
+    /// 0 at the timeout, < 0 on failure (`lastError`). `select` with the socket in the
+    /// write set (connected) and the except set (failed), as Microsoft's `connect` page
+    /// says: WSAPoll before Windows 10 version 2004 (so on Server 2016 and 2019) never
+    /// reports a failed connect, which would wait out the timeout. The sets are filled by
+    /// hand (the FD_SET macro does not import): `fd_count`, then `fd_array`'s first entry.
+    /// `int select(int, fd_set *, fd_set *, fd_set *, const timeval *)`; its first argument is ignored.
+    static func waitForConnect(_ handle: Handle, milliseconds: Int32) -> Int32 {
+        var writable = fd_set()
+        writable.fd_count = 1
+        writable.fd_array.0 = handle
+        var failed = writable
+        var wait = timeval(tv_sec: milliseconds / 1000, tv_usec: (milliseconds % 1000) * 1000)
+        return select(0, nil, &writable, &failed, &wait)
+    }
 
     /// The error a background `connect` ended with: `int getsockopt(SOCKET, int, int, char *, int *)`
     /// with SO_ERROR, an `int`; 0 when it connected.
