@@ -201,6 +201,13 @@ public final class StreamSocket: @unchecked Sendable {
         }
     }
 
+    /// Makes every call on the socket return at once: for an event loop, which
+    /// reads and writes only what the socket has or takes (`readAvailable`,
+    /// `writeAvailable`) and waits in a `ReadinessPoller` instead.
+    public func makeNonBlocking() {
+        SocketCalls.setBlocking(handle, false)
+    }
+
     /// Makes `read` fail with `SocketError.isTimeout` after `seconds` without data (0: wait forever).
     /// The socket stays usable: the next read goes on where this one stopped.
     public func setReceiveTimeout(_ seconds: Double) {

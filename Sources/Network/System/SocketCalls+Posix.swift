@@ -113,6 +113,10 @@ extension SocketCalls {
 
     /// What to poll a handle with for input.
     static let inputEvents = Int16(POLLIN)
+    /// What to poll a handle with for room to send.
+    static let outputEvents = Int16(POLLOUT)
+    /// What poll reports, asked or not, when a handle failed or its peer hung up.
+    static let failureEvents = Int16(POLLERR | POLLHUP | POLLNVAL)
 
     static func pollEntries(_ entries: UnsafeMutableBufferPointer<pollfd>, milliseconds: Int32) -> Int32 {
         poll(entries.baseAddress!, nfds_t(entries.count), milliseconds)

@@ -136,6 +136,10 @@ extension SocketCalls {
 
     /// POLLRDNORM: WSAPoll accepts no other read flag (POLLIN includes POLLRDBAND, which it refuses).
     static let inputEvents = Int16(POLLRDNORM)
+    /// POLLWRNORM: room to send (WSAPoll's POLLOUT is the same flag).
+    static let outputEvents = Int16(POLLWRNORM)
+    /// What WSAPoll reports in `revents`, asked or not, when a socket failed or its peer hung up.
+    static let failureEvents = Int16(POLLERR | POLLHUP | POLLNVAL)
 
     /// `int WSAPoll(LPWSAPOLLFD, ULONG, INT)`.
     static func pollEntries(_ entries: UnsafeMutableBufferPointer<pollfd>, milliseconds: Int32) -> Int32 {

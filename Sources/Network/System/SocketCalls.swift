@@ -12,7 +12,7 @@
 ///   number (or `invalidHandle`) on failure, after which `lastError()` is the error code;
 /// - classifiers of error codes (`isInterrupted`, `wouldBlock`, `isTimeout`, `acceptFoundNone`,
 ///   `connectInProgress`, `describe`), and `pendingError` (how a background connect ended);
-/// - the poll flag `inputEvents`, and `waitForConnect` (a background connect's end);
+/// - poll flags (`inputEvents`, `outputEvents`, `failureEvents`), and `waitForConnect` (a background connect's end);
 /// - options (`allowQuickRebind`, `setBlocking`, `setReceiveTimeout`, `setSendTimeout`, `setAbortiveClose`), and
 ///   `shutdownHandle`/`closeHandle`.
 /// Loops, retries and errors with context stay in the socket types above.
