@@ -149,3 +149,50 @@ final class DecodeBudgetTests: XCTestCase {
         XCTAssertEqual(next.bytes, 1000)
     }
 }
+
+/// The form of the budget an event loop uses: it never waits, it is told when to ask again.
+final class DecodeBudgetWithoutWaitingTests: XCTestCase {
+    /// Counts how often the budget said room may have come.
+    private final class Calls: @unchecked Sendable {
+        // Safe to share: `lock` guards `count`.
+        private let lock = NSLock()
+        private var count = 0
+        func add() { lock.lock(); count += 1; lock.unlock() }
+        var value: Int { lock.lock(); defer { lock.unlock() }; return count }
+    }
+
+    func testWithoutRoomItAnswersAtOnceAndIsToldWhenToAskAgain() {
+        let budget = DecodeBudget(limit: 1000)
+        var holder = DecodeBudget.Reservation()
+        var waiter = DecodeBudget.Reservation()
+        let calls = Calls()
+        XCTAssertTrue(budget.tryReserve(800, into: &holder) { calls.add() })
+        XCTAssertFalse(budget.tryReserve(300, into: &waiter) { calls.add() })
+        XCTAssertEqual(budget.snapshot, .init(inUse: 800, limit: 1000, waits: 0, waiting: 1))
+        XCTAssertEqual(calls.value, 0, "no room has come yet")
+        budget.release(&holder)
+        XCTAssertEqual(calls.value, 1, "the release tells the waiter")
+        XCTAssertTrue(budget.tryReserve(300, into: &waiter) { calls.add() }, "it keeps its place and now fits")
+        XCTAssertEqual(budget.snapshot, .init(inUse: 300, limit: 1000, waits: 1, waiting: 0))
+        budget.release(&waiter)
+        XCTAssertEqual(budget.snapshot.inUse, 0)
+    }
+
+    func testAWaiterKeepsItsPlaceAheadOfLaterOnesAndCanLeaveTheLine() {
+        let budget = DecodeBudget(limit: 1000)
+        var holder = DecodeBudget.Reservation()
+        var first = DecodeBudget.Reservation()
+        var second = DecodeBudget.Reservation()
+        XCTAssertTrue(budget.tryReserve(600, into: &holder) { })
+        XCTAssertFalse(budget.tryReserve(900, into: &first) { })
+        XCTAssertFalse(budget.tryReserve(100, into: &second) { }, "it would fit beside the holder, but the first is ahead in line")
+        budget.cancelWait(&first)
+        XCTAssertEqual(budget.snapshot.waiting, 1)
+        XCTAssertTrue(budget.tryReserve(100, into: &second) { }, "once the first left the line, the second goes")
+        XCTAssertEqual(budget.snapshot, .init(inUse: 700, limit: 1000, waits: 1, waiting: 0))
+        budget.release(&holder)
+        budget.release(&second)
+        budget.release(&first)
+        XCTAssertEqual(budget.snapshot, .init(inUse: 0, limit: 1000, waits: 1, waiting: 0))
+    }
+}

@@ -38,12 +38,22 @@ public enum DecodeBudgetError: Error, Equatable, CustomStringConvertible {
 /// still arriving (up to `Buffer_Max_Size`: a frame is claimed once complete),
 /// the spare capacity of growing buffers (an inflater's output may hold up to
 /// twice what it claimed), and its 64 KiB scratch buffer.
-// Safe to share: `condition` guards every var.
+///
+/// An event loop cannot block a thread that serves other clients, so it asks
+/// with `tryReserve`, which never waits: when there is no room, the
+/// reservation keeps its place in line and `whenRoom` is called (on another
+/// thread) once room may have come, and the loop asks again. `reserve` is the
+/// same rules for a thread that may wait.
+// Safe to share: `lock` guards every var.
 public final class DecodeBudget: @unchecked Sendable {
     /// What one connection holds; used by that connection's thread only.
     public struct Reservation: Sendable {
         /// Orders holders: the lowest ticket has held the longest.
         fileprivate var ticket: UInt64?
+        /// Its place in line while it holds nothing and waits to start.
+        fileprivate var queued: UInt64?
+        /// Whether it is waiting for room now (counted in `waiting`).
+        fileprivate var isWaiting = false
         public fileprivate(set) var bytes = 0
 
         public init() {}
@@ -60,9 +70,9 @@ public final class DecodeBudget: @unchecked Sendable {
     }
 
     public let limit: Int
-    /// How often a waiting connection looks at `cancelled`: as `ForwardConnection.tick`.
+    /// How often a waiting `reserve` looks at `cancelled`: as the forward input's tick.
     let tick: Double
-    private let condition = NSCondition()
+    private let lock = NSLock()
     private var inUse = 0
     private var waits = 0
     private var waiting = 0
@@ -70,6 +80,8 @@ public final class DecodeBudget: @unchecked Sendable {
     private var nextTicket: UInt64 = 0
     /// Tickets of the connections waiting to start, in the order they asked.
     private var queue: [UInt64] = []
+    /// Who to tell when room may have come, by the ticket they wait with; each is told once.
+    private var waiters: [UInt64: @Sendable () -> Void] = [:]
 
     public init(limit: Int, tick: Double = 0.25) {
         precondition(limit > 0, "a decode budget needs room for something")
@@ -78,73 +90,114 @@ public final class DecodeBudget: @unchecked Sendable {
     }
 
     public var snapshot: Snapshot {
-        condition.lock()
-        defer { condition.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         return Snapshot(inUse: inUse, limit: limit, waits: waits, waiting: waiting)
+    }
+
+    /// Adds `bytes` to `reservation` if the rules above allow it now, and
+    /// answers whether they did. If not, the reservation keeps its place in
+    /// line (ask again with it, or give it up with `cancelWait`), and
+    /// `whenRoom` is called once, from whichever thread releases, when room
+    /// may have come.
+    public func tryReserve(_ bytes: Int, into reservation: inout Reservation, whenRoom: @escaping @Sendable () -> Void) -> Bool {
+        guard bytes > 0 else { return true }
+        lock.lock()
+        let granted: Bool
+        let waiterKey: UInt64
+        if let holding = reservation.ticket {
+            granted = inUse + bytes <= limit || held.keys.min() == holding
+            waiterKey = holding
+        } else {
+            let ticket = reservation.queued ?? {
+                defer { nextTicket += 1 }
+                queue.append(nextTicket)
+                return nextTicket
+            }()
+            reservation.queued = ticket
+            granted = queue.first == ticket && (inUse == 0 || inUse + bytes <= limit)
+            if granted {
+                queue.removeFirst()
+                reservation.queued = nil
+                reservation.ticket = ticket
+            }
+            waiterKey = ticket
+        }
+        var toTell: [@Sendable () -> Void] = []
+        if granted {
+            if reservation.isWaiting {
+                reservation.isWaiting = false
+                waits += 1
+                waiting -= 1
+            }
+            waiters[waiterKey] = nil
+            inUse += bytes
+            held[reservation.ticket!, default: 0] += bytes
+            reservation.bytes += bytes
+            // The next in line may fit beside this one.
+            if reservation.bytes == bytes { toTell = takeWaiters() }
+        } else {
+            if !reservation.isWaiting {
+                reservation.isWaiting = true
+                waiting += 1
+            }
+            waiters[waiterKey] = whenRoom
+        }
+        lock.unlock()
+        for tell in toTell { tell() }
+        return granted
+    }
+
+    /// Gives up waiting: `reservation` keeps what it holds and leaves the line.
+    public func cancelWait(_ reservation: inout Reservation) {
+        lock.lock()
+        if reservation.isWaiting {
+            reservation.isWaiting = false
+            waiting -= 1
+        }
+        if let ticket = reservation.queued ?? reservation.ticket { waiters[ticket] = nil }
+        var toTell: [@Sendable () -> Void] = []
+        if let queued = reservation.queued {
+            reservation.queued = nil
+            queue.removeAll { $0 == queued }
+            toTell = takeWaiters()
+        }
+        lock.unlock()
+        for tell in toTell { tell() }
     }
 
     /// Adds `bytes` to `reservation`, waiting until the rules above allow it.
     /// `cancelled` is looked at every tick while waiting; once it answers true
     /// this throws and `reservation` keeps only what it held before.
     public func reserve(_ bytes: Int, into reservation: inout Reservation, cancelled: () -> Bool) throws {
-        guard bytes > 0 else { return }
-        condition.lock()
-        defer { condition.unlock() }
-        let ticket: UInt64
-        var waited = false
-        if let holding = reservation.ticket {
-            ticket = holding
-            while inUse + bytes > limit && held.keys.min() != ticket {
-                try wait(for: bytes, waited: &waited, cancelled: cancelled)
+        let room = DispatchSemaphore(value: 0)
+        while !tryReserve(bytes, into: &reservation, whenRoom: { room.signal() }) {
+            if cancelled() {
+                let inUse = snapshot.inUse
+                cancelWait(&reservation)
+                throw DecodeBudgetError.cancelled(wanted: bytes, inUse: inUse, limit: limit)
             }
-        } else {
-            ticket = nextTicket
-            nextTicket += 1
-            queue.append(ticket)
-            while queue.first != ticket || (inUse > 0 && inUse + bytes > limit) {
-                do {
-                    try wait(for: bytes, waited: &waited, cancelled: cancelled)
-                } catch {
-                    queue.removeAll { $0 == ticket }
-                    condition.broadcast()
-                    throw error
-                }
-            }
-            queue.removeFirst()
-            reservation.ticket = ticket
-            // The next in line may fit beside this one.
-            condition.broadcast()
+            _ = room.wait(timeout: .now() + tick)
         }
-        if waited {
-            waits += 1
-            waiting -= 1
-        }
-        inUse += bytes
-        held[ticket, default: 0] += bytes
-        reservation.bytes += bytes
     }
 
-    /// Gives back everything `reservation` holds and empties it.
+    /// Gives back everything `reservation` holds and empties it (leaving the line too).
     public func release(_ reservation: inout Reservation) {
+        if reservation.queued != nil || reservation.isWaiting { cancelWait(&reservation) }
         guard let ticket = reservation.ticket else { return }
-        condition.lock()
+        lock.lock()
         inUse -= reservation.bytes
         held[ticket] = nil
-        condition.broadcast()
-        condition.unlock()
+        let toTell = takeWaiters()
+        lock.unlock()
         reservation = Reservation()
+        for tell in toTell { tell() }
     }
 
-    /// One tick of waiting, with `condition` locked.
-    private func wait(for bytes: Int, waited: inout Bool, cancelled: () -> Bool) throws {
-        if !waited {
-            waited = true
-            waiting += 1
-        }
-        if cancelled() {
-            waiting -= 1
-            throw DecodeBudgetError.cancelled(wanted: bytes, inUse: inUse, limit: limit)
-        }
-        _ = condition.wait(until: Date(timeIntervalSinceNow: tick))
+    /// Everyone waiting, each told once (with `lock` locked; call them after unlocking).
+    private func takeWaiters() -> [@Sendable () -> Void] {
+        guard !waiters.isEmpty else { return [] }
+        defer { waiters.removeAll(keepingCapacity: true) }
+        return Array(waiters.values)
     }
 }
