@@ -58,8 +58,8 @@ struct IngestBenchmark: ParsableCommand {
         let total = perConnection * connections
         var line = String(format: "ingest: %d records (%d-byte log, %d per frame%@) over %d connections, sync %@: %.2f s, %.0f records/s, shipper peak RSS %@",
                           total, logBytes, recordsPerFrame, ack ? ", ack per frame" : "", connections, sync, seconds, Double(total) / seconds, peak)
-        if ack, let p50 = latencies.percentile(0.5), let p99 = latencies.percentile(0.99) {
-            line += String(format: ", ack latency p50 %.2f ms p99 %.2f ms", p50 * 1000, p99 * 1000)
+        if ack, let mean = latencies.mean, let p50 = latencies.percentile(0.5), let p99 = latencies.percentile(0.99) {
+            line += String(format: ", ack latency mean %.3f ms p50 %.2f ms p99 %.2f ms", mean * 1000, p50 * 1000, p99 * 1000)
         }
         print(line + cpu)
     }
@@ -123,6 +123,13 @@ final class LatencyRecorder: @unchecked Sendable {
         lock.lock()
         samples.append(seconds)
         lock.unlock()
+    }
+
+    /// The mean ack latency: what a client waiting for each ack before its next line gets per line.
+    var mean: Double? {
+        lock.lock()
+        defer { lock.unlock() }
+        return samples.isEmpty ? nil : samples.reduce(0, +) / Double(samples.count)
     }
 
     func percentile(_ p: Double) -> Double? {
