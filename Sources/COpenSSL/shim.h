@@ -60,5 +60,11 @@ static inline int copenssl_ctx_load_system_roots(SSL_CTX *ctx) {
     return SSL_CTX_set_default_verify_paths(ctx);
 }
 #endif
+/* SSL_CTX_set_mode is a macro Swift cannot import. For sessions on
+   non-blocking sockets: SSL_write may take part of its bytes, and a write
+   retried after WANT_WRITE may come from a buffer that moved. */
+static inline void copenssl_ctx_allow_partial_writes(SSL_CTX *ctx) {
+    SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+}
 
 #endif

@@ -109,6 +109,12 @@ final class ConfigTests: XCTestCase {
         assertError("[SERVICE]\n    ingest.max_pending_bytes lots\n", line: 2, contains: "must be a size such as 512K")
     }
 
+    func testEventLoopsAreOnePerCoreAtMostFourByDefault() throws {
+        XCTAssertEqual(try load(minimal).inputs.first?.eventLoops, min(ProcessInfo.processInfo.activeProcessorCount, 4))
+        XCTAssertEqual(try load(minimal.replacingOccurrences(of: "Name forward", with: "Name forward\n    Event_Loops 3")).inputs.first?.eventLoops, 3)
+        assertError("[INPUT]\n    Name forward\n    Event_Loops 0\n", line: 3, contains: "whole number from 1 to 64")
+    }
+
     func testEndpointComesFromTheEnvironmentInSDKOrder() throws {
         let both = try load(minimal, environment: ["AWS_REGION": "us-east-1", "AWS_ENDPOINT_URL": "http://a:1", "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS": "http://b:2"])
         XCTAssertEqual(both.outputs.first?.endpoint.absoluteString, "http://b:2")

@@ -78,7 +78,7 @@ public struct ModifyFilter: RecordFilter {
     public let rules: [Rule]
     public let conditions: [Condition]
     /// The rules as plain ranges into `ruleBytes`: applying them copies no
-    /// reference, so the connection threads do not contend on shared counts.
+    /// reference, so the event loops do not contend on shared counts.
     private let operations: [Operation]
     /// Every key and encoded value the rules name, end to end.
     private let ruleBytes: [UInt8]

@@ -2,7 +2,7 @@
 ///
 /// The records of one container fill a template (a log group name, a
 /// rewrite_tag tag) with the same values over and over. Making each name
-/// afresh costs two allocations per record on every connection thread;
+/// afresh costs two allocations per record on every event loop;
 /// remembering the last one lets those records share one string, and lets
 /// later stages compare names by identity.
 public struct TemplateMemo {

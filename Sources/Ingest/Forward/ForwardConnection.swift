@@ -3,56 +3,62 @@ import Logging
 import Network
 import Records
 
-/// Why a connection was closed by the server.
-enum ForwardConnectionError: Error, CustomStringConvertible {
-    case notAFrame(UInt8)
-    case frameTooLarge(limit: Int)
-    case malformed(MessagePackError)
-    case invalidFrame(ForwardFrameError)
-    case handshakeFailed(String)
-
-    var description: String {
-        switch self {
-        case .notAFrame(let byte): return "data does not start a Forward frame (first byte 0x\(String(byte, radix: 16)), expected a msgpack array)"
-        case .frameTooLarge(let limit): return "frame larger than Buffer_Max_Size (\(limit) bytes)"
-        case .malformed(let error): return "malformed msgpack: \(error)"
-        case .invalidFrame(let error): return "invalid frame: \(error)"
-        case .handshakeFailed(let reason): return "handshake failed: \(reason)"
-        }
-    }
-}
-
-/// One client connection: reads frames, hands their records to the sink, and acks chunks after commit.
+/// One client connection, driven by the `ForwardEventLoop` that owns it:
+/// reads what the socket holds, decodes frames, hands their records to the
+/// sink, and writes each chunk's ack once the spool has committed it. Nothing
+/// here waits: a call does what the socket allows and says, through
+/// `interest`, which readiness to come back for.
 ///
 /// Everything a read brings in is decoded and handed over together, so a
 /// client that pipelines frames gets one commit for all of them. A bad frame
 /// ends this connection only; the complete frames before it are kept. At a
 /// stop the connection stores what its socket already holds before closing
-/// (`finishForStop`), so a client without acks loses nothing to a restart.
-final class ForwardConnection {
-    /// How long one read waits before the connection looks at `stop` (and
-    /// counts towards `Idle_Timeout`): the longest a stop waits for a quiet connection.
+/// (`finish()`), so a client without acks loses nothing to a restart.
+// Safe to share: made on the accepting loop's thread and handed once to its own loop (`ForwardEventLoop.adopt`), whose thread alone uses it from then on.
+final class ForwardConnection: @unchecked Sendable {
+    /// How often the loop looks at deadlines (`Idle_Timeout`, handshakes, the stop).
     static let tick = 0.25
-
-    private let socket: any ByteStream
-    private let stop: ForwardStop
-    /// Its place among `Max_Connections`, kept for good once a frame came.
-    private let slot: ConnectionSlot
-    private let configuration: ForwardServerConfiguration
-    private let pipeline: FilterPipeline
-    private let sink: IngestSink
-    private let logger: Logger
-    private let limits: ForwardFrame.Limits
-    private let statistics: ForwardServerStatistics
-    private let assembler: PartialMessageAssembler
-    /// Acks the spool's writer has yet to send; the connection closes only after them.
-    private let pendingAcks = DispatchGroup()
-    /// What the frames of the current read hold of the process-wide `DecodeBudget`, until the sink takes them.
-    private var pending: PendingFrameBytes
 
     /// The most one read takes: what one read brings in is decoded and held
     /// at once, so this bounds a connection's working memory.
     static let maxRead = 128 * 1024
+
+    /// How many bytes of acks may wait for a client that does not read them:
+    /// about 7,000 acks of Docker's 24-byte chunk ids, on top of what the
+    /// socket's own send buffer holds. Past it the connection is closed (its
+    /// client resends what was not acked), so it costs nobody else memory.
+    static let maxUnsentAckBytes = 256 * 1024
+
+    /// What `finish()` reads at most once the stop is overdue: what fits in a
+    /// socket's receive buffer, however fast the client still writes.
+    static let finalReads = 16
+
+    private enum Phase {
+        /// TLS is being set up; the connection closes if it is not done by the deadline.
+        case tlsHandshake(deadline: DispatchTime)
+        /// HELO sent; the client has until the deadline for its PING.
+        case awaitingPing(ForwardHandshake.Session, deadline: DispatchTime)
+        case serving
+        /// A stop began: what the socket holds is read, stored and acked.
+        case drainingForStop
+        /// The socket is drained: the last acks go out, then the goodbye (a FIN).
+        case awaitingAcksForStop
+        /// Goodbye said: what the client still sends is stored (no acks can follow a FIN) until it closes.
+        case afterGoodbye
+        /// The client closed its side: its last acks go out, then the connection closes.
+        case clientClosed
+        case closed
+    }
+
+    let key: Int
+    private let stream: any NonBlockingStream
+    private unowned let loop: ForwardEventLoop
+    private let context: ForwardConnectionContext
+    /// Its place among `Max_Connections`, kept for good once a frame came.
+    private let slot: ConnectionSlot
+    private var phase: Phase
+    private var pending: PendingFrameBytes
+    private var received: ReceivedFrames
 
     /// Received bytes; `buffer[consumed..<filled]` is not decoded yet.
     private let buffer: ReceiveBuffer
@@ -62,147 +68,325 @@ final class ForwardConnection {
     /// scans only the bytes it brought, however slowly a large frame arrives.
     private var pendingFrame: MessagePackScanner?
 
-    init(socket: any ByteStream, configuration: ForwardServerConfiguration, pipeline: FilterPipeline, sink: IngestSink, logger: Logger,
-         statistics: ForwardServerStatistics, assembler: PartialMessageAssembler, stop: ForwardStop, slot: ConnectionSlot, budget: DecodeBudget) {
-        self.socket = socket
-        self.pending = PendingFrameBytes(budget: budget)
-        self.stop = stop
+    /// Bytes to send (HELO, PONG, acks); `output[sent...]` are not sent yet.
+    private var output: [UInt8] = []
+    private var sent = 0
+    /// Commits handed to the sink whose acks have not come back yet.
+    private var commitsOutstanding = 0
+    /// Not read while the decode budget has no room; `budgetRoom()` resumes it.
+    private var waitingForBudget = false
+    /// OpenSSL's WANT_WRITE on a read and WANT_READ on a write (a TLS session needs both directions).
+    private var readNeedsWritable = false
+    private var writeNeedsReadable = false
+    private var handshakeNeeds: PollInterest = .readable
+    private var lastInput = DispatchTime.now()
+    /// What the poller was last told.
+    private var registeredInterest: PollInterest = .readable
+
+    var socket: StreamSocket { stream.socket }
+    var peer: String { stream.socket.peer }
+    var isClosed: Bool { if case .closed = phase { return true } else { return false } }
+
+    init(key: Int, stream: any NonBlockingStream, loop: ForwardEventLoop, context: ForwardConnectionContext, slot: ConnectionSlot, tls: Bool) {
+        self.key = key
+        self.stream = stream
+        self.loop = loop
+        self.context = context
         self.slot = slot
-        self.statistics = statistics
-        self.assembler = assembler
-        self.configuration = configuration
-        self.pipeline = pipeline
-        self.sink = sink
-        self.logger = logger
-        let decoder = MessagePackDecoder(maxLength: configuration.bufferMaxSize, maxDepth: 64)
-        self.limits = ForwardFrame.Limits(maxInflatedBytes: configuration.bufferMaxSize, maxEntries: configuration.maxEntriesPerFrame,
-                                          maxRecordBytes: configuration.maxRecordSize, decoder: decoder)
-        self.buffer = ReceiveBuffer(capacity: Self.initialBufferBytes(configuration))
+        pending = PendingFrameBytes(budget: context.budget)
+        received = ReceivedFrames(pipeline: context.pipeline, tagPrefix: context.configuration.tagPrefix, assembler: context.assembler, sink: context.sink)
+        buffer = ReceiveBuffer(capacity: Self.initialBufferBytes(context.configuration))
+        phase = tls ? .tlsHandshake(deadline: .now() + context.configuration.handshakeTimeout) : .serving
     }
 
-    /// Serves the connection until the peer closes it, it misbehaves, or the server stops.
-    func serve() {
-        defer {
-            // A client that half-closes after its last frame still gets that frame's ack.
-            pendingAcks.wait()
-            socket.shutdown()
+    /// What the poller waits for on this connection now.
+    var interest: PollInterest {
+        if case .closed = phase { return [] }
+        if case .tlsHandshake = phase { return handshakeNeeds }
+        var interest: PollInterest = []
+        if wantsToRead { interest.insert(readNeedsWritable ? .writable : .readable) }
+        if sent < output.count { interest.insert(writeNeedsReadable ? .readable : .writable) }
+        return interest
+    }
+
+    /// Whether the connection reads now: not while it waits for the decode budget, nor once its reading is done.
+    private var wantsToRead: Bool {
+        switch phase {
+        case .awaitingPing, .serving, .drainingForStop, .afterGoodbye: return !waitingForBudget
+        default: return false
         }
-        // Set once: the tick costs nothing while data flows (one recv per read, as without it).
-        socket.setReceiveTimeout(Self.tick)
+    }
+
+    /// Asks this connection's loop to resume it once the decode budget may have room.
+    private lazy var whenRoom: @Sendable () -> Void = { [loop, key] in
+        loop.execute { loop.connection(key)?.budgetRoom() }
+    }
+
+    /// The first step once the loop watches the connection: HELO, for a shared key without TLS.
+    func start() {
+        run { if case .serving = phase { try beginServing() } }
+    }
+
+    /// The poller found the socket ready.
+    func handle(_ readiness: PollReadiness) {
+        run {
+            if case .tlsHandshake = phase {
+                try continueTLSHandshake()
+                return
+            }
+            let failed = readiness.contains(.failed)
+            if sent < output.count && (failed || readiness.contains(writeNeedsReadable ? .readable : .writable)) { try flush() }
+            if wantsToRead && (failed || readiness.contains(readNeedsWritable ? .writable : .readable)) {
+                try readAvailable()
+            }
+        }
+    }
+
+    /// The spool committed (or failed to commit) frames that asked for acks.
+    func stored(_ acks: [UInt8], error: Error?) {
+        run {
+            commitsOutstanding -= 1
+            if let error {
+                context.logger.error("closing connection: its records could not be stored, so they are not acked: \(error)", metadata: ["peer": "\(peer)"])
+                close()
+                return
+            }
+            output.append(contentsOf: acks)
+            let unsent = output.count - sent
+            guard unsent <= Self.maxUnsentAckBytes else {
+                throw ForwardConnectionError.acksNotRead(pendingBytes: unsent, limit: Self.maxUnsentAckBytes)
+            }
+            try flush()
+        }
+    }
+
+    /// The decode budget may have room again.
+    func budgetRoom() {
+        run {
+            guard waitingForBudget else { return }
+            waitingForBudget = false
+            try takeInput()
+            // No poll reports what TLS decrypted already, nor a drain that has not reached the socket's end.
+            guard wantsToRead else { return }
+            if case .drainingForStop = phase { try readAvailable() } else if stream.hasBufferedInput { try readAvailable() }
+        }
+    }
+
+    /// A stop began: store what the socket holds (acked), say goodbye, then
+    /// store what still comes until the client closes or the stop is overdue.
+    /// A client that checks for the FIN before writing (fluent-logger, Fluent
+    /// Bit) keeps its next lines for its next connection; whatever it wrote
+    /// before it saw the FIN is still read and stored (an acking client
+    /// resends those frames and their chunk ids store them once).
+    func finish() {
+        run {
+            switch phase {
+            case .tlsHandshake, .awaitingPing:
+                throw ForwardConnectionError.handshakeFailed("the shipper is stopping")
+            case .serving:
+                phase = .drainingForStop
+                if wantsToRead { try readAvailable() }
+            default:
+                break
+            }
+        }
+    }
+
+    /// Looks at the deadlines: the handshakes', `Idle_Timeout`, and the stop's (`overdue`).
+    func tick(now: DispatchTime, overdue: Bool) {
+        run {
+            switch phase {
+            case .tlsHandshake(let deadline) where now >= deadline:
+                throw ForwardConnectionError.tlsHandshakeTimedOut(peer: peer, seconds: context.configuration.handshakeTimeout)
+            case .awaitingPing(_, let deadline) where now >= deadline:
+                throw ForwardConnectionError.handshakeFailed("no PING within Handshake_Timeout (\(context.configuration.handshakeTimeout) s)")
+            case .serving where context.configuration.idleTimeout > 0 && !waitingForBudget
+                && now.uptimeNanoseconds - lastInput.uptimeNanoseconds >= UInt64(context.configuration.idleTimeout * 1e9):
+                context.logger.warning("closing connection idle for Idle_Timeout (\(context.configuration.idleTimeout) s)", metadata: ["peer": "\(peer)"])
+                close()
+            default:
+                if overdue { try closeOverdue() }
+            }
+        }
+    }
+
+    /// Runs one step; an error closes the connection with a log line that says why.
+    private func run(_ step: () throws -> Void) {
+        guard !isClosed else { return }
         do {
-            if let handshake = configuration.handshake { try authenticate(handshake) }
-            // One per connection, so its memos last from read to read.
-            var received = ReceivedFrames(pipeline: pipeline, tagPrefix: configuration.tagPrefix, assembler: assembler, sink: sink)
-            var read = try nextRead()
-            while read == .bytes {
-                try take(&received, acking: true)
-                read = stop.isRequested ? .stop : try nextRead()
-            }
-            if read == .stop { try finishForStop(&received) }
-            if filled > consumed {
-                logger.warning("connection closed inside a frame; its partial frame was not acknowledged", metadata: ["peer": "\(socket.peer)", "bytes": "\(filled - consumed)"])
-            }
-        } catch let error as ForwardConnectionError {
-            statistics.refused()
-            logger.error("closing connection: \(error)", metadata: ["peer": "\(socket.peer)"])
-        } catch let error as SocketError where error.isTimeout {
-            logger.warning("closing connection idle for Idle_Timeout (\(configuration.idleTimeout) s)", metadata: ["peer": "\(socket.peer)"])
-        } catch let error where stop.isRequested {
-            // Typically a paused spool refusing, or a wait for the decode budget given up, at the stop: the client resends what was not acked.
-            logger.warning("closing connection at the stop; what it sent since its last ack was not acknowledged: \(error)", metadata: ["peer": "\(socket.peer)"])
+            try step()
         } catch {
-            logger.error("closing connection: \(error)", metadata: ["peer": "\(socket.peer)"])
+            fail(error)
+        }
+        guard !isClosed else { return }
+        let wanted = interest
+        if wanted != registeredInterest {
+            registeredInterest = wanted
+            loop.poller.change(key, to: wanted)
         }
     }
 
-    /// What `nextRead` found.
-    private enum Read {
-        case bytes
-        case endOfStream
-        case stop
+    private func fail(_ error: Error) {
+        if let error = error as? ForwardConnectionError {
+            context.statistics.refused()
+            context.logger.error("closing connection: \(error)", metadata: ["peer": "\(peer)"])
+        } else if loop.isStopping {
+            // Typically a paused spool refusing at the stop: the client resends what was not acked.
+            context.logger.warning("closing connection at the stop; what it sent since its last ack was not acknowledged: \(error)", metadata: ["peer": "\(peer)"])
+        } else if error is TLSError, case .tlsHandshake = phase {
+            context.statistics.refused()
+            context.logger.error("closing connection: \(error)", metadata: ["peer": "\(peer)"])
+        } else {
+            context.logger.error("closing connection: \(error)", metadata: ["peer": "\(peer)"])
+        }
+        if let error = error as? ForwardConnectionError, case .acksNotRead = error { stream.socket.resetOnClose() }
+        close()
     }
 
-    /// Reads more bytes, waiting tick by tick; at a tick it answers `.stop` if the
-    /// server is stopping, and throws the timeout once `Idle_Timeout` is reached.
-    /// During the handshake it throws once `deadline` has passed, looked at before
-    /// every read: a PING trickled a byte at a time never lets a read time out.
-    private func nextRead(until deadline: DispatchTime? = nil) throws -> Read {
-        var quietTicks = 0
-        while true {
-            if let deadline, DispatchTime.now() >= deadline {
-                throw ForwardConnectionError.handshakeFailed("no PING within Handshake_Timeout (\(configuration.handshakeTimeout) s)")
+    /// Ends the connection: its budget goes back, and the loop forgets it (the socket closes once nothing holds it).
+    private func close() {
+        guard !isClosed else { return }
+        if filled > consumed {
+            context.logger.warning("connection closed inside a frame; its partial frame was not acknowledged", metadata: ["peer": "\(peer)", "bytes": "\(filled - consumed)"])
+        }
+        phase = .closed
+        pending.release()
+        stream.socket.shutdown()
+        loop.remove(self)
+    }
+
+    private func continueTLSHandshake() throws {
+        switch try stream.handshake() {
+        case .transferred:
+            phase = .serving
+            try beginServing()
+            // The client's first records may have come with the handshake's end, decrypted already.
+            if wantsToRead && stream.hasBufferedInput { try readAvailable() }
+        case .needsReadable: handshakeNeeds = .readable
+        case .needsWritable: handshakeNeeds = .writable
+        case .ended: close()
+        }
+    }
+
+    /// With a shared key, HELO goes first and frames only after the PING passed.
+    private func beginServing() throws {
+        guard let handshake = context.configuration.handshake else { return }
+        let session = handshake.newSession()
+        phase = .awaitingPing(session, deadline: .now() + context.configuration.handshakeTimeout)
+        output.append(contentsOf: handshake.helo(session))
+        try flush()
+    }
+
+    /// Sends what the socket takes of `output`.
+    private func flush() throws {
+        writeNeedsReadable = false
+        while sent < output.count {
+            let progress = try output.withUnsafeBytes { try stream.writeAvailable(UnsafeRawBufferPointer(rebasing: $0[sent...])) }
+            switch progress {
+            case .transferred(let n) where n > 0: sent += n
+            case .transferred, .needsWritable: return
+            case .needsReadable:
+                writeNeedsReadable = true
+                return
+            case .ended:
+                close()
+                return
             }
-            do {
-                return try receive() ? .bytes : .endOfStream
-            } catch let error as SocketError where error.isTimeout {
-                if stop.isRequested { return .stop }
-                quietTicks += 1
-                if configuration.idleTimeout > 0 && Double(quietTicks) * Self.tick >= configuration.idleTimeout { throw error }
-            }
+        }
+        output.removeAll(keepingCapacity: output.capacity <= 64 * 1024)
+        sent = 0
+        if case .awaitingAcksForStop = phase, commitsOutstanding == 0 {
+            stream.shutdownSending()
+            phase = .afterGoodbye
+        } else if case .clientClosed = phase, commitsOutstanding == 0 {
+            close()
         }
     }
 
-    /// Decodes the complete frames received and stores their records (acking
-    /// them with `acking`); a bad frame is thrown after the good ones before it.
-    /// What they held of the decode budget is given back once the sink has them
-    /// (on a plain socket before the commit: the spool's queue has its own bound).
-    private func take(_ received: inout ReceivedFrames, acking: Bool) throws {
-        defer {
-            received.clearFrames()
-            pending.release()
-        }
-        let failure = decodeAvailableFrames { received.add(&$0) }
-        if !received.batches.isEmpty { slot.markSentFrame() }
-        if let acks = try deliver(received, acking: acking) {
-            // The frames and their share of the budget go before the blocking write:
-            // a TLS client slow to read its acks then holds only its own thread.
-            received.clearFrames()
-            pending.release()
-            try socket.write(acks)
-        }
-        if let failure { throw failure }
-    }
-
-    /// Ends the connection at a stop without losing what the client sent.
-    ///
-    /// First every complete frame the client already delivered to the socket is
-    /// read, stored and acked. Then a FIN says goodbye, and reading goes on until
-    /// the client closes its side or the stop's time is up: a client that checks
-    /// for the FIN before writing (fluent-logger, Fluent Bit) keeps its next lines
-    /// for its next connection, and whatever it wrote before it saw the FIN is
-    /// still read and stored here (no acks can follow a FIN; an acking client
-    /// resends those frames and their chunk ids store them once). A client still
-    /// there at the end (Docker's driver never reads) gets its last bytes read
-    /// and then a reset, so that its next write fails and is sent again.
-    private func finishForStop(_ received: inout ReceivedFrames) throws {
-        while !stop.isOverdue && socket.isReadable {
-            guard try storeNextRead(&received, acking: true) else { return }
-        }
-        pendingAcks.wait()
-        socket.shutdownSending()
-        while !stop.isOverdue {
-            guard try storeNextRead(&received, acking: false) else { return }
-        }
-        // What fits in a socket's receive buffer, however fast the client still writes.
+    /// Reads what the socket holds and takes it in: one read, or a few while
+    /// reads fill the buffer (or TLS holds decrypted bytes). While a stop
+    /// drains, every read until the socket has nothing more.
+    private func readAvailable() throws {
         var reads = 0
-        while reads < 16 && socket.isReadable {
-            reads += 1
-            guard try storeNextRead(&received, acking: false) else { return }
+        while true {
+            try prepareBuffer()
+            let room = buffer.room(from: filled, limit: Self.maxRead)
+            switch try stream.readAvailable(into: room) {
+            case .transferred(let n):
+                readNeedsWritable = false
+                filled += n
+                context.statistics.received(n)
+                lastInput = .now()
+                try takeInput()
+                reads += 1
+                guard wantsToRead else { return }
+                // While a stop drains, the socket is read until it has nothing more, a share at a time.
+                if case .drainingForStop = phase, reads < 64 { continue }
+                // What TLS holds decrypted is read now (at most one TLS record): no poll would report it.
+                guard reads < 4 && n == room.count || stream.hasBufferedInput else { return }
+            case .needsReadable:
+                readNeedsWritable = false
+                if case .drainingForStop = phase {
+                    phase = .awaitingAcksForStop
+                    try flush()
+                }
+                return
+            case .needsWritable:
+                readNeedsWritable = true
+                return
+            case .ended:
+                try endOfStream()
+                return
+            }
         }
-        socket.resetOnClose()
     }
 
-    /// Reads once and stores the complete frames; `false` once the client has
-    /// closed its side. A read that runs into the tick (over TLS: inside a
-    /// partial record) brings nothing and answers `true`.
-    private func storeNextRead(_ received: inout ReceivedFrames, acking: Bool) throws -> Bool {
-        do {
-            guard try receive() else { return false }
-        } catch let error as SocketError where error.isTimeout {
-            return true
+    /// The client closed its side: a client that half-closes after its last frame still gets that frame's ack.
+    private func endOfStream() throws {
+        if case .afterGoodbye = phase { return close() }
+        if case .awaitingPing = phase { throw ForwardConnectionError.handshakeFailed("the client closed the connection before PING") }
+        phase = .clientClosed
+        try flush()
+        if commitsOutstanding == 0 && sent == output.count { close() }
+    }
+
+    /// The stop is overdue: the last bytes the socket holds are stored, and a
+    /// client still there (Docker's driver never reads) gets a reset, so that its next write fails and is sent again.
+    private func closeOverdue() throws {
+        if case .afterGoodbye = phase, !waitingForBudget {
+            var reads = 0
+            while reads < Self.finalReads && !isClosed {
+                reads += 1
+                try prepareBuffer()
+                guard case .transferred(let n) = try stream.readAvailable(into: buffer.room(from: filled, limit: Self.maxRead)) else { break }
+                filled += n
+                context.statistics.received(n)
+                try takeInput()
+            }
         }
-        try take(&received, acking: acking)
-        return true
+        guard !isClosed else { return }
+        if waitingForBudget {
+            context.logger.warning("closing connection at the stop while it waited for ingest.max_pending_bytes; what it sent since its last ack was not acknowledged",
+                                   metadata: ["peer": "\(peer)"])
+        }
+        stream.socket.resetOnClose()
+        close()
+    }
+
+    /// Decodes what came in, as the phase wants it: a PING first, then frames.
+    private func takeInput() throws {
+        switch phase {
+        case .awaitingPing(let session, _):
+            guard try authenticate(session) else { return }
+            phase = .serving
+            try takeFrames(acking: true)
+        case .serving, .drainingForStop:
+            try takeFrames(acking: true)
+        case .afterGoodbye:
+            try takeFrames(acking: false)
+        default:
+            break
+        }
     }
 
     /// The buffer a connection starts with, and goes back to after a large frame.
@@ -210,33 +394,26 @@ final class ForwardConnection {
         min(configuration.bufferChunkSize, 256 * 1024)
     }
 
-    /// Runs HELO / PING / PONG before any frame is taken; a client that fails it is told why and closed.
+    /// Checks the PING once it is complete; `false` while it is not. A client
+    /// that fails gets its PONG (as far as its socket takes it) and is closed.
     ///
     /// Until it has passed, a client gets little: its PING may take
     /// `maxBytesBeforeAuthentication` bytes and a shallow value, and it must
     /// arrive within `Handshake_Timeout`.
-    private func authenticate(_ handshake: ForwardHandshake) throws {
-        let session = handshake.newSession()
-        try socket.write(handshake.helo(session))
+    private func authenticate(_ session: ForwardHandshake.Session) throws -> Bool {
+        guard let handshake = context.configuration.handshake else { return true }
         let limit = ForwardServerConfiguration.maxBytesBeforeAuthentication
         let decoder = MessagePackDecoder(maxLength: limit, maxDepth: 4)
-        let deadline = DispatchTime.now() + configuration.handshakeTimeout
         var scanner = MessagePackScanner(limitsOf: decoder)
-        var length: Int?
-        while length == nil {
-            switch try nextRead(until: deadline) {
-            case .bytes: break
-            case .endOfStream: throw ForwardConnectionError.handshakeFailed("the client closed the connection before PING")
-            case .stop: throw ForwardConnectionError.handshakeFailed("the shipper is stopping")
-            }
-            do {
-                length = try scanner.scan(UnsafeBufferPointer(rebasing: buffer.filled(filled)[consumed...]))
-            } catch let error as MessagePackError {
-                throw ForwardConnectionError.malformed(error)
-            }
-            if length == nil && filled - consumed > limit {
-                throw ForwardConnectionError.handshakeFailed("more than \(limit) bytes sent before authenticating")
-            }
+        let complete: Int?
+        do {
+            complete = try scanner.scan(UnsafeBufferPointer(rebasing: buffer.filled(filled)[consumed...]))
+        } catch let error as MessagePackError {
+            throw ForwardConnectionError.malformed(error)
+        }
+        guard complete != nil else {
+            if filled - consumed > limit { throw ForwardConnectionError.handshakeFailed("more than \(limit) bytes sent before authenticating") }
+            return false
         }
         let ping: MessagePackValue
         do {
@@ -247,16 +424,20 @@ final class ForwardConnection {
             throw ForwardConnectionError.malformed(error)
         }
         let (pong, accepted, reason) = handshake.answer(ping, session: session)
-        try socket.write(pong)
+        output.append(contentsOf: pong)
+        try flush()
+        guard !isClosed else { return false }
         guard accepted else { throw ForwardConnectionError.handshakeFailed(reason) }
+        return true
     }
 
-    /// Reads more bytes; `false` at end of stream.
+    /// Makes room for the next read.
     ///
     /// The buffer starts small and grows (doubling, up to `Buffer_Max_Size` plus
     /// one chunk) only when a single frame does not fit, so a connection that
     /// streams small frames keeps a small buffer.
-    private func receive() throws -> Bool {
+    private func prepareBuffer() throws {
+        let configuration = context.configuration
         if consumed == filled {
             consumed = 0
             filled = 0
@@ -274,189 +455,127 @@ final class ForwardConnection {
             guard wanted > buffer.capacity else { throw ForwardConnectionError.frameTooLarge(limit: configuration.bufferMaxSize) }
             buffer.grow(to: wanted, keeping: filled)
         }
-        let n = try socket.read(into: buffer.room(from: filled, limit: Self.maxRead))
-        filled += n
-        statistics.received(n)
-        return n > 0
     }
 
-    /// Decodes every complete frame in the buffer and hands each to `handle` at
-    /// once, so a decoded frame is released before the next is decoded; stops at
-    /// the first bad frame, or a stop while waiting for the decode budget, and returns why.
+    /// What decoding the buffer came to.
+    private enum Decoded {
+        /// Every complete frame is decoded.
+        case done
+        /// A bad frame, after the good ones before it.
+        case failed(Error)
+        /// The decode budget has no room for the next frame.
+        case needsBudget
+    }
+
+    /// The decode budget's answer inside a frame's parse: no room for what it inflates to.
+    private struct BudgetExhausted: Error {}
+
+    /// Decodes the complete frames received and stores their records (acking
+    /// them with `acking`); a bad frame is thrown after the good ones before it.
+    /// What they held of the decode budget is given back once the sink has them
+    /// (before the commit: the spool's queue has its own bound). With no room
+    /// in the budget, the frames decoded so far go first; a connection that
+    /// then holds nothing and still finds no room stops being read until
+    /// `budgetRoom()`.
+    private func takeFrames(acking: Bool) throws {
+        while true {
+            let outcome = decodeAvailableFrames()
+            let held = pending.holdsBytes
+            try deliver(acking: acking)
+            switch outcome {
+            case .done: return
+            case .failed(let error): throw error
+            case .needsBudget:
+                guard held else {
+                    waitingForBudget = true
+                    return
+                }
+                // Holding nothing now, it may start again at once, or it waits in line.
+                pending.release()
+            }
+        }
+    }
+
+    /// Decodes every complete frame in the buffer into `received`; stops at the
+    /// first bad frame, or where the decode budget has no room.
     ///
     /// A frame's wire bytes are claimed from the budget before it is parsed, and
     /// what parsing makes (inflated bytes, records) as it is made: a connection
-    /// waits for room before it holds more, not after. A wait gives up once the
-    /// stop is overdue, like the rest of the stop (`finishForStop`).
-    private func decodeAvailableFrames(_ handle: (inout ForwardFrame) -> Void) -> Error? {
-        let decoder = limits.decoder
+    /// waits for room before it holds more, not after. A frame stopped for room
+    /// (before or inside its parse) is scanned and parsed again from its start.
+    private func decodeAvailableFrames() -> Decoded {
+        let decoder = context.limits.decoder
         let bytes = buffer.filled(filled)
+        let whenRoom = self.whenRoom
         while consumed < filled {
             let first = bytes[consumed]
             guard (0x90...0x9f).contains(first) || first == 0xdc || first == 0xdd else {
-                return ForwardConnectionError.notAFrame(first)
+                return .failed(ForwardConnectionError.notAFrame(first))
             }
             var scanner = pendingFrame ?? MessagePackScanner(limitsOf: decoder)
             let length: Int
             do {
                 guard let complete = try scanner.scan(UnsafeBufferPointer(rebasing: bytes[consumed...])) else {
                     pendingFrame = scanner
-                    return filled - consumed > configuration.bufferMaxSize ? ForwardConnectionError.frameTooLarge(limit: configuration.bufferMaxSize) : nil
+                    let configuration = context.configuration
+                    return filled - consumed > configuration.bufferMaxSize ? .failed(ForwardConnectionError.frameTooLarge(limit: configuration.bufferMaxSize)) : .done
                 }
                 length = complete
             } catch let error as MessagePackError {
-                return ForwardConnectionError.malformed(error)
+                return .failed(ForwardConnectionError.malformed(error))
             } catch {
-                return nil
+                return .failed(error)
             }
             pendingFrame = nil
-            let stop = self.stop
+            guard pending.claim(length, whenRoom: whenRoom) else { return .needsBudget }
             do {
-                try pending.claim(length) { stop.isOverdue }
-                var frame = try ForwardFrame(parsing: UnsafeBufferPointer(rebasing: bytes[consumed..<consumed + length]), limits: limits) {
-                    try self.pending.claim($0) { stop.isOverdue }
+                var frame = try ForwardFrame(parsing: UnsafeBufferPointer(rebasing: bytes[consumed..<consumed + length]), limits: context.limits) {
+                    guard self.pending.claim($0, whenRoom: whenRoom) else { throw BudgetExhausted() }
                 }
-                handle(&frame)
+                received.add(&frame)
                 consumed += length
+            } catch is BudgetExhausted {
+                return .needsBudget
             } catch let error as MessagePackError {
-                return ForwardConnectionError.malformed(error)
+                return .failed(ForwardConnectionError.malformed(error))
             } catch let error as ForwardFrameError {
-                return ForwardConnectionError.invalidFrame(error)
+                return .failed(ForwardConnectionError.invalidFrame(error))
             } catch {
-                return error
+                return .failed(error)
             }
         }
-        return nil
+        return .done
     }
 
-    /// Stores the frames' records; with `acking`, the chunks that asked for it
-    /// are acked once they are committed. On a plain socket the spool's writer
-    /// sends the acks itself, so this thread goes straight back to reading (one
-    /// wake-up less per acked frame); over TLS this thread waits and sends them.
-    ///
-    /// The writer serves every connection, so it never waits for one: a client
-    /// whose socket cannot take its acks at once has left a whole send buffer
-    /// of them unread (hundreds of acks at the least), and its connection is
-    /// reset with a logged error. What it sent since stays unacked, so it resends it.
-    /// Returns the acks still to be written by this connection's own thread (a
-    /// stream that may not be written while read, such as TLS), nil when none are.
-    private func deliver(_ received: ReceivedFrames, acking: Bool) throws -> [UInt8]? {
-        guard !received.batches.isEmpty else { return nil }
+    /// Hands the decoded frames to the sink and gives their budget back; with
+    /// `acking`, the chunks that asked for it are acked once they are committed:
+    /// the spool's writer hands the acks to this connection's loop, which
+    /// writes them (`stored`), so the writer never waits for a client.
+    private func deliver(acking: Bool) throws {
+        guard !received.batches.isEmpty else { return }
+        defer {
+            received.clearFrames()
+            pending.release()
+        }
+        slot.markSentFrame()
         guard acking && !received.chunks.isEmpty else {
-            try sink.accept(received.batches, whenStored: nil)
-            return nil
+            try context.sink.accept(received.batches, whenStored: nil)
+            return
         }
         var encoder = MessagePackEncoder()
         for chunk in received.chunks {
             encoder.encode(.map([MessagePackPair(key: .string("ack"), value: chunk)]))
         }
         let acks = encoder.bytes
-        guard socket.allowsWriteDuringRead, let plain = socket as? StreamSocket else {
-            try sink.store(received.batches)
-            return acks
-        }
-        let socket = self.socket
-        let logger = self.logger
-        pendingAcks.enter()
+        let loop = self.loop, key = self.key
+        commitsOutstanding += 1
         do {
-            try sink.accept(received.batches) { [pendingAcks] error in
-                defer { pendingAcks.leave() }
-                if let error {
-                    logger.error("closing connection: its records could not be stored, so they are not acked: \(error)", metadata: ["peer": "\(socket.peer)"])
-                    socket.shutdown()
-                } else if (try? plain.writeWithoutWaiting(acks)) == false {
-                    logger.error("closing connection: the client does not read its acks (its socket cannot take more); it resends what was not acked",
-                                 metadata: ["peer": "\(socket.peer)"])
-                    plain.resetOnClose()
-                    plain.shutdown()
-                }
+            try context.sink.accept(received.batches) { error in
+                loop.execute { loop.connection(key)?.stored(acks, error: error) }
             }
         } catch {
-            pendingAcks.leave()
+            commitsOutstanding -= 1
             throw error
         }
-        return nil
-    }
-}
-
-/// The filtered records of the frames one read brought in, and the chunks to ack once they are stored.
-struct ReceivedFrames {
-    var batches: [IngestBatch] = []
-    var chunks: [MessagePackValue] = []
-    private let pipeline: FilterPipeline
-    private let tagPrefix: String
-    private let assembler: PartialMessageAssembler
-    private let sink: IngestSink
-    private var memo: FilterPipeline.Memo
-    /// The last frame's tag with `Tag_Prefix` added: frames in a row usually share it.
-    private var lastTag: (received: String, prefixed: String)?
-
-    init(pipeline: FilterPipeline, tagPrefix: String, assembler: PartialMessageAssembler, sink: IngestSink) {
-        self.pipeline = pipeline
-        self.tagPrefix = tagPrefix
-        self.assembler = assembler
-        self.sink = sink
-        memo = pipeline.makeMemo()
-    }
-
-    /// Forgets the frames handed over, keeping the memos for the next read.
-    mutating func clearFrames() {
-        batches = []
-        chunks = []
-    }
-
-    /// Takes the frame's records (leaving it empty), so that each is the only
-    /// copy of its bytes and filters edit it in place.
-    mutating func add(_ frame: inout ForwardFrame) {
-        let tag: String
-        if let lastTag, lastTag.received == frame.tag {
-            tag = lastTag.prefixed
-        } else {
-            tag = tagPrefix + frame.tag
-            lastTag = (frame.tag, tag)
-        }
-        var batch = IngestBatch(chunk: frame.chunk.map(Self.chunkKey), records: [])
-        if let chunk = frame.chunk, let key = batch.chunk, sink.hasStored(chunk: key) {
-            // A resend of a frame already stored: ack it again, store and join nothing.
-            batches.append(batch)
-            chunks.append(chunk)
-            return
-        }
-        var entries: [(time: EventTime, record: LogRecord)] = []
-        swap(&entries, &frame.entries)
-        batch.records.reserveCapacity(entries.count)
-        for index in entries.indices {
-            var record = LogRecord()
-            swap(&record, &entries[index].record)
-            // Split lines are joined before the filters see them.
-            switch assembler.add(TaggedRecord(tag: tag, time: entries[index].time, record: record)) {
-            case .whole(let record):
-                pipeline.process(record, into: &batch.records, memo: &memo)
-            case .held(let piece):
-                batch.staged.append(piece)
-            case .completed(let record, let key, _):
-                pipeline.process(record, into: &batch.records, memo: &memo)
-                batch.completedLines.append(key)
-            }
-        }
-        batches.append(batch)
-        if let chunk = frame.chunk { chunks.append(chunk) }
-    }
-
-    /// The longest chunk id kept as it is; Fluentd and Docker send 24 bytes.
-    static let maxChunkKeyBytes = 64
-
-    /// The bytes that identify a chunk: the id itself for the usual string or
-    /// binary. A longer id (or one of another type) is kept as its SHA-512
-    /// digest behind a 0xff marker, so that remembering the last thousands of
-    /// chunks costs the same whatever ids a client makes up.
-    static func chunkKey(_ chunk: MessagePackValue) -> [UInt8] {
-        let bytes: [UInt8]
-        switch chunk {
-        case .string(let id), .binary(let id): bytes = id
-        default: bytes = MessagePackEncoder.encoded(chunk)
-        }
-        guard bytes.count > maxChunkKeyBytes else { return bytes }
-        return [0xff] + ForwardHandshake.sha512(bytes)
     }
 }

@@ -5,50 +5,51 @@ import Records
 
 /// The `forward` input: a TCP server speaking the Fluentd Forward protocol.
 ///
-/// One thread accepts and one small thread serves each connection: Docker
-/// keeps one long-lived connection per container, each waiting on its own
-/// acks, so blocking I/O per connection is both simple and fast here, and it
-/// runs the same on Windows.
-// Safe to share: `lock` guards `listener`, `heartbeat`, `connections` and `stopping`; the rest is immutable.
+/// A few event loops (`Event_Loops`, `ForwardEventLoop`) serve every
+/// connection without blocking: the first also accepts, and hands each new
+/// connection to the next loop in turn. Docker keeps one long-lived connection
+/// per container, each waiting on its own acks, so what matters is that no
+/// client can hold a thread others need, and that an ack costs little.
+// Safe to share: `lock` guards `listener`, `heartbeat`, `stopping` and `nextKey`; the loops are told what to do through `execute`; the rest is immutable.
 public final class ForwardServer: @unchecked Sendable {
     public let configuration: ForwardServerConfiguration
-    private let pipeline: FilterPipeline
-    private let sink: IngestSink
+    private let context: ForwardConnectionContext
     private let logger: Logger
     private let lock = NSLock()
     private var listener: StreamSocket?
     private var heartbeat: DatagramSocket?
-    private var connections: [ObjectIdentifier: ConnectionSlot] = [:]
     private var stopping = false
-    private let acceptorDone = DispatchSemaphore(value: 0)
+    private var nextKey = 0
+    private var loops: [ForwardEventLoop] = []
+    private let loopsDone = DispatchGroup()
+    private let registry: ConnectionRegistry
     /// Connections, bytes and refused clients, for the metrics endpoint.
     public let statistics = ForwardServerStatistics()
     /// Joins Docker's split lines; shared by all connections, since a resent piece may come on a new one.
-    public let assembler: PartialMessageAssembler
-    private let connectionsDone = DispatchGroup()
-    /// Tells the connections to finish, at `stop()`.
-    private let stopRequest = ForwardStop()
-    /// Bounds what all connections (of every input sharing it) hold decoded at once.
-    private let budget: DecodeBudget
+    public var assembler: PartialMessageAssembler { context.assembler }
 
     /// How long connections get at a stop to store what their sockets hold and
-    /// close by themselves; those still open after `drainTime` are shut down.
+    /// close by themselves; the loops reset those still open then.
     static let finishTime = 0.6
+    /// How long a stop waits for the loops, from the moment the listener closed.
     static let drainTime = 1.0
-    /// How long a stop waits, after shutting the remaining sockets down, for their threads.
+    /// How long past `drainTime` a stop waits for a loop held in the sink before it goes on without it.
     static let shutdownWait = 0.5
+    /// The most connections the acceptor takes from the backlog once a stop began: the listen backlog.
+    static let stopAcceptLimit = 1024
+    /// The most connections one readiness of the listener accepts, so that a storm of them does not hold the first loop's clients.
+    static let acceptsPerWake = 64
 
     public init(configuration: ForwardServerConfiguration, pipeline: FilterPipeline, sink: IngestSink, logger: Logger, budget: DecodeBudget,
                 assembler: PartialMessageAssembler = PartialMessageAssembler()) {
         self.configuration = configuration
-        self.budget = budget
-        self.assembler = assembler
-        self.pipeline = pipeline
-        self.sink = sink
         self.logger = logger
+        context = ForwardConnectionContext(configuration: configuration, pipeline: pipeline, sink: sink, logger: logger,
+                                           statistics: statistics, assembler: assembler, budget: budget)
+        registry = ConnectionRegistry(maxConnections: configuration.maxConnections, handshakeTimeout: configuration.handshakeTimeout)
     }
 
-    /// Binds the port and starts accepting; returns the bound port.
+    /// Binds the port and starts the loops; returns the bound port.
     @discardableResult
     public func start() throws -> UInt16 {
         let socket: StreamSocket
@@ -70,15 +71,26 @@ public final class ForwardServer: @unchecked Sendable {
                 }
             }
         }
+        let registry = self.registry, statistics = self.statistics
+        let loops = try (0..<max(configuration.eventLoops, 1)).map { index in
+            try ForwardEventLoop(name: "forward-loop-\(index)", logger: logger) { key in
+                registry.release(key)
+                statistics.closed()
+            }
+        }
         lock.lock()
         listener = socket
+        self.loops = loops
         lock.unlock()
-        let thread = Thread { [self] in acceptLoop(socket) }
-        thread.name = "forward-accept"
-        thread.start()
+        for loop in loops { loop.start(loopsDone) }
+        let acceptor = loops[0]
+        acceptor.execute { [self] in
+            acceptor.watch(listener: socket) { [self] in acceptReady(socket, limit: Self.acceptsPerWake) }
+        }
         let flusher = Thread { [self] in flushIncompleteLines() }
         flusher.name = "forward-partial-flush"
         flusher.start()
+        logger.info("forward input serving its connections on \(loops.count) event loops")
         if let path = configuration.unixPath {
             logger.info("forward input listening", metadata: ["unix_path": "\(path)"])
         } else {
@@ -88,39 +100,42 @@ public final class ForwardServer: @unchecked Sendable {
     }
 
     /// Stops accepting and lets every connection finish: each stores (and acks)
-    /// the complete frames its socket already holds, says goodbye, and closes.
-    /// Connections still open after `drainTime` (a client that never reads its
-    /// acks, a TLS handshake that never ends, an append the spool holds) are
-    /// shut down, which wakes their blocked reads and sends. Returns within
-    /// `drainTime + shutdownWait` plus one tick.
+    /// the complete frames its socket already holds, says goodbye, and closes
+    /// (`ForwardConnection.finish()`). Connections still open after
+    /// `finishTime` (a client that never reads its acks, a TLS handshake that
+    /// never ends) are reset by their loops. Returns once the loops are done,
+    /// and within `drainTime + shutdownWait` even if one is held in the sink.
     ///
     /// The listener closes before any connection says goodbye: a client that
     /// reconnects when it sees the FIN must be refused (and keep its lines), not
-    /// land in a backlog that closing the listener would reset.
+    /// land in a backlog that closing the listener would reset. Before that, the
+    /// connections the OS completed already are taken: closing the listener
+    /// would reset them, and their clients believe their lines sent.
     public func stop() {
         lock.lock()
         let current = listener
         stopping = true
         listener = nil
+        let loops = self.loops
         lock.unlock()
-        guard let current else { return }
+        guard let current, let acceptor = loops.first else { return }
         heartbeat?.stop()
-        acceptorDone.wait()
-        current.close()
-        let started = DispatchTime.now()
-        stopRequest.request(finishBy: started + Self.finishTime)
-        guard connectionsDone.wait(timeout: started + Self.drainTime) == .timedOut else { return }
-        lock.lock()
-        let open = connections.values.map(\.socket)
-        lock.unlock()
-        logger.warning("shutting down connections still open after the drain time", metadata: ["connections": "\(open.count)", "drain_seconds": "\(Self.drainTime)"])
-        for socket in open {
-            // As at the end of `finishForStop`: a client that never reads learns of the close at its next write.
-            socket.resetOnClose()
-            socket.shutdown()
+        let closed = DispatchSemaphore(value: 0)
+        acceptor.execute { [self] in
+            acceptor.stopWatchingListener()
+            acceptReady(current, limit: Self.stopAcceptLimit)
+            current.close()
+            closed.signal()
         }
-        if connectionsDone.wait(timeout: .now() + Self.shutdownWait) == .timedOut {
-            logger.warning("connections still running after their sockets were shut down; stopping without them")
+        let started = DispatchTime.now()
+        if closed.wait(timeout: started + Self.drainTime) == .timedOut {
+            logger.warning("the forward input's first loop did not close its listener within the drain time")
+        }
+        let finishing = DispatchTime.now()
+        for loop in loops { loop.finish(by: finishing + Self.finishTime) }
+        if loopsDone.wait(timeout: started + Self.drainTime + Self.shutdownWait) == .timedOut {
+            logger.warning("forward connections still running after the drain time (a loop held in the spool); stopping without them",
+                           metadata: ["drain_seconds": "\(Self.drainTime)"])
         }
     }
 
@@ -138,12 +153,12 @@ public final class ForwardServer: @unchecked Sendable {
             lock.lock()
             let done = stopping
             lock.unlock()
-            let due = assembler.due()
+            let due = context.assembler.due()
             if !due.isEmpty {
                 var records: [TaggedRecord] = []
-                for line in due { pipeline.process(line.record, into: &records) }
+                for line in due { context.pipeline.process(line.record, into: &records) }
                 do {
-                    try sink.store([IngestBatch(chunk: nil, records: records, completedLines: due.map(\.key))])
+                    try context.sink.store([IngestBatch(chunk: nil, records: records, completedLines: due.map(\.key))])
                     logger.warning("stored split lines whose remaining pieces did not come, marked partial_incomplete", metadata: ["lines": "\(due.count)"])
                 } catch {
                     logger.error("cannot store incomplete split lines; their pieces stay staged: \(error)")
@@ -153,94 +168,63 @@ public final class ForwardServer: @unchecked Sendable {
         }
     }
 
-    /// Accepts in ticks, so that a stop reaches it without closing the listener
-    /// under a blocked `accept` (shutdown does not wake one on Windows). At the
-    /// stop it takes the connections the OS completed already: closing the
-    /// listener would reset them, and their clients believe their lines sent.
-    private func acceptLoop(_ listener: StreamSocket) {
-        defer { acceptorDone.signal() }
-        while !isStopping {
-            if listener.isReadable(within: ForwardConnection.tick) && !acceptOne(listener) {
-                Thread.sleep(forTimeInterval: 0.1)
+    /// Accepts up to `limit` connections waiting on the listener, on the first
+    /// loop's thread; the listener never blocks (`StreamSocket.accept`).
+    private func acceptReady(_ listener: StreamSocket, limit: Int) {
+        var accepted = 0
+        while accepted < limit {
+            let client: StreamSocket
+            do {
+                guard let next = try listener.accept() else { return }
+                client = next
+            } catch {
+                if !isStopping { logger.error("accept failed: \(error)") }
+                return
             }
+            accepted += 1
+            admit(client)
         }
-        // Bounded: clients that reconnect at once when refused must not keep the stop here.
-        var drained = 0
-        while drained < Self.stopAcceptLimit && listener.isReadable(within: 0) && acceptOne(listener) { drained += 1 }
     }
 
-    /// The most connections the acceptor takes from the backlog once a stop began: the listen backlog.
-    static let stopAcceptLimit = 1024
-
-    /// Accepts one connection and starts its thread; `false` if accept failed
-    /// or found none after all (a client that gave up in the backlog).
-    private func acceptOne(_ listener: StreamSocket) -> Bool {
-        let client: StreamSocket
-        do {
-            guard let accepted = try listener.accept() else { return false }
-            client = accepted
-        } catch {
-            if !isStopping { logger.error("accept failed: \(error)") }
-            return false
-        }
+    /// Gives a new connection its place among `Max_Connections` and hands it to the next loop.
+    private func admit(_ client: StreamSocket) {
         lock.lock()
-        if connections.count >= configuration.maxConnections {
-            // Full: a connection that never sent a frame makes room, else the newcomer is refused.
-            // Only one silent for longer than a handshake may take: churn must not evict a connection just made.
-            let silentSince = DispatchTime.now().uptimeNanoseconds &- UInt64(configuration.handshakeTimeout * 1e9)
-            guard let (silentKey, silent) = connections.filter({ !$0.value.hasSentFrame && $0.value.opened <= silentSince })
-                .min(by: { $0.value.opened < $1.value.opened }) else {
-                lock.unlock()
-                statistics.refused()
-                logger.error("closing connection: Max_Connections (\(configuration.maxConnections)) reached", metadata: ["peer": "\(client.peer)"])
-                client.shutdown()
-                return true
-            }
-            connections[silentKey] = nil
-            lock.unlock()
+        nextKey += 1
+        let key = nextKey
+        let loops = self.loops
+        lock.unlock()
+        let slot = ConnectionSlot(socket: client)
+        switch registry.admit(slot, as: key) {
+        case .refused:
+            statistics.refused()
+            logger.error("closing connection: Max_Connections (\(configuration.maxConnections)) reached", metadata: ["peer": "\(client.peer)"])
+            client.shutdown()
+            return
+        case .admittedInPlaceOf(_, let silent):
             statistics.refused()
             logger.warning("closing a connection that never sent a frame to make room: Max_Connections (\(configuration.maxConnections)) reached",
                            metadata: ["peer": "\(silent.socket.peer)", "admitted": "\(client.peer)"])
-            // A reset, not a FIN: a client that never reads learns of it at its next write.
+            // A reset, not a FIN: a client that never reads learns of it at its next write. Its loop then sees the socket end.
             silent.socket.resetOnClose()
             silent.socket.shutdown()
-            lock.lock()
+        case .admitted:
+            break
         }
-        let key = ObjectIdentifier(client)
-        let slot = ConnectionSlot(socket: client)
-        connections[key] = slot
-        connectionsDone.enter()
-        lock.unlock()
         statistics.opened()
-        let thread = Thread { [self] in
-            defer {
-                statistics.closed()
-                lock.lock()
-                if connections[key] === slot { connections[key] = nil }
-                lock.unlock()
-                connectionsDone.leave()
-            }
-            var stream: any ByteStream = client
-            if let tls = configuration.tls {
-                do {
-                    // A client that opens a connection and says nothing must not hold a thread for good.
-                    client.setHandshakeReceiveTimeout(configuration.handshakeTimeout)
-                    stream = try tls.accept(client)
-                    // Windows keeps SO_RCVTIMEO for OpenSSL's own reads; the connection's ticks take over now.
-                    client.setHandshakeReceiveTimeout(0)
-                } catch {
-                    statistics.refused()
-                    logger.error("closing connection: \(error)", metadata: ["peer": "\(client.peer)"])
-                    client.shutdown()
-                    return
-                }
-            }
-            ForwardConnection(socket: stream, configuration: configuration, pipeline: pipeline, sink: sink, logger: logger,
-                              statistics: statistics, assembler: assembler, stop: stopRequest, slot: slot, budget: budget).serve()
+        client.makeNonBlocking()
+        let stream: any NonBlockingStream
+        do {
+            stream = try configuration.tls.map { try $0.session(for: client) } ?? client
+        } catch {
+            statistics.refused()
+            logger.error("closing connection: \(error)", metadata: ["peer": "\(client.peer)"])
+            client.shutdown()
+            registry.release(key)
+            statistics.closed()
+            return
         }
-        thread.stackSize = 1 << 20
-        thread.name = "forward-connection"
-        thread.start()
-        return true
+        let loop = loops[key % loops.count]
+        let connection = ForwardConnection(key: key, stream: stream, loop: loop, context: context, slot: slot, tls: configuration.tls != nil)
+        loop.execute { loop.adopt(connection) }
     }
 }

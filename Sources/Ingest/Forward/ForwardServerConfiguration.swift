@@ -1,3 +1,4 @@
+import Foundation
 import Network
 import Records
 /// The settings of a `forward` input, named as in Fluent Bit.
@@ -34,6 +35,11 @@ public struct ForwardServerConfiguration: Sendable {
     public var maxRecordSize: Int?
     /// `Handshake_Timeout`: seconds a client has to finish the TLS and shared-key handshakes.
     public var handshakeTimeout: Double = 10
+    /// `Event_Loops`: the threads that serve every connection of this input (`ForwardEventLoop`).
+    public var eventLoops = ForwardServerConfiguration.defaultEventLoops
+    /// One loop per core, at most 4: a loop uses one core when it is busy, and
+    /// past 4 the spool's single writer is the limit, not the loops.
+    public static let defaultEventLoops = min(max(ProcessInfo.processInfo.activeProcessorCount, 1), 4)
     /// The most a client may send before it has authenticated: a PING is a few hundred bytes.
     public static let maxBytesBeforeAuthentication = 4096
 

@@ -15,15 +15,21 @@ struct PendingFrameBytes {
         self.budget = budget
     }
 
-    /// Counts `bytes` more, waiting for room in the budget when they go past
-    /// what is reserved; throws `DecodeBudgetError` once `cancelled`.
-    mutating func claim(_ bytes: Int, cancelled: () -> Bool) throws {
+    /// Counts `bytes` more if the budget has room for them now; `false` if it
+    /// has not, and then `whenRoom` is called once room may have come (the
+    /// connection keeps its place in line until it claims again or `release`s).
+    mutating func claim(_ bytes: Int, whenRoom: @escaping @Sendable () -> Void) -> Bool {
         claimed += bytes
-        guard claimed > reservation.bytes else { return }
-        try budget.reserve(max(claimed - reservation.bytes, Self.step), into: &reservation, cancelled: cancelled)
+        guard claimed > reservation.bytes else { return true }
+        if budget.tryReserve(max(claimed - reservation.bytes, Self.step), into: &reservation, whenRoom: whenRoom) { return true }
+        claimed -= bytes
+        return false
     }
 
-    /// Gives every claimed byte back: the frames have been handed over, or dropped.
+    /// Whether anything is reserved: a connection that holds nothing and still finds no room must wait.
+    var holdsBytes: Bool { reservation.bytes > 0 }
+
+    /// Gives every claimed byte back (and the place in line): the frames have been handed over, or dropped.
     mutating func release() {
         budget.release(&reservation)
         claimed = 0

@@ -73,7 +73,8 @@ final class WakeUpChannel: Sendable {
     /// Takes the wake-up bytes, so that the next wait waits again; on the poller's thread.
     func drain() {
         pending.withLock { $0 = false }
+        // One datagram: `pending` lets at most one more come, which then wakes the next wait once for nothing.
         var scratch = [UInt8](repeating: 0, count: 16)
-        while scratch.withUnsafeMutableBytes({ SocketCalls.receive(handle, $0) }) > 0 {}
+        _ = scratch.withUnsafeMutableBytes { SocketCalls.receive(handle, $0) }
     }
 }

@@ -47,7 +47,7 @@ extension StreamSocket: NonBlockingStream {
     /// Writes what the socket takes now, on a socket made non-blocking.
     public func writeAvailable(_ bytes: UnsafeRawBufferPointer) throws -> StreamProgress {
         while true {
-            let n = SocketCalls.sendBytes(descriptor, bytes, waiting: true)
+            let n = SocketCalls.sendBytes(descriptor, bytes)
             if n >= 0 { return .transferred(n) }
             let code = SocketCalls.lastError()
             if SocketCalls.isInterrupted(code) { continue }

@@ -168,36 +168,19 @@ public final class StreamSocket: @unchecked Sendable {
         }
     }
 
-    /// Writes all of `bytes`.
+    /// Writes all of `bytes`, waiting for room.
     public func write(_ bytes: [UInt8]) throws {
-        _ = try send(bytes, waiting: true)
-    }
-
-    /// Writes all of `bytes` if the socket can take them now, without waiting;
-    /// `false` if it cannot (its send buffer is full: the peer is not reading),
-    /// after which the stream may hold part of them and must be closed.
-    ///
-    /// For a thread that serves other clients too (the spool's writer sends
-    /// acks): it must never block on one client's socket.
-    public func writeWithoutWaiting(_ bytes: [UInt8]) throws -> Bool {
-        try send(bytes, waiting: false)
-    }
-
-    /// The one send loop: all of `bytes`, or `false` once a send without waiting would block.
-    private func send(_ bytes: [UInt8], waiting: Bool) throws -> Bool {
         try bytes.withUnsafeBytes { raw in
             var offset = 0
             while offset < raw.count {
-                let n = SocketCalls.sendBytes(handle, UnsafeRawBufferPointer(rebasing: raw[offset...]), waiting: waiting)
+                let n = SocketCalls.sendBytes(handle, UnsafeRawBufferPointer(rebasing: raw[offset...]))
                 if n < 0 {
                     let code = SocketCalls.lastError()
                     if SocketCalls.isInterrupted(code) { continue }
-                    if !waiting && SocketCalls.wouldBlock(code) { return false }
                     throw SocketError(operation: "send to \(peer)", code: code)
                 }
                 offset += n
             }
-            return true
         }
     }
 

@@ -95,11 +95,11 @@ extension SocketCalls {
         recv(handle, buffer.baseAddress, buffer.count, 0)
     }
 
-    /// Sends what the socket takes; with `waiting: false` it never blocks
-    /// (MSG_DONTWAIT) and fails with `wouldBlock` when the send buffer is full.
+    /// Sends what the socket takes; on a socket made non-blocking it fails
+    /// with `wouldBlock` when the send buffer is full, instead of waiting.
     /// MSG_NOSIGNAL: a peer that went away is an error, not SIGPIPE.
-    static func sendBytes(_ handle: Handle, _ bytes: UnsafeRawBufferPointer, waiting: Bool) -> Int {
-        send(handle, bytes.baseAddress, bytes.count, Int32(MSG_NOSIGNAL) | (waiting ? 0 : Int32(MSG_DONTWAIT)))
+    static func sendBytes(_ handle: Handle, _ bytes: UnsafeRawBufferPointer) -> Int {
+        send(handle, bytes.baseAddress, bytes.count, Int32(MSG_NOSIGNAL))
     }
 
     static func receiveFrom(_ handle: Handle, _ buffer: UnsafeMutableRawBufferPointer,

@@ -106,21 +106,11 @@ extension SocketCalls {
         Int(recv(handle, buffer.baseAddress?.assumingMemoryBound(to: CChar.self), Int32(min(buffer.count, Int(Int32.max))), 0))
     }
 
-    /// `int send(SOCKET, const char *, int, int)`. Winsock has no MSG_DONTWAIT
-    /// for a blocking socket, so `waiting: false` polls for room (POLLWRNORM)
-    /// first and fails with WSAEWOULDBLOCK when there is none; a send as small
-    /// as an ack then does not wait. There is no SIGPIPE to suppress.
-    static func sendBytes(_ handle: Handle, _ bytes: UnsafeRawBufferPointer, waiting: Bool) -> Int {
-        if !waiting {
-            var entry = pollfd(fd: handle, events: Int16(POLLWRNORM), revents: 0)
-            let ready = WSAPoll(&entry, 1, 0)
-            if ready < 0 { return -1 }
-            if ready == 0 {
-                WSASetLastError(WSAEWOULDBLOCK)
-                return -1
-            }
-        }
-        return Int(send(handle, bytes.baseAddress?.assumingMemoryBound(to: CChar.self), Int32(min(bytes.count, Int(Int32.max))), 0))
+    /// `int send(SOCKET, const char *, int, int)`; on a socket made
+    /// non-blocking (FIONBIO) it fails with WSAEWOULDBLOCK when the send
+    /// buffer is full, instead of waiting. There is no SIGPIPE to suppress.
+    static func sendBytes(_ handle: Handle, _ bytes: UnsafeRawBufferPointer) -> Int {
+        Int(send(handle, bytes.baseAddress?.assumingMemoryBound(to: CChar.self), Int32(min(bytes.count, Int(Int32.max))), 0))
     }
 
     /// `int recvfrom(SOCKET, char *, int, int, sockaddr *, int *)`.

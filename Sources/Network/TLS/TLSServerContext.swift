@@ -13,6 +13,7 @@ public final class TLSServerContext: @unchecked Sendable {
         guard copenssl_ctx_set_min_tls12(context) == 1 else { throw TLSError.openSSL("requiring TLS 1.2") }
         // A client that hangs up without close_notify has simply closed the connection.
         copenssl_ctx_ignore_unexpected_eof(context)
+        copenssl_ctx_allow_partial_writes(context)
         guard SSL_CTX_use_certificate_chain_file(context, certificateFile) == 1 else {
             throw TLSError.openSSL("loading tls.crt_file \(certificateFile)")
         }
@@ -28,18 +29,14 @@ public final class TLSServerContext: @unchecked Sendable {
         SSL_CTX_free(context)
     }
 
-    /// Runs the server side of the TLS handshake on an accepted socket.
-    public func accept(_ socket: StreamSocket) throws -> any ByteStream {
+    /// A session for an accepted socket made non-blocking; its handshake is
+    /// run by the event loop that serves the connection (`handshake()`).
+    public func session(for socket: StreamSocket) throws -> any NonBlockingStream {
         guard let ssl = SSL_new(context) else { throw TLSError.openSSL("creating a TLS session for \(socket.peer)") }
         guard SSL_set_fd(ssl, Int32(truncatingIfNeeded: socket.descriptor)) == 1 else {
             SSL_free(ssl)
             throw TLSError.openSSL("attaching TLS to \(socket.peer)")
         }
-        guard SSL_accept(ssl) == 1 else {
-            let error = TLSError.openSSL("TLS handshake with \(socket.peer)")
-            SSL_free(ssl)
-            throw error
-        }
-        return TLSStream(ssl: ssl, socket: socket)
+        return TLSServerSession(ssl: ssl, socket: socket)
     }
 }

@@ -1,8 +1,9 @@
 import COpenSSL
 
-/// A TLS session over a connected socket, on the server side (an accepted
-/// client) or the client side (`shipper cat`, the unverified CloudWatch transport).
-// Safe to share: one thread at a time uses the session (`allowsWriteDuringRead` is false); `closeNotifySent` is that thread's.
+/// A blocking TLS session over a connected socket, on the client side
+/// (`shipper cat`, the CloudWatch client); the forward input's
+/// sessions are non-blocking (`TLSServerSession`).
+// Safe to share: one thread at a time uses the session (its client: `shipper cat`, one upload); `closeNotifySent` is that thread's.
 final class TLSStream: ByteStream, @unchecked Sendable {
     private let ssl: OpaquePointer
     private let socket: StreamSocket
@@ -17,8 +18,6 @@ final class TLSStream: ByteStream, @unchecked Sendable {
     }
 
     var peer: String { socket.peer }
-
-    var allowsWriteDuringRead: Bool { false }
 
     func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         // What OpenSSL decrypted already is read without asking the socket.
@@ -45,17 +44,6 @@ final class TLSStream: ByteStream, @unchecked Sendable {
 
     func setReceiveTimeout(_ seconds: Double) {
         socket.setReceiveTimeout(seconds)
-    }
-
-    var isReadable: Bool { SSL_pending(ssl) > 0 || socket.isReadable }
-
-    func shutdownSending() {
-        sendCloseNotify()
-        socket.shutdownSending()
-    }
-
-    func resetOnClose() {
-        socket.resetOnClose()
     }
 
     func shutdown() {

@@ -42,6 +42,7 @@ enum ForwardInputSettings {
             }
         }
         settings.maxConnections = try reader.integer("Max_Connections", default: settings.maxConnections, range: 1...1_000_000)
+        settings.eventLoops = try reader.integer("Event_Loops", default: settings.eventLoops, range: 1...64)
         settings.idleTimeout = try reader.seconds("Idle_Timeout", default: settings.idleTimeout)
         settings.maxEntriesPerFrame = try reader.integer("Max_Entries_Per_Frame", default: settings.maxEntriesPerFrame, range: 1...100_000_000)
         if reader.entry("Max_Record_Size") != nil { settings.maxRecordSize = try reader.size("Max_Record_Size", default: 0) }

@@ -43,7 +43,7 @@ struct Router: Sendable {
 
     /// What routing needs of one output, read for every record: a class, so
     /// that looking at it takes one reference rather than copying the
-    /// settings' strings (connection threads would contend on their counts).
+    /// settings' strings (the event loops would contend on their counts).
     fileprivate final class Route: Sendable {
         let output: SpoolOutput
         let match: TagPattern

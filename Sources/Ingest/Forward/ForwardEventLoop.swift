@@ -1,0 +1,160 @@
+import Foundation
+import Logging
+import Network
+
+/// One thread that serves many forward connections: it waits on a
+/// `ReadinessPoller` for whichever socket is ready, and runs the work other
+/// threads hand it (acks the spool committed, room in the decode budget, new
+/// connections, the stop) between waits.
+///
+/// A forward input runs a few of these (`Event_Loops`) whatever the number of
+/// clients, so a thousand containers cost a thousand sockets, not a thousand
+/// threads, and an ack costs one wake-up per loop per commit rather than one
+/// per connection. A loop never waits for one client. It does wait in the
+/// sink when the spool is over its limits (`IngestSink.accept`): then every
+/// client is pushed back alike, by not being read, which is what a full spool
+/// must do; the acks of frames committed before wait with them, and a stop
+/// ends that wait at once (`Spool.stopIntake`).
+// Safe to share: `lock` guards `inbox` and `stopping`; `poller.wakeUp()` may be called from any thread; everything else belongs to the loop's thread.
+final class ForwardEventLoop: @unchecked Sendable {
+    let poller: ReadinessPoller
+    private let name: String
+    private let logger: Logger
+    private let lock = NSLock()
+    private var inbox: [@Sendable () -> Void] = []
+    private var stopping = false
+    private var connections: [Int: ForwardConnection] = [:]
+    private var listener: (socket: StreamSocket, ready: () -> Void)?
+    /// When connections that are finishing must close (set by `finish(by:)`).
+    private var finishBy: DispatchTime?
+    /// Told when a connection closes, from the loop's thread.
+    private let onClose: @Sendable (Int) -> Void
+
+    /// The key the listener is polled under; connections have positive keys.
+    private static let listenerKey = -1
+
+    init(name: String, logger: Logger, onClose: @escaping @Sendable (Int) -> Void) throws {
+        self.name = name
+        self.logger = logger
+        self.onClose = onClose
+        poller = try ReadinessPoller()
+    }
+
+    /// Starts the loop's thread; `done` is left when it returns.
+    func start(_ done: DispatchGroup) {
+        done.enter()
+        let thread = Thread { [self] in
+            // Named from inside: on Linux a name set before the start does not reach the thread.
+            Thread.current.name = name
+            run()
+            done.leave()
+        }
+        thread.stackSize = 1 << 20
+        thread.start()
+    }
+
+    /// Runs `work` on the loop's thread, soon; from any thread.
+    func execute(_ work: @escaping @Sendable () -> Void) {
+        lock.lock()
+        let wasEmpty = inbox.isEmpty
+        inbox.append(work)
+        lock.unlock()
+        if wasEmpty { poller.wakeUp() }
+    }
+
+    /// Whether a stop began; from any thread.
+    var isStopping: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return stopping
+    }
+
+    /// The open connection with `key`, if it is still open; on the loop's thread.
+    func connection(_ key: Int) -> ForwardConnection? {
+        connections[key]
+    }
+
+    /// Starts serving `connection`; on the loop's thread.
+    func adopt(_ connection: ForwardConnection) {
+        connections[connection.key] = connection
+        poller.register(connection.socket, as: connection.key, for: connection.interest)
+        connection.start()
+        if finishBy != nil { connection.finish() }
+    }
+
+    /// Forgets a connection that closed; on the loop's thread.
+    func remove(_ connection: ForwardConnection) {
+        poller.deregister(connection.key)
+        connections[connection.key] = nil
+        onClose(connection.key)
+    }
+
+    /// Accepts on this loop: `ready` runs whenever `socket` has a connection waiting.
+    func watch(listener socket: StreamSocket, ready: @escaping () -> Void) {
+        listener = (socket, ready)
+        poller.register(socket, as: Self.listenerKey, for: .readable)
+    }
+
+    /// Stops watching the listener (before it is closed); on the loop's thread.
+    func stopWatchingListener() {
+        listener = nil
+        poller.deregister(Self.listenerKey)
+    }
+
+    /// Asks every connection to finish (`ForwardConnection.finish()`) and to
+    /// close by `deadline`; the loop returns once none is left.
+    func finish(by deadline: DispatchTime) {
+        lock.lock()
+        stopping = true
+        lock.unlock()
+        execute { [self] in
+            finishBy = deadline
+            for connection in Array(connections.values) { connection.finish() }
+        }
+    }
+
+    /// Whether connections that are finishing must close now.
+    var isOverdue: Bool {
+        finishBy.map { DispatchTime.now() >= $0 } ?? false
+    }
+
+    private func run() {
+        var lastTick = DispatchTime.now()
+        var failures = 0
+        while true {
+            // While a stop runs, deadlines are looked at more often than every tick.
+            let wait = finishBy == nil ? ForwardConnection.tick : 0.05
+            do {
+                try poller.wait(seconds: wait) { key, readiness in
+                    if key == Self.listenerKey {
+                        listener?.ready()
+                    } else {
+                        connections[key]?.handle(readiness)
+                    }
+                }
+                failures = 0
+            } catch {
+                // Nothing a poll fails with here goes away by retrying at once: say so, and try again a little later.
+                failures += 1
+                if failures == 1 { logger.error("forward input: \(error); polling again", metadata: ["loop": "\(name)"]) }
+                Thread.sleep(forTimeInterval: 0.05)
+            }
+            runInbox()
+            let now = DispatchTime.now()
+            if finishBy != nil || now.uptimeNanoseconds - lastTick.uptimeNanoseconds >= UInt64(ForwardConnection.tick * 1e9) {
+                lastTick = now
+                let overdue = isOverdue
+                for connection in Array(connections.values) { connection.tick(now: now, overdue: overdue) }
+            }
+            if finishBy != nil && connections.isEmpty && listener == nil { return }
+        }
+    }
+
+    private func runInbox() {
+        lock.lock()
+        let work = inbox
+        inbox.removeAll(keepingCapacity: true)
+        lock.unlock()
+        for item in work { item() }
+    }
+}
