@@ -52,6 +52,14 @@ public final class ForwardServer: @unchecked Sendable {
     /// Binds the port and starts the loops; returns the bound port.
     @discardableResult
     public func start() throws -> UInt16 {
+        // First what may fail without leaving anything running.
+        let registry = self.registry, statistics = self.statistics
+        let loops = try (0..<max(configuration.eventLoops, 1)).map { index in
+            try ForwardEventLoop(name: "forward-loop-\(index)", logger: logger) { key in
+                registry.release(key)
+                statistics.closed()
+            }
+        }
         let socket: StreamSocket
         var port: UInt16 = 0
         if let path = configuration.unixPath {
@@ -69,13 +77,6 @@ public final class ForwardServer: @unchecked Sendable {
                 } catch {
                     logger.warning("not answering UDP heartbeats: \(error)", metadata: ["port": "\(port)"])
                 }
-            }
-        }
-        let registry = self.registry, statistics = self.statistics
-        let loops = try (0..<max(configuration.eventLoops, 1)).map { index in
-            try ForwardEventLoop(name: "forward-loop-\(index)", logger: logger) { key in
-                registry.release(key)
-                statistics.closed()
             }
         }
         lock.lock()
