@@ -41,8 +41,11 @@ final class SpoolMaintenance: @unchecked Sendable {
         self.budget = budget
         self.limits = limits
         self.logger = logger
-        let thread = Thread { [unowned self] in self.run() }
-        thread.name = "spool-maintenance"
+        let thread = Thread { [unowned self] in
+            // Named from inside (on Linux a name set before the start does not reach the thread), in at most 15 bytes: Linux drops a longer one.
+            Thread.current.name = "spool-maint"
+            self.run()
+        }
         thread.start()
     }
 

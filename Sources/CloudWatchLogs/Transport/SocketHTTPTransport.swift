@@ -41,9 +41,10 @@ final class SocketHTTPTransport: HTTPTransport, Sendable {
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
                 let thread = Thread {
+                    // Named from inside (on Linux a name set before the start does not reach the thread), in at most 15 bytes: Linux drops a longer one.
+                    Thread.current.name = "cloudwatch-call"
                     continuation.resume(with: Result { try self.exchange(url, headers: headers, body: body, call: call) })
                 }
-                thread.name = "cloudwatch-call"
                 thread.stackSize = 256 * 1024
                 thread.start()
             }

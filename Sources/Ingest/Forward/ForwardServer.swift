@@ -71,8 +71,11 @@ public final class ForwardServer: @unchecked Sendable {
                 do {
                     let udp = try DatagramSocket(host: configuration.listen, port: port)
                     heartbeat = udp
-                    let responder = Thread { udp.answerHeartbeats() }
-                    responder.name = "forward-heartbeat"
+                    let responder = Thread {
+                        // Named from inside (on Linux a name set before the start does not reach the thread), in at most 15 bytes: Linux drops a longer one.
+                        Thread.current.name = "fwd-heartbeat"
+                        udp.answerHeartbeats()
+                    }
                     responder.start()
                 } catch {
                     logger.warning("not answering UDP heartbeats: \(error)", metadata: ["port": "\(port)"])
@@ -88,8 +91,10 @@ public final class ForwardServer: @unchecked Sendable {
         acceptor.execute { [self] in
             acceptor.watch(listener: socket) { [self] in acceptReady(socket, limit: Self.acceptsPerWake) }
         }
-        let flusher = Thread { [self] in flushIncompleteLines() }
-        flusher.name = "forward-partial-flush"
+        let flusher = Thread { [self] in
+            Thread.current.name = "fwd-partial"
+            flushIncompleteLines()
+        }
         flusher.start()
         logger.info("forward input serving its connections on \(loops.count) event loops")
         if let path = configuration.unixPath {

@@ -44,18 +44,19 @@ final class MonitoringServer: @unchecked Sendable {
         self.port = listener.localPort
         self.handler = handler
         self.logger = logger
-        start("monitoring-watch") { [self] in watch() }
-        for _ in 0..<Self.workers { start("monitoring-worker") { [self] in work() } }
+        start("monitor-watch") { [self] in watch() }
+        for _ in 0..<Self.workers { start("monitor-worker") { [self] in work() } }
         logger.info("monitoring endpoint listening", metadata: ["listen": "\(listen)", "port": "\(self.port)"])
     }
 
     private func start(_ name: String, _ body: @escaping @Sendable () -> Void) {
         threadsDone.enter()
         let thread = Thread { [threadsDone] in
+            // Named from inside (on Linux a name set before the start does not reach the thread), in at most 15 bytes: Linux drops a longer one.
+            Thread.current.name = name
             body()
             threadsDone.leave()
         }
-        thread.name = name
         thread.stackSize = 512 * 1024
         thread.start()
     }
