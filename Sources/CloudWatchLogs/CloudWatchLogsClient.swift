@@ -19,7 +19,7 @@ public final class CloudWatchLogsClient: Sendable {
 
     /// `stallTimeout` is how long a call may go without an answer before it is
     /// given up as stalled and retried on a fresh connection (plus time for a
-    /// large body: `URLSessionTransport.patience`). With `verifyTLS` false an
+    /// large body: `HTTPTransport.patience`). With `verifyTLS` false an
     /// https endpoint's certificate is not checked.
     public init(endpoint: URL, region: String, credentials: any CredentialsProvider, stallTimeout: TimeInterval = CloudWatchLogsClient.defaultStallTimeout,
                 verifyTLS: Bool = true) throws {

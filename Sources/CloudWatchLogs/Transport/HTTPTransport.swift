@@ -16,6 +16,14 @@ protocol HTTPTransport: Sendable {
     func post(_ url: URL, headers: [(name: String, value: String)], body: Data) async throws -> HTTPResponse
 }
 
+extension HTTPTransport {
+    /// How long a call with a body of `bytes` may take before it is given up as
+    /// stalled: `stallTimeout`, plus time to send the body at a slow 256 KiB/s.
+    static func patience(bodyBytes bytes: Int, stallTimeout: TimeInterval) -> TimeInterval {
+        stallTimeout + Double(bytes) / 262_144
+    }
+}
+
 /// `URLSession` (FoundationNetworking, libcurl underneath), for an endpoint the
 /// environment sends through a proxy (`ProxyEnvironment`): libcurl speaks to it.
 ///
@@ -47,11 +55,6 @@ final class URLSessionTransport: HTTPTransport, @unchecked Sendable {
         self.configuration = configuration
         self.stallTimeout = stallTimeout
         session = URLSession(configuration: configuration)
-    }
-
-    /// How long a call with a body of `bytes` may go without an answer.
-    static func patience(bodyBytes bytes: Int, stallTimeout: TimeInterval) -> TimeInterval {
-        stallTimeout + Double(bytes) / 262_144
     }
 
     func post(_ url: URL, headers: [(name: String, value: String)], body: Data) async throws -> HTTPResponse {

@@ -14,7 +14,7 @@ import Network
 ///
 /// One connection per call (`Connection: close`), as before: nothing is kept
 /// that an endpoint or a load balancer could close under the next call. A call
-/// has its patience (`URLSessionTransport.patience`: the stall timeout plus a
+/// has its patience (`HTTPTransport.patience`: the stall timeout plus a
 /// second per 256 KiB of body) for all of it: connecting, the TLS handshake,
 /// sending, and the answer. The blocking exchange runs on a thread of its own
 /// (delivery has at most 8 calls out: `DeliverySlots`); cancelling the task
@@ -58,7 +58,7 @@ final class SocketHTTPTransport: HTTPTransport, Sendable {
             throw TransportError(operation: "POST \(url.absoluteString)", reason: "the URL has no host")
         }
         let port = UInt16(url.port ?? (tls == nil ? 80 : 443))
-        let patience = URLSessionTransport.patience(bodyBytes: body.count, stallTimeout: stallTimeout)
+        let patience = Self.patience(bodyBytes: body.count, stallTimeout: stallTimeout)
         let deadline = Date().addingTimeInterval(patience)
         let operation = "POST \(url.absoluteString)"
         do {
