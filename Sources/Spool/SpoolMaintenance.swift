@@ -42,11 +42,13 @@ final class SpoolMaintenance: @unchecked Sendable {
         self.limits = limits
         self.logger = logger
         let thread = Thread { [unowned self] in
-            // Named from inside (on Linux a name set before the start does not reach the thread), in at most 15 bytes: Linux drops a longer one.
             Thread.current.name = "spool-maint"
             self.run()
         }
         thread.start()
+        // Named from inside and again once started, in at most 15 bytes (Linux drops a longer name): Foundation names only a thread
+        // it knows, and the new thread renames itself as it starts; whichever runs last, one of the two names it.
+        thread.name = "spool-maint"
     }
 
     /// Runs a pass now (the writer calls this when it crosses the limit or fills the disk).

@@ -106,12 +106,14 @@ final class SpoolWriter: @unchecked Sendable {
         // The newest rows hold the chunks that may come again; frames without
         // chunks (clients that do not ask for acks) can be interleaved, so look well back.
         try loadRecentChunks(window: 200_000)
-        // Named from inside: Foundation on Linux names the OS thread (`ps -T`, strace's target) only that way.
         let thread = Thread { [unowned self] in
             Thread.current.name = "spool-writer"
             self.run()
         }
         thread.start()
+        // Named from inside and again once started, in at most 15 bytes (Linux drops a longer name): Foundation names only a thread
+        // it knows, and the new thread renames itself as it starts; whichever runs last, one of the two names it.
+        thread.name = "spool-writer"
     }
 
     /// Queues the frames; with `durable`, returns only after they are committed (or throws).

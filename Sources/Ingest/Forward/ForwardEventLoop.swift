@@ -44,13 +44,15 @@ final class ForwardEventLoop: @unchecked Sendable {
     func start(_ done: DispatchGroup) {
         done.enter()
         let thread = Thread { [self] in
-            // Named from inside: on Linux a name set before the start does not reach the thread.
             Thread.current.name = name
             run()
             done.leave()
         }
         thread.stackSize = 1 << 20
         thread.start()
+        // Named from inside and again once started, in at most 15 bytes (Linux drops a longer name): Foundation names only a thread
+        // it knows, and the new thread renames itself as it starts; whichever runs last, one of the two names it.
+        thread.name = name
     }
 
     /// Runs `work` on the loop's thread, soon; from any thread.

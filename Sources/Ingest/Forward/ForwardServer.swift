@@ -72,11 +72,13 @@ public final class ForwardServer: @unchecked Sendable {
                     let udp = try DatagramSocket(host: configuration.listen, port: port)
                     heartbeat = udp
                     let responder = Thread {
-                        // Named from inside (on Linux a name set before the start does not reach the thread), in at most 15 bytes: Linux drops a longer one.
                         Thread.current.name = "fwd-heartbeat"
                         udp.answerHeartbeats()
                     }
                     responder.start()
+                    // Named from inside and again once started, in at most 15 bytes (Linux drops a longer name): Foundation names only a thread
+                    // it knows, and the new thread renames itself as it starts; whichever runs last, one of the two names it.
+                    responder.name = "fwd-heartbeat"
                 } catch {
                     logger.warning("not answering UDP heartbeats: \(error)", metadata: ["port": "\(port)"])
                 }
@@ -96,6 +98,9 @@ public final class ForwardServer: @unchecked Sendable {
             flushIncompleteLines()
         }
         flusher.start()
+        // Named from inside and again once started, in at most 15 bytes (Linux drops a longer name): Foundation names only a thread
+        // it knows, and the new thread renames itself as it starts; whichever runs last, one of the two names it.
+        flusher.name = "fwd-partial"
         logger.info("forward input serving its connections on \(loops.count) event loops")
         if let path = configuration.unixPath {
             logger.info("forward input listening", metadata: ["unix_path": "\(path)"])

@@ -52,13 +52,15 @@ final class MonitoringServer: @unchecked Sendable {
     private func start(_ name: String, _ body: @escaping @Sendable () -> Void) {
         threadsDone.enter()
         let thread = Thread { [threadsDone] in
-            // Named from inside (on Linux a name set before the start does not reach the thread), in at most 15 bytes: Linux drops a longer one.
             Thread.current.name = name
             body()
             threadsDone.leave()
         }
         thread.stackSize = 512 * 1024
         thread.start()
+        // Named from inside and again once started, in at most 15 bytes (Linux drops a longer name): Foundation names only a thread
+        // it knows, and the new thread renames itself as it starts; whichever runs last, one of the two names it.
+        thread.name = name
     }
 
     /// Stops the threads (within a tick) and closes every connection still open.
