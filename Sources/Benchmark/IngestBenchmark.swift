@@ -53,7 +53,9 @@ struct IngestBenchmark: ParsableCommand {
         group.wait()
         let seconds = Date().timeIntervalSince(start)
         if let failure = failures.message { throw ValidationError(failure) }
-        let cpu = ProcessMemory.cpuSeconds(pid: shipperProcess.pid).map { String(format: ", shipper CPU %.2f s", $0) } ?? ""
+        let threads = ProcessMemory.cpuSecondsByThread(pid: shipperProcess.pid).prefix(3)
+        let byThread = threads.isEmpty ? "" : " (" + threads.map { String(format: "%@ %.2f s", $0.name, $0.seconds) }.joined(separator: ", ") + ")"
+        let cpu = ProcessMemory.cpuSeconds(pid: shipperProcess.pid).map { String(format: ", shipper CPU %.2f s", $0) + byThread } ?? ""
         let peak = ProcessMemory.peakResident(pid: shipperProcess.pid).map { String(format: "%.1f MiB", Double($0) / 1_048_576) } ?? "n/a"
         let total = perConnection * connections
         var line = String(format: "ingest: %d records (%d-byte log, %d per frame%@) over %d connections, sync %@: %.2f s, %.0f records/s, shipper peak RSS %@",
