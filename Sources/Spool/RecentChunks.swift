@@ -6,8 +6,8 @@
 /// back are among the most recent ones: a bounded first-in-first-out set is
 /// enough, and it is refilled from the newest rows at start-up.
 struct RecentChunks {
-    private var members: Set<[UInt8]> = []
-    private var order: [[UInt8]] = []
+    private var members: Set<ChunkID> = []
+    private var order: [ChunkID] = []
     private var next = 0
     let capacity: Int
 
@@ -17,10 +17,11 @@ struct RecentChunks {
     }
 
     func contains(_ chunk: [UInt8]) -> Bool {
-        members.contains(chunk)
+        members.contains(ChunkID(chunk))
     }
 
-    mutating func insert(_ chunk: [UInt8]) {
+    mutating func insert(_ bytes: [UInt8]) {
+        let chunk = ChunkID(bytes)
         guard members.insert(chunk).inserted else { return }
         if order.count < capacity {
             order.append(chunk)

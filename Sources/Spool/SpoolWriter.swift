@@ -230,7 +230,7 @@ final class SpoolWriter: @unchecked Sendable {
     private func commitRetryingWhileDiskFull(_ batches: [Batch]) -> Result<Void, Error> {
         while true {
             do {
-                let (committedChunks, duplicates) = try commit(batches)
+                let (committedChunks, duplicates, usage) = try commit(batches)
                 chunksLock.lock()
                 duplicateChunkCount += duplicates
                 cachedStreamCount = streamIDs.count
@@ -243,7 +243,6 @@ final class SpoolWriter: @unchecked Sendable {
                 chunksLock.lock()
                 for chunk in committedChunks { recentChunks.insert(chunk) }
                 chunksLock.unlock()
-                let usage = (try? database.pageUsage()) ?? (usedBytes: 0, freeBytes: 0)
                 afterCommit(usage.usedBytes, usage.freeBytes)
                 return .success(())
             } catch let gone as StreamCounters.StreamRowGone {
@@ -283,20 +282,21 @@ final class SpoolWriter: @unchecked Sendable {
         return true
     }
 
-    /// Inserts every frame not committed before; returns the chunk ids it stored and how many frames it left out as resent.
-    private func commit(_ batches: [Batch]) throws -> (stored: [[UInt8]], duplicates: Int) {
+    /// Inserts every frame not committed before; returns the chunk ids it stored, how many frames
+    /// it left out as resent, and the database's page usage as the commit leaves it.
+    private func commit(_ batches: [Batch]) throws -> (stored: [[UInt8]], duplicates: Int, usage: (usedBytes: Int64, freeBytes: Int64)) {
         var stored: [[UInt8]] = []
         var duplicates = 0
-        var seenInThisTransaction = Set<[UInt8]>()
+        var seenInThisTransaction = Set<ChunkID>()
         inserter.discardPending()
         counters.discard()
         for id in pruned.take() { forget(stream: id) }
         streamsMadeNow.removeAll(keepingCapacity: true)
-        try database.transaction {
+        let usage = try database.transaction {
             for batch in batches {
                 for append in batch.appends {
                     if let chunk = append.chunk {
-                        if hasCommitted(chunk) || !seenInThisTransaction.insert(chunk).inserted {
+                        if hasCommitted(chunk) || !seenInThisTransaction.insert(ChunkID(chunk)).inserted {
                             duplicates += 1
                             continue
                         }
@@ -322,8 +322,9 @@ final class SpoolWriter: @unchecked Sendable {
             try inserter.flush()
             try counters.flush()
             try shapes.closeLetGo()
+            return try database.pageUsage()
         }
-        return (stored, duplicates)
+        return (stored, duplicates, usage)
     }
 
     /// After a failed transaction the stream and shape rows it inserted are gone: those

@@ -110,11 +110,17 @@ final class SQLiteDatabase {
     }
 
     /// The bytes of live pages, and of free pages (which SQLite fills before it
-    /// grows the file), from two reads of the header: the writer asks after every commit.
+    /// grows the file), from one read of the header. The writer asks at the end
+    /// of every transaction, inside it: the answer is what the commit leaves,
+    /// without a read transaction of its own. One statement of the pragmas'
+    /// table-valued forms, kept prepared: SQLite compiles a `PRAGMA` statement
+    /// again on every run.
     func pageUsage() throws -> (usedBytes: Int64, freeBytes: Int64) {
         if pageSize == 0 { pageSize = try integer("PRAGMA page_size") }
-        let pages = try integer("PRAGMA page_count")
-        let free = try integer("PRAGMA freelist_count")
+        let statement = try preparedOnce("SELECT page_count, freelist_count FROM pragma_page_count(), pragma_freelist_count()")
+        defer { statement.reset() }
+        guard try statement.step() else { return (0, 0) }
+        let pages = statement.int64(0), free = statement.int64(1)
         return ((pages - free) * pageSize, free * pageSize)
     }
 
