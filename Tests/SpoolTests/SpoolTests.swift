@@ -140,6 +140,9 @@ final class SpoolTests: SpoolFileTestCase {
     }
 
     func testSpoolFileIsReadableByItsOwnerOnly() throws {
+        #if os(Windows)
+        throw XCTSkip("Windows keeps the spool to its owner with a protected DACL (OwnerOnlyFile), not a mode: Foundation's posixPermissions there do not come from the ACL and say nothing about who may read it")
+        #else
         let spool = try Spool(configuration: .init(path: path))
         try Self.store(spool, [Self.record(1)])
         defer { spool.close() }
@@ -148,6 +151,7 @@ final class SpoolTests: SpoolFileTestCase {
             let permissions = try XCTUnwrap(attributes[.posixPermissions] as? Int)
             XCTAssertEqual(permissions & 0o077, 0, "\(file) has mode \(String(permissions, radix: 8))")
         }
+        #endif
     }
 
     func testAppendAfterCloseIsRefused() throws {

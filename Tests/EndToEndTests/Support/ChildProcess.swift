@@ -47,7 +47,7 @@ final class ChildProcess: @unchecked Sendable {
     }
 
     deinit {
-        if process.isRunning { process.interrupt(); kill(process.processIdentifier, SIGKILL) }
+        if process.isRunning { process.interrupt(); killHard() }
     }
 
     var text: String {
@@ -108,8 +108,18 @@ final class ChildProcess: @unchecked Sendable {
 
     /// kill -9: the crash the spool must survive.
     func kill9() {
-        kill(process.processIdentifier, SIGKILL)
+        killHard()
         _ = try? waitForExit(timeout: 10)
+    }
+
+    /// SIGKILL. Windows has no signals: there Foundation's `terminate()` is
+    /// `TerminateProcess`, which ends the process as abruptly.
+    private func killHard() {
+        #if os(Windows)
+        process.terminate()
+        #else
+        kill(process.processIdentifier, SIGKILL)
+        #endif
     }
 
     /// Waits for the child to exit, then (briefly) for the last of its output,
