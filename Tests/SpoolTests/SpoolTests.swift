@@ -314,17 +314,25 @@ extension SpoolTests {
 }
 
 private final class FailureCounter: @unchecked Sendable {
+    // Safe to share: `lock` guards `failures`, for the appending threads' `add` and the test's `count`.
     private let lock = NSLock()
-    private(set) var count = 0
+    private var failures = 0
     func add() {
         lock.lock()
-        count += 1
+        failures += 1
         lock.unlock()
+    }
+
+    var count: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return failures
     }
 }
 
 /// What an append on another thread threw.
 private final class Outcome: @unchecked Sendable {
+    // Safe to share: `lock` guards `stored`, set on the appending thread and read on the test's.
     private let lock = NSLock()
     private var stored: Error?
 

@@ -4,6 +4,8 @@ import XCTest
 /// A real child process (the shipper binary, moto_server, a Python client)
 /// whose output a test can wait on, with every wait bounded.
 final class ChildProcess: @unchecked Sendable {
+    // Safe to share: `lock` guards `output` and `outputEnded`, written by the pipe's readability handler on
+    // Foundation's thread and read by the test's; `process` (Foundation's, Sendable itself) and `name` are `let`s.
     let process = Process()
     private let lock = NSCondition()
     private var output = ""
