@@ -113,6 +113,34 @@ final class SpoolTests: SpoolFileTestCase {
         XCTAssertGreaterThan(try XCTUnwrap(again.first).id, try XCTUnwrap(first.last).id)
     }
 
+    /// Invariant 3: only `markDelivered` moves a stream's cursor, so a batch read but never marked
+    /// delivered (CloudWatch had not accepted it when the shipper stopped) is read again whole after
+    /// the spool is closed and reopened, and once marked it is not read again, after a reopen either.
+    func testTheCursorMovesOnlyOnceABatchIsMarkedDeliveredSoAnUnmarkedOneIsReadAgainAfterAReopen() throws {
+        func messages(_ records: [StoredRecord]) -> [String] { records.map { String(decoding: $0.message, as: UTF8.self) } }
+        let first = try Spool(configuration: .init(path: path))
+        try Self.store(first, (0..<10).map { Self.record($0) })
+        let stream = try XCTUnwrap(try first.streamsWithPendingRecords().first)
+        let inFlight = try first.undelivered(stream: stream.id, limit: 4)
+        XCTAssertEqual(messages(inFlight), ["m0", "m1", "m2", "m3"])
+        XCTAssertEqual(try first.undelivered(stream: stream.id, limit: 4), inFlight, "reading does not move the cursor")
+        first.close()
+
+        let second = try Spool(configuration: .init(path: path))
+        XCTAssertEqual(try second.streamsWithPendingRecords().map(\.id), [stream.id])
+        let again = try second.undelivered(stream: stream.id, limit: 4)
+        XCTAssertEqual(again, inFlight, "a batch never marked delivered is read again, whole, after a reopen")
+        try second.markDelivered(stream: stream.id, through: try XCTUnwrap(again.last).id)
+        XCTAssertEqual(messages(try second.undelivered(stream: stream.id, limit: 10)), (4..<10).map { "m\($0)" })
+        second.close()
+
+        let third = try Spool(configuration: .init(path: path))
+        defer { third.close() }
+        let rest = try third.undelivered(stream: stream.id, limit: 10)
+        XCTAssertEqual(messages(rest), (4..<10).map { "m\($0)" }, "a batch marked delivered is not read again after a reopen")
+        XCTAssertEqual(try third.streamsWithPendingRecords().first?.deliveredThrough, inFlight.last?.id)
+    }
+
     func testCommittedRecordsSurviveReopening() throws {
         var spool: Spool? = try Spool(configuration: .init(path: path, sync: .normal))
         try spool.map { try Self.store($0, (0..<1000).map { Self.record($0) }) }
