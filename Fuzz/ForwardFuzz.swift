@@ -1,5 +1,5 @@
-// Compiled together with the decoder sources of Sources/Ingest into one module
-// by scripts/fuzz (swiftc -sanitize=fuzzer), so no package plumbing is needed.
+// Compiled together with the sources of Sources/Records (every decoder) into one module
+// by scripts/fuzz (swiftc -swift-version 6 -sanitize=fuzzer), so no package plumbing is needed.
 
 /// libFuzzer's entry point: every input is a stream of bytes a client might send.
 /// It must never crash the decoders; the resumable scanner, fed whole or in

@@ -18,7 +18,8 @@ import Logging
 ///    never skips a record. (`testIDsAreNeverReusedAfterTheTableEmpties`.)
 /// 3. A stream's cursor moves only after CloudWatch accepted everything up to it (or
 ///    refused it for good, into dead letters), so at most the one batch per stream in
-///    flight is sent again after a crash. (`testRefusedRecordsMoveToDeadLettersWithTheirReason`, `CrashTests`.)
+///    flight is sent again after a crash. (`testTheCursorMovesOnlyOnceABatchIsMarkedDeliveredSoAnUnmarkedOneIsReadAgainAfterAReopen`,
+///    `testRefusedRecordsMoveToDeadLettersWithTheirReason`, `CrashTests`.)
 /// 4. Undelivered records are never evicted; delivered ones go after the replay window,
 ///    or sooner only under backpressure. (`testUndeliveredRecordsAreNeverEvictedToMakeRoom`,
 ///    `testDeliveredRecordsStayForTheReplayWindowThenGo`.)

@@ -4,6 +4,13 @@ import WinSDK
 /// winsock2.h: `#define SO_EXCLUSIVEADDRUSE ((int)(~SO_REUSEADDR))`, a cast macro Swift does not import.
 private let SO_EXCLUSIVEADDRUSE: Int32 = ~SO_REUSEADDR
 
+/// winsock.h: `#define FIONBIO _IOW('f', 126, u_long)`, that is IOC_IN (0x8000_0000) | sizeof(u_long) << 16
+/// | 'f' << 8 | 126, a function-like macro Swift does not import. Defined here rather than taken
+/// from the WinSDK overlay, whose `FIONBIO` was 0x4667e (IOC_IN missing) in older toolchains
+/// (swiftlang/swift, stdlib/public/Windows/WinSDK.swift; newer ones say `Int32(bitPattern: 0x8004667e)`);
+/// its own name, so that the overlay's cannot be the one picked.
+private let FIONBIO_IOW: Int32 = Int32(bitPattern: 0x8004_667E)
+
 /// The Winsock side of `SocketCalls`. Every call is written against its
 /// WinSDK declaration: buffers are `char *` with `int` lengths, option values
 /// `const char *`, `getnameinfo` takes `DWORD` buffer sizes, and there is no
@@ -78,11 +85,24 @@ extension SocketCalls {
         accept(handle, address, length)
     }
 
-    /// `int ioctlsocket(SOCKET, long, u_long *)` with FIONBIO (the overlay defines it).
-    /// An accepted socket inherits the mode of its listener here.
+    /// An accepted socket inherits the mode of its listener here. `setBlocking` does not throw (the
+    /// socket types call it as the POSIX side's `fcntl`); a socket left in the other mode would hang
+    /// an event loop in a `send` or `recv` or fail blocking reads with WSAEWOULDBLOCK, so a failure stops the
+    /// process here with the call's error rather than going on unseen.
     static func setBlocking(_ handle: Handle, _ blocking: Bool) {
+        do {
+            try setBlockingMode(handle, blocking)
+        } catch {
+            preconditionFailure("\(error)")
+        }
+    }
+
+    /// `int ioctlsocket(SOCKET, long, u_long *)` with FIONBIO: 0, or SOCKET_ERROR and WSAGetLastError().
+    static func setBlockingMode(_ handle: Handle, _ blocking: Bool) throws(SocketError) {
         var nonBlocking: u_long = blocking ? 0 : 1
-        _ = ioctlsocket(handle, FIONBIO, &nonBlocking)
+        guard ioctlsocket(handle, FIONBIO_IOW, &nonBlocking) == 0 else {
+            throw SocketError(operation: "ioctlsocket(FIONBIO, \(blocking ? "blocking" : "non-blocking"))", code: WSAGetLastError())
+        }
     }
 
     /// An `accept` that found no connection after all: none pending on a

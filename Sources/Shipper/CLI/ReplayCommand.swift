@@ -1,4 +1,3 @@
-import CloudWatchLogs
 import ArgumentParser
 import Foundation
 import ShipperCore

@@ -4,6 +4,8 @@ import XCTest
 /// A real child process (the shipper binary, moto_server, a Python client)
 /// whose output a test can wait on, with every wait bounded.
 final class ChildProcess: @unchecked Sendable {
+    // Safe to share: `lock` guards `output` and `outputEnded`, written by the pipe's readability handler on
+    // Foundation's thread and read by the test's; `process` (Foundation's, Sendable itself) and `name` are `let`s.
     let process = Process()
     private let lock = NSCondition()
     private var output = ""
@@ -47,7 +49,7 @@ final class ChildProcess: @unchecked Sendable {
     }
 
     deinit {
-        if process.isRunning { process.interrupt(); kill(process.processIdentifier, SIGKILL) }
+        if process.isRunning { process.interrupt(); killHard() }
     }
 
     var text: String {
@@ -108,8 +110,18 @@ final class ChildProcess: @unchecked Sendable {
 
     /// kill -9: the crash the spool must survive.
     func kill9() {
-        kill(process.processIdentifier, SIGKILL)
+        killHard()
         _ = try? waitForExit(timeout: 10)
+    }
+
+    /// SIGKILL. Windows has no signals: there Foundation's `terminate()` is
+    /// `TerminateProcess`, which ends the process as abruptly.
+    private func killHard() {
+        #if os(Windows)
+        process.terminate()
+        #else
+        kill(process.processIdentifier, SIGKILL)
+        #endif
     }
 
     /// Waits for the child to exit, then (briefly) for the last of its output,
