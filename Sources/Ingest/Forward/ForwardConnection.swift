@@ -25,9 +25,15 @@ final class ForwardConnection: @unchecked Sendable {
 
     /// How many bytes of acks may wait for a client that does not read them:
     /// about 7,000 acks of Docker's 24-byte chunk ids, on top of what the
-    /// socket's own send buffer holds. Past it the connection is closed (its
+    /// socket's own send buffer holds (`sendBufferBytes`). Past it the connection is closed (its
     /// client resends what was not acked), so it costs nobody else memory.
     static let maxUnsentAckBytes = 256 * 1024
+
+    /// The kernel's send buffer for a connection: a client is only sent acks
+    /// and the handshake, and one that does not read them then reaches
+    /// `maxUnsentAckBytes` after a few thousand acks rather than after the
+    /// megabytes the kernel would buffer for it.
+    static let sendBufferBytes = 64 * 1024
 
     /// What `finish()` reads at most once the stop is overdue: what fits in a
     /// socket's receive buffer, however fast the client still writes.

@@ -223,6 +223,7 @@ public final class ForwardServer: @unchecked Sendable {
         }
         statistics.opened()
         client.makeNonBlocking()
+        client.setSendBufferSize(ForwardConnection.sendBufferBytes)
         let stream: any NonBlockingStream
         do {
             stream = try configuration.tls.map { try $0.session(for: client) } ?? client

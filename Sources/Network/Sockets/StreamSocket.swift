@@ -277,6 +277,13 @@ public final class StreamSocket: @unchecked Sendable {
         SocketCalls.shutdownHandle(handle, .sending)
     }
 
+    /// Fixes the kernel's send buffer at about `bytes`, for a peer that is only
+    /// ever sent a little (acks): the system would otherwise let it grow to
+    /// megabytes for a peer that does not read, memory no budget of the process sees.
+    public func setSendBufferSize(_ bytes: Int) {
+        SocketCalls.setSendBufferSize(handle, bytes: Int32(clamping: bytes))
+    }
+
     /// Makes the close abortive: it sends a reset instead of a FIN. A client that
     /// never reads (Docker's driver without acks) learns of a FIN only when a
     /// later write fails, so the first line it writes after a graceful close

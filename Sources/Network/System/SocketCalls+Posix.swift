@@ -156,6 +156,12 @@ extension SocketCalls {
         return getsockopt(handle, SOL_SOCKET, SO_ERROR, &code, &length) == 0 ? code : errno
     }
 
+    /// SO_SNDBUF: a fixed send buffer, which also turns the kernel's growing of it off (Linux doubles the value asked for).
+    static func setSendBufferSize(_ handle: Handle, bytes: Int32) {
+        var value = bytes
+        _ = setsockopt(handle, SOL_SOCKET, SO_SNDBUF, &value, socklen_t(MemoryLayout<Int32>.size))
+    }
+
     /// SO_LINGER with a zero timeout: the close sends a reset.
     static func setAbortiveClose(_ handle: Handle) {
         var value = linger(l_onoff: 1, l_linger: 0)

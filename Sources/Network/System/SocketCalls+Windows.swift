@@ -207,6 +207,14 @@ extension SocketCalls {
         return status == 0 ? code : WSAGetLastError()
     }
 
+    /// SO_SNDBUF, an `int`, through `int setsockopt(SOCKET, int, int, const char *, int)`: a fixed send buffer.
+    static func setSendBufferSize(_ handle: Handle, bytes: Int32) {
+        var value = bytes
+        _ = withUnsafeBytes(of: &value) {
+            setsockopt(handle, SOL_SOCKET, SO_SNDBUF, $0.baseAddress!.assumingMemoryBound(to: CChar.self), Int32($0.count))
+        }
+    }
+
     /// SO_LINGER with a zero timeout (`struct linger` of two `u_short` here): the close sends a reset.
     static func setAbortiveClose(_ handle: Handle) {
         var value = linger(l_onoff: 1, l_linger: 0)
