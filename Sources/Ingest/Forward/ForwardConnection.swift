@@ -4,7 +4,7 @@ import Network
 import Records
 
 /// One client connection, driven by the `ForwardEventLoop` that owns it:
-/// reads what the socket holds, decodes frames, hands their records to the
+/// reads what the socket holds, decodes frames, stages their records on the loop for the
 /// sink, and writes each chunk's ack once the spool has committed it. Nothing
 /// here waits: a call does what the socket allows and says, through
 /// `interest`, which readiness to come back for.
@@ -164,6 +164,16 @@ final class ForwardConnection: @unchecked Sendable {
             }
             try flush()
         }
+    }
+
+    /// The loop handed this connection's staged frames to the sink: their decode budget goes back.
+    func handedOver() {
+        pending.release()
+    }
+
+    /// The sink refused the frames the loop staged for this connection: it closes, and they are not acked.
+    func deliveryFailed(_ error: Error) {
+        run { throw error }
     }
 
     /// The decode budget may have room again.
@@ -486,17 +496,19 @@ final class ForwardConnection: @unchecked Sendable {
     private func takeFrames(acking: Bool) throws {
         while true {
             let outcome = decodeAvailableFrames()
-            let held = pending.holdsBytes
-            try deliver(acking: acking)
+            deliver(acking: acking)
             switch outcome {
             case .done: return
             case .failed(let error): throw error
             case .needsBudget:
-                guard held else {
+                guard pending.holdsBytes else {
                     waitingForBudget = true
                     return
                 }
-                // Holding nothing now, it may start again at once, or it waits in line.
+                // What it holds goes to the sink now, with the rest of the loop's pass; holding
+                // nothing then, it may start again at once, or it waits in line.
+                loop.deliverStaged()
+                guard !isClosed else { return }
                 pending.release()
             }
         }
@@ -553,35 +565,24 @@ final class ForwardConnection: @unchecked Sendable {
         return .done
     }
 
-    /// Hands the decoded frames to the sink and gives their budget back; with
-    /// `acking`, the chunks that asked for it are acked once they are committed:
-    /// the spool's writer hands the acks to this connection's loop, which
-    /// writes them (`stored`), so the writer never waits for a client.
-    private func deliver(acking: Bool) throws {
+    /// Stages the decoded frames on the loop, which hands them to the sink with
+    /// the rest of its pass and then gives their budget back (`handedOver`);
+    /// with `acking`, the chunks that asked for it are acked once they are
+    /// committed: the spool's writer hands the acks to this connection's loop,
+    /// which writes them (`stored`), so the writer never waits for a client.
+    private func deliver(acking: Bool) {
         guard !received.batches.isEmpty else { return }
-        defer {
-            received.clearFrames()
-            pending.release()
-        }
+        defer { received.clearFrames() }
         slot.markSentFrame()
         guard acking && !received.chunks.isEmpty else {
-            try context.sink.accept(received.batches, whenStored: nil)
+            loop.stage(received.batches, acks: nil, from: self)
             return
         }
         var encoder = MessagePackEncoder()
         for chunk in received.chunks {
             encoder.encode(.map([MessagePackPair(key: .string("ack"), value: chunk)]))
         }
-        let acks = encoder.bytes
-        let loop = self.loop, key = self.key
         commitsOutstanding += 1
-        do {
-            try context.sink.accept(received.batches) { error in
-                loop.execute { loop.connection(key)?.stored(acks, error: error) }
-            }
-        } catch {
-            commitsOutstanding -= 1
-            throw error
-        }
+        loop.stage(received.batches, acks: encoder.bytes, from: self)
     }
 }

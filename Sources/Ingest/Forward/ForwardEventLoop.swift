@@ -29,12 +29,17 @@ final class ForwardEventLoop: @unchecked Sendable {
     private var finishBy: DispatchTime?
     /// Told when a connection closes, from the loop's thread.
     private let onClose: @Sendable (Int) -> Void
+    /// Where the frames go, once per pass (`deliverStaged`).
+    private let sink: IngestSink
+    /// The frames this pass's connections decoded, not yet handed to the sink.
+    private var staged = StagedDeliveries()
 
     /// The key the listener is polled under; connections have positive keys.
     private static let listenerKey = -1
 
-    init(name: String, logger: Logger, onClose: @escaping @Sendable (Int) -> Void) throws {
+    init(name: String, sink: IngestSink, logger: Logger, onClose: @escaping @Sendable (Int) -> Void) throws {
         self.name = name
+        self.sink = sink
         self.logger = logger
         self.onClose = onClose
         poller = try ReadinessPoller()
@@ -91,6 +96,38 @@ final class ForwardEventLoop: @unchecked Sendable {
         onClose(connection.key)
     }
 
+    /// Keeps a connection's decoded frames for the sink until the pass is over; on the loop's thread.
+    /// `acks` go to it once they are committed (`ForwardConnection.stored`).
+    func stage(_ frames: [IngestBatch], acks: [UInt8]?, from connection: ForwardConnection) {
+        staged.stage(frames, acks: acks, from: connection)
+    }
+
+    /// Hands every staged frame to the sink in one call, then gives the
+    /// connections their decode budget back; on the loop's thread. The loop
+    /// calls this after each step of its pass; a connection that needs budget
+    /// while it holds some calls it at once, so that what it holds goes first.
+    /// If the sink refuses (the spool closed at a stop), each connection with
+    /// frames in the call closes, unacked: its client sends them again.
+    func deliverStaged() {
+        guard !staged.isEmpty else { return }
+        let pass = staged.take()
+        let acks = pass.acks
+        var whenStored: (@Sendable (Error?) -> Void)?
+        if !acks.isEmpty {
+            whenStored = { [self] error in
+                execute { [self] in
+                    for ack in acks { connection(ack.connection)?.stored(ack.acks, error: error) }
+                }
+            }
+        }
+        do {
+            try sink.accept(pass.batches, whenStored: whenStored)
+        } catch {
+            for connection in pass.holders { connection.deliveryFailed(error) }
+        }
+        for connection in pass.holders { connection.handedOver() }
+    }
+
     /// Accepts on this loop: `ready` runs whenever `socket` has a connection waiting.
     func watch(listener socket: StreamSocket, ready: @escaping () -> Void) {
         listener = (socket, ready)
@@ -135,6 +172,7 @@ final class ForwardEventLoop: @unchecked Sendable {
                     }
                 }
                 failures = 0
+                deliverStaged()
             } catch {
                 // Nothing a poll fails with here goes away by retrying at once: say so, and try again a little later.
                 failures += 1
@@ -142,11 +180,13 @@ final class ForwardEventLoop: @unchecked Sendable {
                 Thread.sleep(forTimeInterval: 0.05)
             }
             runInbox()
+            deliverStaged()
             let now = DispatchTime.now()
             if finishBy != nil || now.uptimeNanoseconds - lastTick.uptimeNanoseconds >= UInt64(ForwardConnection.tick * 1e9) {
                 lastTick = now
                 let overdue = isOverdue
                 for connection in Array(connections.values) { connection.tick(now: now, overdue: overdue) }
+                deliverStaged()
             }
             if finishBy != nil && connections.isEmpty && listener == nil { return }
         }

@@ -55,7 +55,7 @@ public final class ForwardServer: @unchecked Sendable {
         // First what may fail without leaving anything running.
         let registry = self.registry, statistics = self.statistics
         let loops = try (0..<max(configuration.eventLoops, 1)).map { index in
-            try ForwardEventLoop(name: "forward-loop-\(index)", logger: logger) { key in
+            try ForwardEventLoop(name: "forward-loop-\(index)", sink: context.sink, logger: logger) { key in
                 registry.release(key)
                 statistics.closed()
             }

@@ -1,0 +1,40 @@
+/// What the connections one event loop served in a pass decoded, handed to
+/// the sink together once the pass is over.
+///
+/// With Docker's `fluentd-request-ack` every container has one frame in
+/// flight, so a pass over the ready sockets brings one frame from each. One
+/// sink call for all of them costs the routing, the spool's queue and the
+/// commit's completion once per pass instead of once per frame, and the
+/// spool's writer finds whole passes in its queue, so its commits are larger.
+/// The frames keep their order: a connection's frames are staged in the order
+/// it decoded them, and a loop hands its passes over one after another.
+struct StagedDeliveries {
+    /// The frames' records, in the order the connections decoded them.
+    private(set) var batches: [IngestBatch] = []
+    /// The acks to write to each connection once the frames are committed; a
+    /// connection that delivered twice in the pass is listed twice, as it
+    /// counts two commits outstanding.
+    private(set) var acks: [(connection: Int, acks: [UInt8])] = []
+    /// The connections whose decode budget goes back once the sink has their frames.
+    private(set) var holders: [ForwardConnection] = []
+
+    var isEmpty: Bool { batches.isEmpty }
+
+    /// Adds a connection's frames; `acks` are the ones it writes once they are committed, nil when it acks none.
+    mutating func stage(_ frames: [IngestBatch], acks: [UInt8]?, from connection: ForwardConnection) {
+        batches.append(contentsOf: frames)
+        if let acks { self.acks.append((connection.key, acks)) }
+        // A connection stages its deliveries of a pass one after another; listed twice otherwise, it is given back twice, which is harmless.
+        if holders.last !== connection { holders.append(connection) }
+    }
+
+    /// Everything staged, leaving this empty (keeping its capacity for the next pass).
+    mutating func take() -> StagedDeliveries {
+        var taken = StagedDeliveries()
+        swap(&taken, &self)
+        batches.reserveCapacity(taken.batches.count)
+        acks.reserveCapacity(taken.acks.count)
+        holders.reserveCapacity(taken.holders.count)
+        return taken
+    }
+}
