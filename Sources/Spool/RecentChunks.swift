@@ -3,32 +3,35 @@
 ///
 /// Docker's driver sends one frame at a time per container and resends only
 /// the frame in flight when a connection broke, so the chunks that can come
-/// back are among the most recent ones: a bounded first-in-first-out set is
-/// enough, and it is refilled from the newest rows at start-up.
+/// back are among the most recent ones: a bounded set is enough, and it is
+/// refilled from the newest rows at start-up.
+///
+/// It is kept as two generations rather than as one set in first-in-first-out
+/// order: removing the oldest member from a hashed set on every commit was a
+/// visible part of the writer's time, while dropping a whole generation costs
+/// little. It remembers at least the last `capacity` chunks and at most twice as many.
 struct RecentChunks {
-    private var members: Set<ChunkID> = []
-    private var order: [ChunkID] = []
-    private var next = 0
+    private var current: Set<ChunkID> = []
+    private var previous: Set<ChunkID> = []
     let capacity: Int
 
     init(capacity: Int) {
-        self.capacity = capacity
-        members.reserveCapacity(min(capacity, 1 << 16))
+        self.capacity = max(capacity, 1)
+        current.reserveCapacity(min(self.capacity, 1 << 16))
     }
 
     func contains(_ chunk: [UInt8]) -> Bool {
-        members.contains(ChunkID(chunk))
+        let id = ChunkID(chunk)
+        return current.contains(id) || previous.contains(id)
     }
 
     mutating func insert(_ bytes: [UInt8]) {
         let chunk = ChunkID(bytes)
-        guard members.insert(chunk).inserted else { return }
-        if order.count < capacity {
-            order.append(chunk)
-        } else {
-            members.remove(order[next])
-            order[next] = chunk
-            next = (next + 1) % capacity
+        guard !previous.contains(chunk) else { return }
+        current.insert(chunk)
+        if current.count >= capacity {
+            swap(&previous, &current)
+            current.removeAll(keepingCapacity: true)
         }
     }
 }
