@@ -169,6 +169,7 @@ final class ForwardEventLoop: @unchecked Sendable {
                         listener?.ready()
                     } else {
                         connections[key]?.handle(readiness)
+                        if staged.isFull { deliverStaged() }
                     }
                 }
                 failures = 0
