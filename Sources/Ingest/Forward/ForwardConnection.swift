@@ -243,6 +243,8 @@ final class ForwardConnection: @unchecked Sendable {
     }
 
     private func fail(_ error: Error) {
+        // Closed already by a step inside this one (the loop's hand-over failing while this connection read): said once.
+        guard !isClosed else { return }
         if let error = error as? ForwardConnectionError {
             context.statistics.refused()
             context.logger.error("closing connection: \(error)", metadata: ["peer": "\(peer)"])

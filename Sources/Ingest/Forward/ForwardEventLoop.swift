@@ -98,8 +98,10 @@ final class ForwardEventLoop: @unchecked Sendable {
 
     /// Keeps a connection's decoded frames for the sink until the pass is over; on the loop's thread.
     /// `acks` go to it once they are committed (`ForwardConnection.stored`).
+    /// A pass past `StagedDeliveries.maxRecords` goes at once, from inside the connection's read.
     func stage(_ frames: [IngestBatch], acks: [UInt8]?, from connection: ForwardConnection) {
         staged.stage(frames, acks: acks, from: connection)
+        if staged.isFull { deliverStaged() }
     }
 
     /// Hands every staged frame to the sink in one call, then gives the
@@ -169,7 +171,6 @@ final class ForwardEventLoop: @unchecked Sendable {
                         listener?.ready()
                     } else {
                         connections[key]?.handle(readiness)
-                        if staged.isFull { deliverStaged() }
                     }
                 }
                 failures = 0
