@@ -15,13 +15,18 @@ import Network
 /// client is pushed back alike, by not being read, which is what a full spool
 /// must do; the acks of frames committed before wait with them, and a stop
 /// ends that wait at once (`Spool.stopIntake`).
-// Safe to share: `lock` guards `inbox` and `stopping`; `poller.wakeUp()` may be called from any thread; everything else belongs to the loop's thread.
+// Safe to share: `lock` guards `inbox`, `polling`, `wakeUpSent` and `stopping`; `poller.wakeUp()` may be called from any thread; everything else belongs to the loop's thread.
 final class ForwardEventLoop: @unchecked Sendable {
     let poller: ReadinessPoller
     private let name: String
     private let logger: Logger
     private let lock = NSLock()
     private var inbox: [@Sendable () -> Void] = []
+    /// Whether the loop is (about to be) waiting in its poll, with nothing in its inbox.
+    private var polling = false
+    /// Whether a wake-up went to this poll already: a commit hands a loop several passes' acks,
+    /// and one wake-up a poll is enough (it was one per `execute` while the loop was busy).
+    private var wakeUpSent = false
     private var stopping = false
     private var connections: [Int: ForwardConnection] = [:]
     private var listener: (socket: StreamSocket, ready: () -> Void)?
@@ -63,10 +68,11 @@ final class ForwardEventLoop: @unchecked Sendable {
     /// Runs `work` on the loop's thread, soon; from any thread.
     func execute(_ work: @escaping @Sendable () -> Void) {
         lock.lock()
-        let wasEmpty = inbox.isEmpty
         inbox.append(work)
+        let wake = polling && !wakeUpSent
+        if wake { wakeUpSent = true }
         lock.unlock()
-        if wasEmpty { poller.wakeUp() }
+        if wake { poller.wakeUp() }
     }
 
     /// Whether a stop began; from any thread.
@@ -163,10 +169,17 @@ final class ForwardEventLoop: @unchecked Sendable {
         var lastTick = DispatchTime.now()
         var failures = 0
         while true {
+            // Work handed over since the inbox last ran goes first: then the poll does not wait.
             // While a stop runs, deadlines are looked at more often than every tick.
-            let wait = finishBy == nil ? ForwardConnection.tick : 0.05
+            let idle = setPolling(true)
+            let wait = !idle ? 0 : finishBy == nil ? ForwardConnection.tick : 0.05
+            var awake = !idle
             do {
                 try poller.wait(seconds: wait) { key, readiness in
+                    if !awake {
+                        awake = true
+                        _ = setPolling(false)
+                    }
                     if key == Self.listenerKey {
                         listener?.ready()
                     } else {
@@ -181,6 +194,7 @@ final class ForwardEventLoop: @unchecked Sendable {
                 if failures == 1 { logger.error("forward input: \(error); polling again", metadata: ["loop": "\(name)"]) }
                 Thread.sleep(forTimeInterval: 0.05)
             }
+            if !awake { _ = setPolling(false) }
             runInbox()
             deliverStaged()
             let now = DispatchTime.now()
@@ -192,6 +206,16 @@ final class ForwardEventLoop: @unchecked Sendable {
             }
             if finishBy != nil && connections.isEmpty && listener == nil { return }
         }
+    }
+
+    /// Says whether the loop is about to wait in its poll (`true`: only if its inbox is empty,
+    /// which it answers) or has stopped waiting (`false`), so that `execute` wakes it only when it waits.
+    private func setPolling(_ waiting: Bool) -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        polling = waiting && inbox.isEmpty
+        if !waiting { wakeUpSent = false }
+        return polling
     }
 
     private func runInbox() {
