@@ -4,7 +4,7 @@
 /// the program; with AUTOINCREMENT, reading and updating `sqlite_sequence`),
 /// so rows go in `rowsPerStatement` at a time, and the rows left when a
 /// transaction ends in as few statements as the binary digits of their count
-/// (a commit of 27 frames takes three statements rather than twelve). Each row's tag and message are
+/// (27 rows take four statements, 16 + 8 + 2 + 1, rather than twelve). Each row's tag and message are
 /// copied once into a scratch buffer and bound where they lie there, so SQLite
 /// does not copy them again.
 final class RecordInserter {
@@ -19,7 +19,7 @@ final class RecordInserter {
         let shape: Int64?
     }
 
-    /// `bySize[k]` inserts `1 << k` rows: 1, 2, 4, 8 and `rowsPerStatement`.
+    /// `bySize[k]` inserts `1 << k` rows, from 1 up to `rowsPerStatement` (a power of two).
     private let bySize: [SQLiteStatement]
     private var pending: [Row] = []
     private var scratch: [UInt8] = []

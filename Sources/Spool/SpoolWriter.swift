@@ -322,7 +322,8 @@ final class SpoolWriter: @unchecked Sendable {
             try inserter.flush()
             try counters.flush()
             try shapes.closeLetGo()
-            return try database.pageUsage()
+            // Only a figure for the limits: as before, not being able to read it fails no commit.
+            return (try? database.pageUsage()) ?? (usedBytes: 0, freeBytes: 0)
         }
         return (stored, duplicates, usage)
     }

@@ -59,6 +59,39 @@ final class DecodeBudgetEndToEndTests: XCTestCase {
         XCTAssertEqual(try shipper.child.terminate(), 0)
     }
 
+    /// Clients streaming small frames without acks under a short budget: a loop
+    /// brings hundreds of frames a read and hands its pass over early (past 512
+    /// records), often just after a connection's claim failed. Each connection's
+    /// last frame asks for an ack, which comes only once everything it sent is
+    /// committed. A connection whose place in line the hand-over gave up waited
+    /// for room that nobody would announce, and its last ack never came. 1M is
+    /// short for 8 such clients yet holds a pass of 512 records (under 64K no
+    /// pass reached 512, and the failure did not show).
+    func testStreamingConnectionsUnderAShortBudgetAllGetTheirFramesStored() throws {
+        let connections = 8, frames = 20_000
+        let config = try ShipperProcess.tutorialConfig(service: """
+                ingest.max_pending_bytes 1M
+                HTTP_Server On
+                HTTP_Port   0
+
+            """)
+        let shipper = try ShipperProcess(config: config, directory: directory, endpoint: "http://127.0.0.1:9")
+        let metricsPort = try shipper.child.waitForLine(#"monitoring endpoint listening .*port=(\d+)"#)
+        let client = try ChildProcess("python3", [TestPaths.tool("streaming_frames_client.py"), "--port", "\(shipper.port)",
+                                                  "--connections", "\(connections)", "--frames", "\(frames)", "--timeout", "60"],
+                                      name: "streaming frames")
+        XCTAssertEqual(try client.waitForExit(timeout: 120), 0, client.text)
+        XCTAssertEqual(client.text.split(separator: "\n").filter { $0.hasPrefix("ACKED ") }.count, connections, client.text)
+        let metrics = try String(contentsOf: URL(string: "http://127.0.0.1:\(metricsPort)/api/v1/metrics/prometheus")!, encoding: .utf8)
+        let waits = metrics.split(separator: "\n").first { $0.hasPrefix("shipper_input_budget_waits_total ") }.flatMap { Int($0.split(separator: " ")[1]) }
+        let taken = metrics.split(separator: "\n").first { $0.hasPrefix("shipper_input_records_total ") }.flatMap { Double($0.split(separator: " ")[1]) }
+        XCTAssertEqual(taken.map(Int.init), connections * (frames + 1), "every record taken in and routed:\n\(metrics)")
+        print("streaming under a 1M decode budget: \(connections) x \(frames) frames stored, \(waits ?? -1) waits for room")
+        XCTAssertGreaterThan(waits ?? 0, 0, "connections waited for room, so the budget was short:\n\(metrics)")
+        XCTAssertTrue(metrics.contains("shipper_input_pending_bytes 0\n"), "nothing held once every connection is acked:\n\(metrics)")
+        XCTAssertEqual(try shipper.child.terminate(), 0)
+    }
+
     /// Connections waiting for room in the budget while the spool is paused at its
     /// size limit (CloudWatch down) still end within the stop: SIGTERM exits 0
     /// within `Grace` (5 s) + 2 s.

@@ -31,7 +31,7 @@ public enum DecodeBudgetError: Error, Equatable, CustomStringConvertible {
 ///   Connections grow theirs while they decode (an inflated size is known only
 ///   as it inflates); if every holder waited for the others, none would release.
 /// The bytes reserved therefore stay under the limit plus what the oldest
-/// holder decodes of one read. Connections that hold nothing start in the order
+/// holder decodes of one pass of its event loop (a few reads). Connections that hold nothing start in the order
 /// they asked, so small frames cannot keep passing a large one for ever.
 ///
 /// What it does not count: each connection's receive buffer while a frame is

@@ -19,8 +19,9 @@ final class ForwardConnection: @unchecked Sendable {
     /// How often the loop looks at deadlines (`Idle_Timeout`, handshakes, the stop).
     static let tick = 0.25
 
-    /// The most one read takes: what one read brings in is decoded and held
-    /// at once, so this bounds a connection's working memory.
+    /// The most one read takes: what a read brings in is decoded at once and
+    /// held until the loop hands its pass over (after at most four reads, or
+    /// `StagedDeliveries.maxRecords` records), so this bounds a connection's working memory.
     static let maxRead = 128 * 1024
 
     /// How many bytes of acks may wait for a client that does not read them:
@@ -498,12 +499,15 @@ final class ForwardConnection: @unchecked Sendable {
     private func takeFrames(acking: Bool) throws {
         while true {
             let outcome = decodeAvailableFrames()
+            // Asked before the frames are staged: staging may hand the pass over, which gives the budget
+            // back and with it the place in line the failed claim took, so only a new claim can wait.
+            let held = pending.holdsBytes
             deliver(acking: acking)
             switch outcome {
             case .done: return
             case .failed(let error): throw error
             case .needsBudget:
-                guard pending.holdsBytes else {
+                guard held else {
                     waitingForBudget = true
                     return
                 }

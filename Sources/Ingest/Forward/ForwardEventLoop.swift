@@ -25,7 +25,9 @@ final class ForwardEventLoop: @unchecked Sendable {
     /// Whether the loop is (about to be) waiting in its poll, with nothing in its inbox.
     private var polling = false
     /// Whether a wake-up went to this poll already: a commit hands a loop several passes' acks,
-    /// and one wake-up a poll is enough (it was one per `execute` while the loop was busy).
+    /// and one wake-up a poll is enough. A busy loop is not woken at all: it runs its inbox after
+    /// every pass. (Waking whenever the inbox had been emptied, which a busy loop does between
+    /// passes, sent 7.4 wake-ups a commit with 50 acking connections.)
     private var wakeUpSent = false
     private var stopping = false
     private var connections: [Int: ForwardConnection] = [:]

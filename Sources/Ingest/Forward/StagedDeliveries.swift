@@ -41,7 +41,7 @@ struct StagedDeliveries {
         if holders.last !== connection { holders.append(connection) }
     }
 
-    /// Everything staged, leaving this empty (keeping its capacity for the next pass).
+    /// Everything staged, leaving this empty, its arrays sized for a pass like the last.
     mutating func take() -> StagedDeliveries {
         var taken = StagedDeliveries()
         swap(&taken, &self)
