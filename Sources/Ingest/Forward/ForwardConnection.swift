@@ -30,6 +30,9 @@ final class ForwardConnection: @unchecked Sendable {
     /// client resends what was not acked), so it costs nobody else memory.
     static let maxUnsentAckBytes = 256 * 1024
 
+    /// The key of an ack map, `{"ack": chunk}`.
+    private static let ackKey = Array("ack".utf8)
+
     /// The kernel's send buffer for a connection: a client is only sent acks
     /// and the handshake, and one that does not read them then reaches
     /// `maxUnsentAckBytes` after a few thousand acks rather than after the
@@ -586,7 +589,10 @@ final class ForwardConnection: @unchecked Sendable {
         }
         var encoder = MessagePackEncoder()
         for chunk in received.chunks {
-            encoder.encode(.map([MessagePackPair(key: .string("ack"), value: chunk)]))
+            // {"ack": chunk}, written in place: one per acked frame, so no value tree is built for it.
+            encoder.encodeMapHeader(count: 1)
+            Self.ackKey.withUnsafeBufferPointer { encoder.encodeString($0) }
+            encoder.encode(chunk)
         }
         commitsOutstanding += 1
         loop.stage(received.batches, acks: encoder.bytes, from: self)
