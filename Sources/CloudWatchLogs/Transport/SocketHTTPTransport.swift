@@ -41,7 +41,9 @@ final class SocketHTTPTransport: HTTPTransport, Sendable {
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
                 let thread = Thread {
-                    // Named from inside (on Linux a name set before the start does not reach the thread), in at most 15 bytes: Linux drops a longer one.
+                    // Named from inside, in at most 15 bytes (Linux drops a longer name). Foundation may not know this
+                    // thread yet and then misses the name; the long-lived threads are named again once started,
+                    // which this short one cannot be: it may have ended by then.
                     Thread.current.name = "cloudwatch-call"
                     continuation.resume(with: Result { try self.exchange(url, headers: headers, body: body, call: call) })
                 }

@@ -173,14 +173,14 @@ final class ForwardEventLoop: @unchecked Sendable {
         while true {
             // Work handed over since the inbox last ran goes first: then the poll does not wait.
             // While a stop runs, deadlines are looked at more often than every tick.
-            let idle = setPolling(true)
+            let idle = beginPolling()
             let wait = !idle ? 0 : finishBy == nil ? ForwardConnection.tick : 0.05
             var awake = !idle
             do {
                 try poller.wait(seconds: wait) { key, readiness in
                     if !awake {
                         awake = true
-                        _ = setPolling(false)
+                        endPolling()
                     }
                     if key == Self.listenerKey {
                         listener?.ready()
@@ -196,7 +196,7 @@ final class ForwardEventLoop: @unchecked Sendable {
                 if failures == 1 { logger.error("forward input: \(error); polling again", metadata: ["loop": "\(name)"]) }
                 Thread.sleep(forTimeInterval: 0.05)
             }
-            if !awake { _ = setPolling(false) }
+            if !awake { endPolling() }
             runInbox()
             deliverStaged()
             let now = DispatchTime.now()
@@ -210,14 +210,21 @@ final class ForwardEventLoop: @unchecked Sendable {
         }
     }
 
-    /// Says whether the loop is about to wait in its poll (`true`: only if its inbox is empty,
-    /// which it answers) or has stopped waiting (`false`), so that `execute` wakes it only when it waits.
-    private func setPolling(_ waiting: Bool) -> Bool {
+    /// The loop is about to wait in its poll, so `execute` must wake it; only
+    /// if its inbox is empty, which it answers (else the poll must not wait).
+    private func beginPolling() -> Bool {
         lock.lock()
         defer { lock.unlock() }
-        polling = waiting && inbox.isEmpty
-        if !waiting { wakeUpSent = false }
+        polling = inbox.isEmpty
         return polling
+    }
+
+    /// The poll returned: `execute` need not wake the loop, which runs its inbox next.
+    private func endPolling() {
+        lock.lock()
+        polling = false
+        wakeUpSent = false
+        lock.unlock()
     }
 
     private func runInbox() {
