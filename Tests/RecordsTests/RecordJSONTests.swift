@@ -36,6 +36,22 @@ final class RecordJSONTests: XCTestCase {
         XCTAssertEqual(json(record), #"{"log":"abcdefgabcdefgabcdefg\"\\\nzzzzzzzzz"}"#)
     }
 
+    func testAKeyThatIsNotAStringBecomesTheStringOfItsJSONEscapedOnce() throws {
+        let inner: MessagePackValue = .map([MessagePackPair(key: .string("a"), value: .int(1))])
+        let keyedByAMap: MessagePackValue = .map([MessagePackPair(key: .map([MessagePackPair(key: inner, value: .int(2))]), value: .int(3))])
+        XCTAssertEqual(json(LogRecord(fields: [MessagePackPair(key: .string("k"), value: keyedByAMap)])), #"{"k":{"{{\"a\":1}:2}":3}}"#)
+
+        // Maps keyed by maps, 24 levels deep: escaping each level's key again
+        // would double the output per level (to tens of MiB); escaped once, it
+        // stays a small multiple of the input.
+        var value: MessagePackValue = .string("leaf \"quoted\"")
+        for _ in 0..<24 { value = .map([MessagePackPair(key: value, value: .int(0))]) }
+        let record = LogRecord(fields: [MessagePackPair(key: .string("k"), value: value)])
+        let rendered = RecordJSON.encode(record)
+        XCTAssertLessThan(rendered.count, 4 * MessagePackEncoder.encoded(value).count + 64)
+        XCTAssertNoThrow(try JSONSerialization.jsonObject(with: Data(rendered)))
+    }
+
     func testOutputIsValidJSONForFoundation() throws {
         let record = LogRecord(["log": .string("line\u{7f} \u{1F600}"), "nested": .map([MessagePackPair(key: .string("k"), value: .binary([0x41]))])])
         let object = try JSONSerialization.jsonObject(with: Data(RecordJSON.encode(record))) as? [String: Any]

@@ -43,7 +43,13 @@ public enum RecordJSON {
         if (try? appendValue(&reader, to: &out)) == nil { out.append(contentsOf: "null".utf8) }
     }
 
-    private static func appendValue(_ reader: inout MessagePackReader, to out: inout [UInt8]) throws {
+    /// Renders one value. `inKey` is true while writing the JSON of a key that
+    /// is not a string: that text is escaped once, as the key's string, so a
+    /// non-string key nested inside it is written as bare JSON rather than
+    /// escaped again. Escaping it at every level would double the output per
+    /// level: 64 levels of maps keyed by maps, a few hundred bytes on the wire,
+    /// would render to 2^32 bytes.
+    private static func appendValue(_ reader: inout MessagePackReader, to out: inout [UInt8], inKey: Bool = false) throws {
         switch try reader.header() {
         case .scalar(let value):
             switch value {
@@ -71,7 +77,7 @@ public enum RecordJSON {
             out.append(UInt8(ascii: "["))
             for i in 0..<declared {
                 if i > 0 { out.append(UInt8(ascii: ",")) }
-                try appendValue(&reader, to: &out)
+                try appendValue(&reader, to: &out, inKey: inKey)
             }
             out.append(UInt8(ascii: "]"))
         case .map(let declared):
@@ -81,15 +87,18 @@ public enum RecordJSON {
                 let keyStart = reader.offset
                 if case .string(let length) = try reader.header() {
                     appendString(UnsafeBufferPointer(rebasing: reader.bytes[try reader.payload(length)]), to: &out)
+                } else if inKey {
+                    reader.offset = keyStart
+                    try appendValue(&reader, to: &out, inKey: true)
                 } else {
                     // A key that is not a string becomes the string of its JSON.
                     reader.offset = keyStart
                     var keyJSON: [UInt8] = []
-                    try appendValue(&reader, to: &keyJSON)
+                    try appendValue(&reader, to: &keyJSON, inKey: true)
                     appendString(keyJSON, to: &out)
                 }
                 out.append(UInt8(ascii: ":"))
-                try appendValue(&reader, to: &out)
+                try appendValue(&reader, to: &out, inKey: inKey)
             }
             out.append(UInt8(ascii: "}"))
         }
