@@ -36,6 +36,16 @@ final class RecordJSONTests: XCTestCase {
         XCTAssertEqual(json(record), #"{"log":"abcdefgabcdefgabcdefg\"\\\nzzzzzzzzz"}"#)
     }
 
+    func testEveryASCIIByteBesideMultibyteTextReadsBackAsWritten() throws {
+        // Valid UTF-8 that needs escaping takes the byte-at-a-time path: Foundation must read back each string exactly.
+        for byte in UInt8(0)...0x7f {
+            let text = "é\(Character(Unicode.Scalar(byte)))€ {\"log\":\"x\"} 😀"
+            let rendered = RecordJSON.encode(LogRecord(["log": .string(text)]))
+            let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(rendered)) as? [String: String], "byte 0x\(String(byte, radix: 16))")
+            XCTAssertEqual(object["log"], text, "byte 0x\(String(byte, radix: 16))")
+        }
+    }
+
     func testAKeyThatIsNotAStringBecomesTheStringOfItsJSONEscapedOnce() throws {
         let inner: MessagePackValue = .map([MessagePackPair(key: .string("a"), value: .int(1))])
         let keyedByAMap: MessagePackValue = .map([MessagePackPair(key: .map([MessagePackPair(key: inner, value: .int(2))]), value: .int(3))])
