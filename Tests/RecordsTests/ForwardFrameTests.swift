@@ -21,6 +21,25 @@ final class ForwardFrameTests: XCTestCase {
         XCTAssertEqual(f.chunk, chunk)
     }
 
+    func testOptionsReadInPlaceStepOverKeysAndValuesTheyDoNotUse() throws {
+        let option: MessagePackValue = .map([
+            MessagePackPair(key: .int(1), value: .array([.int(1), .map([MessagePackPair(key: .string("chunk"), value: .string("not this one"))])])),
+            MessagePackPair(key: .string("fluent_signal"), value: .int(0)),
+            MessagePackPair(key: .binary(Array("chunk".utf8)), value: .string("nor a binary key")),
+            MessagePackPair(key: .string("chunk"), value: .binary([0x01, 0x02])),
+            MessagePackPair(key: .string("size"), value: .uint(1)),
+            MessagePackPair(key: .string("compressed"), value: .string("text")),
+        ])
+        let f = try frame(.array([.string("app"), .int(1), record, option]))
+        XCTAssertEqual(f.chunk, .binary([0x01, 0x02]))
+        XCTAssertEqual(f.entries.count, 1)
+        XCTAssertEqual(f.entries[0].record["log"], .string("hi"))
+        let wrongSize = MessagePackValue.map([MessagePackPair(key: .string("size"), value: .int(2)), MessagePackPair(key: .string("chunk"), value: .string("c"))])
+        XCTAssertThrowsError(try frame(.array([.string("app"), .int(1), record, wrongSize]))) { error in
+            XCTAssertEqual(error as? ForwardFrameError, .sizeMismatch(declared: 2, actual: 1))
+        }
+    }
+
     func testEventTimeKeepsNanoseconds() throws {
         let data: [UInt8] = [0x65, 0x53, 0xf1, 0x00, 0x07, 0x5b, 0xcd, 0x15]
         let f = try frame(.array([.string("app"), .ext(type: 0, data: data), record]))

@@ -174,27 +174,52 @@ public struct ForwardFrame: Sendable {
         var compressed: String?
     }
 
-    /// Reads the option element, when the frame has one.
+    /// Reads the option element, when the frame has one, in place: it comes
+    /// with every frame Docker sends (`{"chunk": id}`), and building it as a
+    /// value tree first cost allocations for keys nobody keeps.
     private static func options(_ reader: inout MessagePackReader, present: Bool, maxDepth: Int) throws -> Options {
         guard present else { return Options() }
-        let value = try reader.value(depth: 1, maxDepth: maxDepth)
-        if case .nil = value { return Options() }
-        guard case .map(let pairs) = value else { throw ForwardFrameError.optionNotAMap }
+        let declared: UInt64
+        switch try reader.header() {
+        case .scalar(.nil): return Options()
+        case .map(let count): declared = count
+        default: throw ForwardFrameError.optionNotAMap
+        }
+        guard 1 < maxDepth else { throw MessagePackError.nestingTooDeep(limit: maxDepth, offset: reader.offset) }
         var options = Options()
-        for pair in pairs {
-            switch pair.key.textValue {
-            case "chunk": options.chunk = pair.value
-            case "size":
-                switch pair.value {
+        for _ in 0..<(try reader.length(declared, payloadBytes: false)) {
+            switch try optionName(&reader, maxDepth: maxDepth) {
+            case .chunk: options.chunk = try reader.value(depth: 2, maxDepth: maxDepth)
+            case .size:
+                switch try reader.value(depth: 2, maxDepth: maxDepth) {
                 case .int(let n): options.size = Int(clamping: n)
                 case .uint(let n): options.size = Int(clamping: n)
                 default: break
                 }
-            case "compressed": options.compressed = pair.value.textValue
-            default: break
+            case .compressed: options.compressed = try reader.value(depth: 2, maxDepth: maxDepth).textValue
+            case nil: try reader.skip(depth: 2, maxDepth: maxDepth)
             }
         }
         return options
+    }
+
+    private enum OptionName {
+        case chunk, size, compressed
+    }
+
+    /// Reads an option's key: which of the options the frame reader uses it names, if any.
+    private static func optionName(_ reader: inout MessagePackReader, maxDepth: Int) throws -> OptionName? {
+        let start = reader.offset
+        guard case .string(let declared) = try reader.header() else {
+            reader.offset = start
+            try reader.skip(depth: 2, maxDepth: maxDepth)
+            return nil
+        }
+        let name = UnsafeBufferPointer(rebasing: reader.bytes[try reader.payload(declared)])
+        if name.elementsEqual("chunk".utf8) { return .chunk }
+        if name.elementsEqual("size".utf8) { return .size }
+        if name.elementsEqual("compressed".utf8) { return .compressed }
+        return nil
     }
 
     /// Checks `compressed`, and `size` against `count` once the entries are known.
