@@ -20,13 +20,11 @@ struct RecentChunks {
         current.reserveCapacity(min(self.capacity, 1 << 16))
     }
 
-    func contains(_ chunk: [UInt8]) -> Bool {
-        let id = ChunkID(chunk)
-        return current.contains(id) || previous.contains(id)
+    func contains(_ chunk: ChunkID) -> Bool {
+        current.contains(chunk) || previous.contains(chunk)
     }
 
-    mutating func insert(_ bytes: [UInt8]) {
-        let chunk = ChunkID(bytes)
+    mutating func insert(_ chunk: ChunkID) {
         guard !previous.contains(chunk) else { return }
         current.insert(chunk)
         if current.count >= capacity {

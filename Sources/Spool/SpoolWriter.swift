@@ -133,6 +133,10 @@ final class SpoolWriter: @unchecked Sendable {
 
     /// Whether a frame with this chunk id was committed (recently enough to be remembered).
     func hasCommitted(_ chunk: [UInt8]) -> Bool {
+        hasCommitted(ChunkID(chunk))
+    }
+
+    private func hasCommitted(_ chunk: ChunkID) -> Bool {
         chunksLock.lock()
         defer { chunksLock.unlock() }
         return recentChunks.contains(chunk)
@@ -284,10 +288,10 @@ final class SpoolWriter: @unchecked Sendable {
 
     /// Inserts every frame not committed before; returns the chunk ids it stored, how many frames
     /// it left out as resent, and the database's page usage as the commit leaves it.
-    private func commit(_ batches: [Batch]) throws -> (stored: [[UInt8]], duplicates: Int, usage: (usedBytes: Int64, freeBytes: Int64)) {
-        var stored: [[UInt8]] = []
+    private func commit(_ batches: [Batch]) throws -> (stored: [ChunkID], duplicates: Int, usage: (usedBytes: Int64, freeBytes: Int64)) {
+        var stored: [ChunkID] = []
         var duplicates = 0
-        var seenInThisTransaction = Set<ChunkID>()
+        var seenInThisTransaction = Set<ChunkID>(minimumCapacity: batches.reduce(0) { $0 + $1.appends.count })
         inserter.discardPending()
         counters.discard()
         for id in pruned.take() { forget(stream: id) }
@@ -295,8 +299,8 @@ final class SpoolWriter: @unchecked Sendable {
         let usage = try database.transaction {
             for batch in batches {
                 for append in batch.appends {
-                    if let chunk = append.chunk {
-                        if hasCommitted(chunk) || !seenInThisTransaction.insert(ChunkID(chunk)).inserted {
+                    if let chunk = append.chunk.map(ChunkID.init) {
+                        if hasCommitted(chunk) || !seenInThisTransaction.insert(chunk).inserted {
                             duplicates += 1
                             continue
                         }
@@ -368,6 +372,6 @@ final class SpoolWriter: @unchecked Sendable {
         let newest = try database.integer("SELECT coalesce(max(seq), 0) FROM sqlite_sequence WHERE name = 'records'")
         let statement = try database.prepare("SELECT chunk FROM records WHERE id > ? AND chunk IS NOT NULL ORDER BY id")
         try statement.bind(1, newest - window)
-        while try statement.step() { recentChunks.insert(statement.blob(0)) }
+        while try statement.step() { recentChunks.insert(ChunkID(statement.blob(0))) }
     }
 }
