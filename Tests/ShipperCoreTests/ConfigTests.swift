@@ -109,6 +109,16 @@ final class ConfigTests: XCTestCase {
         assertError("[SERVICE]\n    ingest.max_pending_bytes lots\n", line: 2, contains: "must be a size such as 512K")
     }
 
+    func testIngestMaxReceiveBytesIsASizeWith64MiBByDefaultAndFrameTimeoutAMinute() throws {
+        XCTAssertEqual(try load(minimal).service.ingestMaxReceiveBytes, 64 << 20)
+        XCTAssertEqual(try load("[SERVICE]\n    ingest.max_receive_bytes 8M\n" + minimal).service.ingestMaxReceiveBytes, 8 << 20)
+        assertError("[SERVICE]\n    ingest.max_receive_bytes 0\n", line: 2, contains: "ingest.max_receive_bytes")
+        XCTAssertEqual(try load(minimal).inputs.first?.frameTimeout, 60)
+        XCTAssertEqual(try load(minimal.replacingOccurrences(of: "Name forward", with: "Name forward\n    Frame_Timeout 2.5")).inputs.first?.frameTimeout, 2.5)
+        XCTAssertEqual(try load(minimal.replacingOccurrences(of: "Name forward", with: "Name forward\n    Frame_Timeout 0")).inputs.first?.frameTimeout, 0)
+        assertError("[INPUT]\n    Name forward\n    Frame_Timeout soon\n", line: 3, contains: "Frame_Timeout must be a number of seconds")
+    }
+
     func testEventLoopsAreOnePerCoreAtMostFourByDefault() throws {
         XCTAssertEqual(try load(minimal).inputs.first?.eventLoops, min(ProcessInfo.processInfo.activeProcessorCount, 4))
         XCTAssertEqual(try load(minimal.replacingOccurrences(of: "Name forward", with: "Name forward\n    Event_Loops 3")).inputs.first?.eventLoops, 3)

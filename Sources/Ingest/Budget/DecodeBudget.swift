@@ -35,9 +35,11 @@ public enum DecodeBudgetError: Error, Equatable, CustomStringConvertible {
 /// they asked, so small frames cannot keep passing a large one for ever.
 ///
 /// What it does not count: each connection's receive buffer while a frame is
-/// still arriving (up to `Buffer_Max_Size`: a frame is claimed once complete),
-/// the spare capacity of growing buffers (an inflater's output may hold up to
-/// twice what it claimed), and its 64 KiB scratch buffer.
+/// still arriving (a frame is claimed once complete): a second instance,
+/// `ingest.max_receive_bytes`, bounds how far those buffers grow, under the same
+/// rules, and is kept apart so that connections inside large frames never hold
+/// up small ones; nor the spare capacity of growing buffers (an inflater's
+/// output may hold up to twice what it claimed), nor its 64 KiB scratch buffer.
 ///
 /// An event loop cannot block a thread that serves other clients, so it asks
 /// with `tryReserve`, which never waits: when there is no room, the

@@ -85,6 +85,12 @@ final class ForwardConnection: @unchecked Sendable {
     private var commitsOutstanding = 0
     /// Not read while the decode budget has no room; `budgetRoom()` resumes it.
     private var waitingForBudget = false
+    /// What the buffer grew past its first size, held in `ingest.max_receive_bytes`.
+    private var receiveGrowth = DecodeBudget.Reservation()
+    /// Not read while the buffer must grow and the receive budget has no room; `receiveRoom()` resumes it.
+    private var waitingForReceiveRoom = false
+    /// Since when the buffer holds part of a frame still arriving (`Frame_Timeout`); nil while it holds none.
+    private var incompleteFrameSince: DispatchTime?
     /// OpenSSL's WANT_WRITE on a read and WANT_READ on a write (a TLS session needs both directions).
     private var readNeedsWritable = false
     private var writeNeedsReadable = false
@@ -122,7 +128,7 @@ final class ForwardConnection: @unchecked Sendable {
     /// Whether the connection reads now: not while it waits for the decode budget, nor once its reading is done.
     private var wantsToRead: Bool {
         switch phase {
-        case .awaitingPing, .serving, .drainingForStop, .afterGoodbye: return !waitingForBudget
+        case .awaitingPing, .serving, .drainingForStop, .afterGoodbye: return !waitingForBudget && !waitingForReceiveRoom
         default: return false
         }
     }
@@ -130,6 +136,11 @@ final class ForwardConnection: @unchecked Sendable {
     /// Asks this connection's loop to resume it once the decode budget may have room.
     private lazy var whenRoom: @Sendable () -> Void = { [loop, key] in
         loop.execute { loop.connection(key)?.budgetRoom() }
+    }
+
+    /// Asks this connection's loop to resume it once the receive budget may have room.
+    private lazy var whenReceiveRoom: @Sendable () -> Void = { [loop, key] in
+        loop.execute { loop.connection(key)?.receiveRoom() }
     }
 
     /// The first step once the loop watches the connection: HELO, for a shared key without TLS.
@@ -186,9 +197,20 @@ final class ForwardConnection: @unchecked Sendable {
             guard waitingForBudget else { return }
             waitingForBudget = false
             try takeInput()
+            tookInput(restartingClock: true)
             // No poll reports what TLS decrypted already, nor a drain that has not reached the socket's end.
             guard wantsToRead else { return }
             if case .drainingForStop = phase { try readAvailable() } else if stream.hasBufferedInput { try readAvailable() }
+        }
+    }
+
+    /// The receive budget may have room again: the poll reports what the socket holds once the connection reads again.
+    func receiveRoom() {
+        run {
+            guard waitingForReceiveRoom else { return }
+            waitingForReceiveRoom = false
+            tookInput(restartingClock: true)
+            if case .drainingForStop = phase { try readAvailable() }
         }
     }
 
@@ -220,6 +242,8 @@ final class ForwardConnection: @unchecked Sendable {
                 throw ForwardConnectionError.tlsHandshakeTimedOut(peer: peer, seconds: context.configuration.handshakeTimeout)
             case .awaitingPing(_, let deadline) where now >= deadline:
                 throw ForwardConnectionError.handshakeFailed("no PING within Handshake_Timeout (\(context.configuration.handshakeTimeout) s)")
+            case .serving where isFrameOverdue(now):
+                throw ForwardConnectionError.frameTimedOut(seconds: context.configuration.frameTimeout, receivedBytes: filled - consumed)
             case .serving where context.configuration.idleTimeout > 0 && !waitingForBudget
                 && now.uptimeNanoseconds - lastInput.uptimeNanoseconds >= UInt64(context.configuration.idleTimeout * 1e9):
                 context.logger.warning("closing connection idle for Idle_Timeout (\(context.configuration.idleTimeout) s)", metadata: ["peer": "\(peer)"])
@@ -273,6 +297,7 @@ final class ForwardConnection: @unchecked Sendable {
         }
         phase = .closed
         pending.release()
+        context.receiveBudget.release(&receiveGrowth)
         stream.socket.shutdown()
         loop.remove(self)
     }
@@ -331,7 +356,7 @@ final class ForwardConnection: @unchecked Sendable {
     private func readAvailable() throws {
         var reads = 0
         while true {
-            try prepareBuffer()
+            guard try prepareBuffer() else { return }
             let room = buffer.room(from: filled, limit: Self.maxRead)
             switch try stream.readAvailable(into: room) {
             case .transferred(let n):
@@ -340,6 +365,7 @@ final class ForwardConnection: @unchecked Sendable {
                 context.statistics.received(n)
                 lastInput = .now()
                 try takeInput()
+                tookInput(restartingClock: false)
                 reads += 1
                 guard wantsToRead else { return }
                 // While a stop drains, the socket is read until it has nothing more, a share at a time.
@@ -379,16 +405,17 @@ final class ForwardConnection: @unchecked Sendable {
             var reads = 0
             while reads < Self.finalReads && !isClosed {
                 reads += 1
-                try prepareBuffer()
-                guard case .transferred(let n) = try stream.readAvailable(into: buffer.room(from: filled, limit: Self.maxRead)) else { break }
+                guard try prepareBuffer(),
+                      case .transferred(let n) = try stream.readAvailable(into: buffer.room(from: filled, limit: Self.maxRead)) else { break }
                 filled += n
                 context.statistics.received(n)
                 try takeInput()
             }
         }
         guard !isClosed else { return }
-        if waitingForBudget {
-            context.logger.warning("closing connection at the stop while it waited for ingest.max_pending_bytes; what it sent since its last ack was not acknowledged",
+        if waitingForBudget || waitingForReceiveRoom {
+            let budget = waitingForBudget ? "ingest.max_pending_bytes" : "ingest.max_receive_bytes"
+            context.logger.warning("closing connection at the stop while it waited for \(budget); what it sent since its last ack was not acknowledged",
                                    metadata: ["peer": "\(peer)"])
         }
         stream.socket.resetOnClose()
@@ -453,20 +480,16 @@ final class ForwardConnection: @unchecked Sendable {
         return true
     }
 
-    /// Makes room for the next read.
+    /// Makes room for the next read; `false` when the buffer must grow and the
+    /// receive budget has no room (the connection is not read until `receiveRoom()`).
     ///
     /// The buffer starts small and grows (doubling, up to `Buffer_Max_Size` plus
     /// one chunk) only when a single frame does not fit, so a connection that
-    /// streams small frames keeps a small buffer.
-    private func prepareBuffer() throws {
+    /// streams small frames keeps a small buffer. What it grows by is held in
+    /// `ingest.max_receive_bytes` until it shrinks back.
+    private func prepareBuffer() throws -> Bool {
         let configuration = context.configuration
-        if consumed == filled {
-            consumed = 0
-            filled = 0
-            // A large frame is done: give its buffer back rather than keep it for the connection's life.
-            let initial = Self.initialBufferBytes(configuration)
-            if buffer.capacity > initial { buffer.shrink(to: initial) }
-        }
+        emptyBuffer()
         if buffer.capacity - filled < 4096 && consumed > 0 {
             buffer.moveToStart(consumed..<filled)
             filled -= consumed
@@ -475,8 +498,47 @@ final class ForwardConnection: @unchecked Sendable {
         if filled == buffer.capacity {
             let wanted = min(buffer.capacity * 2, configuration.bufferMaxSize + configuration.bufferChunkSize)
             guard wanted > buffer.capacity else { throw ForwardConnectionError.frameTooLarge(limit: configuration.bufferMaxSize) }
+            guard context.receiveBudget.tryReserve(wanted - buffer.capacity, into: &receiveGrowth, whenRoom: whenReceiveRoom) else {
+                waitingForReceiveRoom = true
+                return false
+            }
             buffer.grow(to: wanted, keeping: filled)
         }
+        return true
+    }
+
+    /// Once everything received is taken in, the buffer starts again from its
+    /// start, and a buffer that grew for a large frame goes back to its first
+    /// size at once, with what it grew by to the receive budget: a container
+    /// that sent one large frame and is then quiet must not hold either.
+    private func emptyBuffer() {
+        guard consumed == filled else { return }
+        consumed = 0
+        filled = 0
+        let initial = Self.initialBufferBytes(context.configuration)
+        if buffer.capacity > initial {
+            buffer.shrink(to: initial)
+            context.receiveBudget.release(&receiveGrowth)
+        }
+    }
+
+    /// After input was taken in: the buffer is emptied if it can be, and the
+    /// `Frame_Timeout` clock runs while it holds part of a frame. After a wait
+    /// for a budget the clock starts again, since that time was the shipper's.
+    private func tookInput(restartingClock: Bool) {
+        emptyBuffer()
+        if consumed == filled {
+            incompleteFrameSince = nil
+        } else if incompleteFrameSince == nil || restartingClock {
+            incompleteFrameSince = .now()
+        }
+    }
+
+    /// Whether a frame has been arriving for longer than `Frame_Timeout`, not counting waits for a budget.
+    private func isFrameOverdue(_ now: DispatchTime) -> Bool {
+        let timeout = context.configuration.frameTimeout
+        guard timeout > 0, !waitingForBudget, !waitingForReceiveRoom, let since = incompleteFrameSince else { return false }
+        return now.uptimeNanoseconds - since.uptimeNanoseconds >= UInt64(timeout * 1e9)
     }
 
     /// What decoding the buffer came to.

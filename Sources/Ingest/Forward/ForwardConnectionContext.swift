@@ -13,11 +13,14 @@ struct ForwardConnectionContext: Sendable {
     let assembler: PartialMessageAssembler
     /// Bounds what all connections (of every input sharing it) hold decoded at once.
     let budget: DecodeBudget
+    /// Bounds how far all connections' receive buffers grow past their first size, together
+    /// (`ingest.max_receive_bytes`): the frames still arriving.
+    let receiveBudget: DecodeBudget
     /// `Buffer_Max_Size`, `Max_Entries_Per_Frame` and `Max_Record_Size`, made once.
     let limits: ForwardFrame.Limits
 
     init(configuration: ForwardServerConfiguration, pipeline: FilterPipeline, sink: IngestSink, logger: Logger,
-         statistics: ForwardServerStatistics, assembler: PartialMessageAssembler, budget: DecodeBudget) {
+         statistics: ForwardServerStatistics, assembler: PartialMessageAssembler, budget: DecodeBudget, receiveBudget: DecodeBudget) {
         self.configuration = configuration
         self.pipeline = pipeline
         self.sink = sink
@@ -25,6 +28,7 @@ struct ForwardConnectionContext: Sendable {
         self.statistics = statistics
         self.assembler = assembler
         self.budget = budget
+        self.receiveBudget = receiveBudget
         let decoder = MessagePackDecoder(maxLength: configuration.bufferMaxSize, maxDepth: 64)
         limits = ForwardFrame.Limits(maxInflatedBytes: configuration.bufferMaxSize, maxEntries: configuration.maxEntriesPerFrame,
                                      maxRecordBytes: configuration.maxRecordSize, decoder: decoder)

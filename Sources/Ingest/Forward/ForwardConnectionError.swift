@@ -9,6 +9,7 @@ enum ForwardConnectionError: Error, CustomStringConvertible {
     case handshakeFailed(String)
     case tlsHandshakeTimedOut(peer: String, seconds: Double)
     case acksNotRead(pendingBytes: Int, limit: Int)
+    case frameTimedOut(seconds: Double, receivedBytes: Int)
 
     var description: String {
         switch self {
@@ -20,6 +21,8 @@ enum ForwardConnectionError: Error, CustomStringConvertible {
         case .tlsHandshakeTimedOut(let peer, let seconds): return "TLS handshake with \(peer): not finished within Handshake_Timeout (\(seconds) s)"
         case .acksNotRead(let pending, let limit):
             return "the client does not read its acks (\(pending) bytes of them unsent, over the bound of \(limit)); it resends what was not acked"
+        case .frameTimedOut(let seconds, let received):
+            return "a frame begun more than Frame_Timeout (\(seconds) s) ago is still not whole (\(received) bytes of it received); it was not acknowledged"
         }
     }
 }

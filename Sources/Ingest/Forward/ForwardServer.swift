@@ -41,11 +41,11 @@ public final class ForwardServer: @unchecked Sendable {
     static let acceptsPerWake = 64
 
     public init(configuration: ForwardServerConfiguration, pipeline: FilterPipeline, sink: IngestSink, logger: Logger, budget: DecodeBudget,
-                assembler: PartialMessageAssembler = PartialMessageAssembler()) {
+                receiveBudget: DecodeBudget, assembler: PartialMessageAssembler = PartialMessageAssembler()) {
         self.configuration = configuration
         self.logger = logger
         context = ForwardConnectionContext(configuration: configuration, pipeline: pipeline, sink: sink, logger: logger,
-                                           statistics: statistics, assembler: assembler, budget: budget)
+                                           statistics: statistics, assembler: assembler, budget: budget, receiveBudget: receiveBudget)
         registry = ConnectionRegistry(maxConnections: configuration.maxConnections, handshakeTimeout: configuration.handshakeTimeout)
     }
 

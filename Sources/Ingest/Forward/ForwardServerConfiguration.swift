@@ -35,6 +35,12 @@ public struct ForwardServerConfiguration: Sendable {
     public var maxRecordSize: Int?
     /// `Handshake_Timeout`: seconds a client has to finish the TLS and shared-key handshakes.
     public var handshakeTimeout: Double = 10
+    /// `Frame_Timeout`: seconds a frame that has begun to arrive has to arrive whole; 0 is never.
+    /// The bytes of an unfinished frame are held (and, past a connection's first buffer, count
+    /// in `ingest.max_receive_bytes`): without a deadline, clients that stop inside a frame
+    /// would hold them for good. Time spent waiting for a budget is the shipper's, not counted.
+    /// A minute lets a 6 MiB frame arrive at 100 KB/s; Docker writes each of its frames at once.
+    public var frameTimeout: Double = 60
     /// `Event_Loops`: the threads that serve every connection of this input (`ForwardEventLoop`).
     public var eventLoops = ForwardServerConfiguration.defaultEventLoops
     /// One loop per core, at most 4: a loop uses one core when it is busy, and

@@ -50,6 +50,7 @@ enum ForwardInputSettings {
         if settings.handshakeTimeout <= 0 {
             throw ConfigError("Handshake_Timeout must be more than 0 seconds", at: reader.entry("Handshake_Timeout")?.location)
         }
+        settings.frameTimeout = try reader.seconds("Frame_Timeout", default: settings.frameTimeout)
         if settings.bufferMaxSize < settings.bufferChunkSize {
             throw ConfigError("Buffer_Max_Size (\(settings.bufferMaxSize) bytes) must not be smaller than Buffer_Chunk_Size (\(settings.bufferChunkSize) bytes)", at: reader.entry("Buffer_Max_Size")?.location)
         }

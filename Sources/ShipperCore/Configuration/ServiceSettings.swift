@@ -24,6 +24,10 @@ public struct ServiceSettings: Sendable {
     /// `ingest.max_pending_bytes`: what all connections together may hold decoded
     /// and not yet handed to the spool; a connection past it waits for room (README).
     public var ingestMaxPendingBytes = ServiceSettings.defaultIngestMaxPendingBytes
+    /// `ingest.max_receive_bytes`: how far all connections' receive buffers may grow past
+    /// their first size together, for frames still arriving; past it a connection inside a
+    /// large frame is not read until room comes (README).
+    public var ingestMaxReceiveBytes = ServiceSettings.defaultIngestMaxReceiveBytes
     /// `HTTP_Server`: serve health, metrics and status over HTTP.
     public var httpServer = false
     /// `HTTP_Listen`: 127.0.0.1 unless set (the endpoint tells about every log group).
@@ -36,6 +40,12 @@ public struct ServiceSettings: Sendable {
     /// the ECS task's 512 MB, while 10 connections of full 6 MiB frames still
     /// decode side by side (README, "Configuration").
     public static let defaultIngestMaxPendingBytes = 64 << 20
+
+    /// 64 MiB, as the decode budget: ten 6 MiB frames arrive side by side, while a
+    /// thousand connections each inside a frame cannot hold gigabytes. A buffer's
+    /// first 256 KiB (at most `Buffer_Chunk_Size`) is outside it, so the small frames
+    /// Docker sends never wait for it.
+    public static let defaultIngestMaxReceiveBytes = 64 << 20
 
     public static var defaultStoragePath: String {
         #if os(Windows)
@@ -74,6 +84,7 @@ public struct ServiceSettings: Sendable {
         storageKeepDelivered = try reader.duration("storage.keep_delivered", default: storageKeepDelivered)
         storageDiskReserve = try reader.size("storage.disk_reserve", default: storageDiskReserve, allowingZero: true)
         ingestMaxPendingBytes = try reader.size("ingest.max_pending_bytes", default: ingestMaxPendingBytes)
+        ingestMaxReceiveBytes = try reader.size("ingest.max_receive_bytes", default: ingestMaxReceiveBytes)
         httpServer = try reader.bool("HTTP_Server", default: false)
         if let listen = reader.string("HTTP_Listen") { httpListen = listen }
         httpPort = UInt16(try reader.integer("HTTP_Port", default: Int(httpPort), range: 0...65535))

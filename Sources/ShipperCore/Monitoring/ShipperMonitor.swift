@@ -8,6 +8,7 @@ import Spool
 final class ShipperMonitor: @unchecked Sendable {
     let servers: [ForwardServer]
     let budget: DecodeBudget
+    let receiveBudget: DecodeBudget
     let sink: SpoolSink
     let spool: Spool
     let inspector: SpoolInspector
@@ -19,12 +20,13 @@ final class ShipperMonitor: @unchecked Sendable {
     let stuckAfter: TimeInterval
     private let lock = NSLock()
 
-    init(servers: [ForwardServer], budget: DecodeBudget, sink: SpoolSink, spool: Spool, inspector: SpoolInspector, delivery: DeliveryMetrics, slots: DeliverySlots,
+    init(servers: [ForwardServer], budget: DecodeBudget, receiveBudget: DecodeBudget, sink: SpoolSink, spool: Spool, inspector: SpoolInspector, delivery: DeliveryMetrics, slots: DeliverySlots,
          outputNames: [String], stuckAfter: TimeInterval = 300) {
         self.slots = slots
         self.outputNames = outputNames
         self.servers = servers
         self.budget = budget
+        self.receiveBudget = receiveBudget
         self.sink = sink
         self.spool = spool
         self.inspector = inspector
@@ -81,6 +83,11 @@ final class ShipperMonitor: @unchecked Sendable {
         text.add("shipper_input_pending_bytes_limit", "ingest.max_pending_bytes: past it, connections wait for room.", .gauge, [:], Double(pending.limit))
         text.add("shipper_input_budget_waits_total", "Times a connection waited for room in ingest.max_pending_bytes.", .counter, [:], Double(pending.waits))
         text.add("shipper_input_budget_waiting", "Connections waiting for room in ingest.max_pending_bytes now.", .gauge, [:], Double(pending.waiting))
+        let receiving = receiveBudget.snapshot
+        text.add("shipper_input_receive_bytes", "Bytes the receive buffers of all inputs grew past their first size, for frames still arriving.", .gauge, [:], Double(receiving.inUse))
+        text.add("shipper_input_receive_bytes_limit", "ingest.max_receive_bytes: past it, connections inside a large frame wait for room.", .gauge, [:], Double(receiving.limit))
+        text.add("shipper_input_receive_budget_waits_total", "Times a connection waited for room in ingest.max_receive_bytes.", .counter, [:], Double(receiving.waits))
+        text.add("shipper_input_receive_budget_waiting", "Connections waiting for room in ingest.max_receive_bytes now.", .gauge, [:], Double(receiving.waiting))
         text.add("shipper_input_records_total", "Records taken in, after filters.", .counter, [:], Double(accepted))
         text.add("shipper_dropped_records_total", "Records that matched no output.", .counter, ["reason": "no_output"], Double(unmatched))
         text.add("shipper_duplicate_frames_total", "Frames resent by clients and acked again without a second copy.", .counter, [:], Double(spool.duplicateFrames))

@@ -45,10 +45,12 @@ public final class ShipperRuntime {
         if !staged.isEmpty { logger.info("restored pieces of split lines", metadata: ["pieces": "\(staged.count)", "lines": "\(assembler.pendingLines)"]) }
         // One for the process: the point is that all inputs together cannot balloon.
         let budget = DecodeBudget(limit: service.ingestMaxPendingBytes)
+        let receiveBudget = DecodeBudget(limit: service.ingestMaxReceiveBytes)
         var servers: [ForwardServer] = []
         do {
             for input in configuration.inputs {
-                let server = ForwardServer(configuration: input, pipeline: pipeline, sink: sink, logger: logger, budget: budget, assembler: assembler)
+                let server = ForwardServer(configuration: input, pipeline: pipeline, sink: sink, logger: logger, budget: budget,
+                                          receiveBudget: receiveBudget, assembler: assembler)
                 try server.start()
                 servers.append(server)
             }
@@ -62,7 +64,7 @@ public final class ShipperRuntime {
         let deliverySlots = DeliverySlots(count: UploadSupervisor.batchesInFlight)
         var monitoring: MonitoringServer?
         if service.httpServer {
-            let monitor = ShipperMonitor(servers: servers, budget: budget, sink: sink, spool: spool, inspector: try SpoolInspector(path: spoolPath),
+            let monitor = ShipperMonitor(servers: servers, budget: budget, receiveBudget: receiveBudget, sink: sink, spool: spool, inspector: try SpoolInspector(path: spoolPath),
                                          delivery: deliveryMetrics, slots: deliverySlots, outputNames: configuration.outputs.map(\.output.name))
             monitoring = try MonitoringServer(listen: service.httpListen, port: service.httpPort, logger: logger) { monitor.respond($0) }
         }
