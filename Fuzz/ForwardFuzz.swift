@@ -23,13 +23,18 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
         }()
         precondition(scannedInPieces == scanned, "the scanner ends elsewhere when fed in pieces")
         var end = offset
-        guard (try? decoder.decode(bytes, offset: &end)) != nil else {
+        guard let value = try? decoder.decode(bytes, offset: &end) else {
             precondition(scanned == nil, "the scanner accepted a value that decode refused")
             break
         }
         precondition(scanned == end - offset, "the scanner and decode disagree on the value's length")
         let frameBytes = UnsafeBufferPointer(rebasing: bytes[offset..<end])
         if let frame = try? ForwardFrame(parsing: frameBytes, limits: limits) {
+            // The options read in place name the chunk the decoded option map does (its last "chunk" key).
+            if case .array(let elements) = value, let option = optionMap(of: elements) {
+                let chunk = option.last { $0.key == .string(Array("chunk".utf8)) }?.value
+                precondition(frame.chunk == chunk, "the options read in place and the decoded option map disagree on the chunk")
+            }
             for entry in frame.entries {
                 // The record read in place and its decoded fields render the same JSON.
                 precondition(RecordJSON.encode(entry.record) == RecordJSON.encode(LogRecord(fields: entry.record.fields)),
@@ -39,4 +44,19 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
         offset = end
     }
     return 0
+}
+
+/// The option map of a frame whose shape says for sure that its last element is
+/// the option: Message mode with four elements, PackedForward with three.
+/// (Forward mode with three has an array second, as has Message mode with
+/// Fluent Bit's `[time, metadata]`, so those are left out.)
+private func optionMap(of elements: [MessagePackValue]) -> [MessagePackPair]? {
+    let isOption: Bool
+    switch (elements.count, elements.count > 1 ? elements[1] : .nil) {
+    case (4, _): isOption = true
+    case (3, .string), (3, .binary): isOption = true
+    default: isOption = false
+    }
+    guard isOption, case .map(let pairs) = elements[elements.count - 1] else { return nil }
+    return pairs
 }

@@ -152,9 +152,21 @@ final class ModernForwardersTests: XCTestCase {
 
     func testAReceiveBufferGoesBackToItsFirstSize() {
         let buffer = ReceiveBuffer(capacity: 1024)
-        buffer.grow(to: 1 << 20, keeping: 0)
+        buffer.resize(to: 1 << 20, keeping: 0)
         XCTAssertEqual(buffer.capacity, 1 << 20)
-        buffer.shrink(to: 1024)
+        buffer.resize(to: 1024, keeping: 0)
         XCTAssertEqual(buffer.capacity, 1024)
+    }
+
+    func testAReceiveBufferKeepsItsFirstBytesAsItGrowsAndShrinks() {
+        let buffer = ReceiveBuffer(capacity: 8)
+        let bytes: [UInt8] = [1, 2, 3, 4, 5, 6]
+        bytes.withUnsafeBytes { buffer.room(from: 0, limit: 8).copyMemory(from: $0) }
+        buffer.resize(to: 64, keeping: 6)
+        XCTAssertEqual(Array(buffer.filled(6)), bytes)
+        buffer.moveToStart(2..<6)
+        buffer.resize(to: 4, keeping: 4)
+        XCTAssertEqual(buffer.capacity, 4)
+        XCTAssertEqual(Array(buffer.filled(4)), [3, 4, 5, 6])
     }
 }

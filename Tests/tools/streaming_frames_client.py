@@ -9,6 +9,11 @@ The shipper acks it only once it and everything before it on that connection is
 committed, so its ack means the connection's frames are all stored. Prints
 "ACKED <connection>" for each; exits 0 once every connection is acked, 1 if one
 is not within --timeout.
+
+With --write-bytes N the frames go out as one stream cut into writes of N bytes,
+--pause seconds apart: writes (and so the shipper's reads) end inside frames, as
+a busy client's do, for as long as the stream lasts. With --first-log-bytes N
+the first frame's "log" is N bytes long, so that the shipper's buffer grows for it.
 """
 import argparse
 import socket
@@ -32,12 +37,20 @@ def record(index, log):
 def stream(index, args, failures):
     now = int(time.time())
     frames = [msgpack.packb(["app", now, record(index, "c%d n%d" % (index, n))]) for n in range(args.frames)]
+    if args.first_log_bytes:
+        frames[0] = msgpack.packb(["app", now, record(index, "c%d n0 " % index + "x" * args.first_log_bytes)])
     chunk = "c%d-last" % index
     last = msgpack.packb(["app", now, record(index, "c%d last" % index), {"chunk": chunk}])
     try:
         conn = socket.create_connection(("127.0.0.1", args.port), timeout=args.timeout)
-        for start in range(0, len(frames), 1000):
-            conn.sendall(b"".join(frames[start:start + 1000]))
+        if args.write_bytes:
+            data = b"".join(frames)
+            for start in range(0, len(data), args.write_bytes):
+                conn.sendall(data[start:start + args.write_bytes])
+                time.sleep(args.pause)
+        else:
+            for start in range(0, len(frames), 1000):
+                conn.sendall(b"".join(frames[start:start + 1000]))
         conn.sendall(last)
         answers = Answers(conn)
         answer = answers.next()
@@ -55,6 +68,9 @@ def main():
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--frames", type=int, default=20000)
     parser.add_argument("--timeout", type=float, default=60)
+    parser.add_argument("--write-bytes", type=int, default=0)
+    parser.add_argument("--pause", type=float, default=0)
+    parser.add_argument("--first-log-bytes", type=int, default=0)
     args = parser.parse_args()
     failures = []
     threads = [threading.Thread(target=stream, args=(index, args, failures)) for index in range(args.connections)]

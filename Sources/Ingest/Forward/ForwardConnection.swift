@@ -196,21 +196,27 @@ final class ForwardConnection: @unchecked Sendable {
         run {
             guard waitingForBudget else { return }
             waitingForBudget = false
+            lastInput = .now()
+            let consumedBefore = consumed
             try takeInput()
-            tookInput(restartingClock: true)
+            tookInput(consumedBefore: consumedBefore, restartingClock: true)
             // No poll reports what TLS decrypted already, nor a drain that has not reached the socket's end.
             guard wantsToRead else { return }
             if case .drainingForStop = phase { try readAvailable() } else if stream.hasBufferedInput { try readAvailable() }
         }
     }
 
-    /// The receive budget may have room again: the poll reports what the socket holds once the connection reads again.
+    /// The receive budget may have room again. It reads at once rather than
+    /// waiting for the poll: no poll reports what TLS decrypted already, and
+    /// while this connection is first in the budget's line the others wait
+    /// for it to ask again.
     func receiveRoom() {
         run {
             guard waitingForReceiveRoom else { return }
             waitingForReceiveRoom = false
-            tookInput(restartingClock: true)
-            if case .drainingForStop = phase { try readAvailable() }
+            lastInput = .now()
+            if incompleteFrameSince != nil { incompleteFrameSince = .now() }
+            if wantsToRead { try readAvailable() }
         }
     }
 
@@ -244,8 +250,8 @@ final class ForwardConnection: @unchecked Sendable {
                 throw ForwardConnectionError.handshakeFailed("no PING within Handshake_Timeout (\(context.configuration.handshakeTimeout) s)")
             case .serving where isFrameOverdue(now):
                 throw ForwardConnectionError.frameTimedOut(seconds: context.configuration.frameTimeout, receivedBytes: filled - consumed)
-            case .serving where context.configuration.idleTimeout > 0 && !waitingForBudget
-                && now.uptimeNanoseconds - lastInput.uptimeNanoseconds >= UInt64(context.configuration.idleTimeout * 1e9):
+            case .serving where context.configuration.idleTimeout > 0 && !waitingForBudget && !waitingForReceiveRoom
+                && Double(now.uptimeNanoseconds - lastInput.uptimeNanoseconds) >= context.configuration.idleTimeout * 1e9:
                 context.logger.warning("closing connection idle for Idle_Timeout (\(context.configuration.idleTimeout) s)", metadata: ["peer": "\(peer)"])
                 close()
             default:
@@ -364,8 +370,9 @@ final class ForwardConnection: @unchecked Sendable {
                 filled += n
                 context.statistics.received(n)
                 lastInput = .now()
+                let consumedBefore = consumed
                 try takeInput()
-                tookInput(restartingClock: false)
+                tookInput(consumedBefore: consumedBefore, restartingClock: false)
                 reads += 1
                 guard wantsToRead else { return }
                 // While a stop drains, the socket is read until it has nothing more, a share at a time.
@@ -489,7 +496,7 @@ final class ForwardConnection: @unchecked Sendable {
     /// `ingest.max_receive_bytes` until it shrinks back.
     private func prepareBuffer() throws -> Bool {
         let configuration = context.configuration
-        emptyBuffer()
+        shrinkGrownBuffer()
         if buffer.capacity - filled < 4096 && consumed > 0 {
             buffer.moveToStart(consumed..<filled)
             filled -= consumed
@@ -502,34 +509,43 @@ final class ForwardConnection: @unchecked Sendable {
                 waitingForReceiveRoom = true
                 return false
             }
-            buffer.grow(to: wanted, keeping: filled)
+            buffer.resize(to: wanted, keeping: filled)
         }
         return true
     }
 
     /// Once everything received is taken in, the buffer starts again from its
-    /// start, and a buffer that grew for a large frame goes back to its first
-    /// size at once, with what it grew by to the receive budget: a container
-    /// that sent one large frame and is then quiet must not hold either.
-    private func emptyBuffer() {
-        guard consumed == filled else { return }
-        consumed = 0
-        filled = 0
-        let initial = Self.initialBufferBytes(context.configuration)
-        if buffer.capacity > initial {
-            buffer.shrink(to: initial)
-            context.receiveBudget.release(&receiveGrowth)
+    /// start. A buffer that grew for a large frame goes back to its first size
+    /// as soon as what it holds that is not taken in yet fits in half of that
+    /// (those bytes move along), and what it grew by goes back to the receive
+    /// budget: neither a container that sent one large frame and is then quiet,
+    /// nor one streaming small frames after it (whose reads seldom end at a
+    /// frame's end, so the buffer is seldom empty), may keep either.
+    private func shrinkGrownBuffer() {
+        if consumed == filled {
+            consumed = 0
+            filled = 0
         }
+        let initial = Self.initialBufferBytes(context.configuration)
+        guard buffer.capacity > initial, filled - consumed <= initial / 2 else { return }
+        buffer.moveToStart(consumed..<filled)
+        filled -= consumed
+        consumed = 0
+        buffer.resize(to: initial, keeping: filled)
+        context.receiveBudget.release(&receiveGrowth)
     }
 
-    /// After input was taken in: the buffer is emptied if it can be, and the
-    /// `Frame_Timeout` clock runs while it holds part of a frame. After a wait
-    /// for a budget the clock starts again, since that time was the shipper's.
-    private func tookInput(restartingClock: Bool) {
-        emptyBuffer()
+    /// After input was taken in (`consumedBefore`: where the first frame not taken in
+    /// began): the buffer shrinks if it can, and the `Frame_Timeout` clock times
+    /// the frame now arriving. It starts again whenever a frame was taken in, so a
+    /// client streaming frames whose reads rarely end at a frame's end is timed frame
+    /// by frame, and after a wait for a budget, since that time was the shipper's.
+    private func tookInput(consumedBefore: Int, restartingClock: Bool) {
+        let frameTakenIn = consumed != consumedBefore
+        shrinkGrownBuffer()
         if consumed == filled {
             incompleteFrameSince = nil
-        } else if incompleteFrameSince == nil || restartingClock {
+        } else if incompleteFrameSince == nil || frameTakenIn || restartingClock {
             incompleteFrameSince = .now()
         }
     }
@@ -538,7 +554,7 @@ final class ForwardConnection: @unchecked Sendable {
     private func isFrameOverdue(_ now: DispatchTime) -> Bool {
         let timeout = context.configuration.frameTimeout
         guard timeout > 0, !waitingForBudget, !waitingForReceiveRoom, let since = incompleteFrameSince else { return false }
-        return now.uptimeNanoseconds - since.uptimeNanoseconds >= UInt64(timeout * 1e9)
+        return Double(now.uptimeNanoseconds - since.uptimeNanoseconds) >= timeout * 1e9
     }
 
     /// What decoding the buffer came to.

@@ -33,19 +33,14 @@ final class ReceiveBuffer {
         UnsafeMutableRawPointer(base).copyMemory(from: base + range.lowerBound, byteCount: range.count)
     }
 
-    /// Goes back to an empty buffer of `capacity` bytes (when nothing in it is needed any more).
-    func shrink(to capacity: Int) {
-        storage.deallocate()
-        storage = .allocate(capacity: capacity)
-    }
-
-    /// Grows to `capacity` bytes, keeping the first `keeping`.
-    func grow(to capacity: Int, keeping: Int) {
-        let larger = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: capacity)
-        if let from = storage.baseAddress, let to = larger.baseAddress {
+    /// Grows or shrinks to `capacity` bytes, keeping the first `keeping` (at most `capacity`).
+    func resize(to capacity: Int, keeping: Int) {
+        precondition(keeping <= capacity, "a receive buffer cannot shrink below the bytes it keeps")
+        let resized = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: capacity)
+        if let from = storage.baseAddress, let to = resized.baseAddress {
             UnsafeMutableRawPointer(to).copyMemory(from: from, byteCount: keeping)
         }
         storage.deallocate()
-        storage = larger
+        storage = resized
     }
 }
