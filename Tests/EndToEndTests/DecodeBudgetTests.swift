@@ -43,7 +43,7 @@ final class DecodeBudgetEndToEndTests: XCTestCase {
         }
         XCTAssertEqual(acked.count, connections * records, "every frame acked")
 
-        let peakKiB = try Self.peakResidentKiB(of: shipper.child.process.processIdentifier)
+        let peakKiB = try ShipperFigures.memoryKiB(of: shipper.child.process.processIdentifier, "VmHWM:")
         print("decode budget test: peak RSS \(peakKiB / 1024) MiB with ingest.max_pending_bytes 4M, \(connections) connections")
         let metrics = try String(contentsOf: URL(string: "http://127.0.0.1:\(metricsPort)/api/v1/metrics/prometheus")!, encoding: .utf8)
         XCTAssertTrue(metrics.contains("shipper_input_pending_bytes 0\n"), "nothing held once every frame is acked:\n\(metrics)")
@@ -119,15 +119,5 @@ final class DecodeBudgetEndToEndTests: XCTestCase {
         print("stop while connections wait for the decode budget: \(took) s")
         XCTAssertLessThan(took, 7, "the stop took \(took) s")
         client.kill9()
-    }
-
-    /// VmHWM: the most the process has had resident since it started.
-    static func peakResidentKiB(of pid: Int32) throws -> Int {
-        let status = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
-        guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
-              let kib = line.split(separator: " ").dropFirst().first.flatMap({ Int($0) }) else {
-            throw ChildProcessError.failed("no VmHWM in /proc/\(pid)/status")
-        }
-        return kib
     }
 }

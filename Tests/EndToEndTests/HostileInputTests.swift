@@ -58,8 +58,7 @@ final class HostileInputTests: XCTestCase {
         XCTAssertFalse(try fake.lines().contains("hostile"), "nothing from a broken frame is stored")
         XCTAssertEqual(shipper.child.process.isRunning, true, "the shipper survived")
         // Two million empty entries once took 834 MB; the frame is refused long before that.
-        let status = try String(contentsOfFile: "/proc/\(shipper.child.process.processIdentifier)/status", encoding: .utf8)
-        let peakKiB = status.split(separator: "\n").first { $0.hasPrefix("VmHWM:") }.flatMap { Int($0.split(separator: " ")[1]) } ?? 0
+        let peakKiB = try ShipperFigures.memoryKiB(of: shipper.child.process.processIdentifier, "VmHWM:")
         XCTAssertGreaterThan(peakKiB, 0)
         XCTAssertLessThan(peakKiB, 200 * 1024, "peak RSS under 200 MiB through every bomb")
         XCTAssertEqual(try shipper.child.terminate(), 0)

@@ -25,22 +25,15 @@ final class ReceiveBudgetEndToEndTests: XCTestCase {
     /// small frames are acked throughout, and SIGTERM still stops in time.
     func testConnectionsInsideLargeFramesWaitForTheReceiveBudgetWhileSmallFramesGoOn() throws {
         let stallers = 40
-        let config = try ShipperProcess.tutorialConfig(service: """
-                ingest.max_receive_bytes 4M
-                HTTP_Server On
-                HTTP_Port   0
-
-            """).replacingOccurrences(of: "    Tag_Prefix        ecs.", with: "    Tag_Prefix        ecs.\n    Frame_Timeout     0")
-        let shipper = try ShipperProcess(config: config, directory: directory, endpoint: "http://127.0.0.1:9")
-        let metricsPort = try shipper.child.waitForLine(#"monitoring endpoint listening .*port=(\d+)"#)
+        let (shipper, metricsPort) = try startShipper(input: ["Frame_Timeout     0"], service: ["ingest.max_receive_bytes 4M"])
         let pid = shipper.child.process.processIdentifier
-        let residentBefore = try Self.residentKiB(of: pid, field: "VmRSS:")
+        let residentBefore = try ShipperFigures.memoryKiB(of: pid, "VmRSS:")
         let stalled = try ChildProcess("python3", [TestPaths.tool("stalled_frames_client.py"), "--port", "\(shipper.port)",
                                                    "--connections", "\(stallers)", "--frame-bytes", "3000000", "--send-bytes", "2500000",
                                                    "--timeout", "120"], name: "stalled frames")
         var metrics: [String: Double] = [:]
         try eventually(timeout: 60, "most stalled connections waiting for the receive budget") {
-            metrics = try Self.metrics(port: metricsPort)
+            metrics = try ShipperFigures.metrics(port: metricsPort)
             return (metrics["shipper_input_receive_budget_waiting"] ?? 0) >= Double(stallers - 8)
         }
         // Past the limit by at most what the connection holding longest grows by: to hold 2.5 MB, 3.75 MiB.
@@ -53,7 +46,7 @@ final class ReceiveBudgetEndToEndTests: XCTestCase {
         try acking.waitForOutput(timeout: 10, "small frames acked while 40 connections wait inside large ones") {
             $0.split(separator: "\n").filter { $0.hasPrefix("ACK ") }.count >= 200
         }
-        let peakGrowthKiB = try Self.residentKiB(of: pid, field: "VmHWM:") - residentBefore
+        let peakGrowthKiB = try ShipperFigures.memoryKiB(of: pid, "VmHWM:") - residentBefore
         print("receive budget test: \(Int(metrics["shipper_input_receive_bytes"] ?? -1)) bytes grown, \(Int(metrics["shipper_input_receive_budget_waiting"] ?? -1)) connections waiting, peak RSS \(peakGrowthKiB / 1024) MiB above idle")
         // 40 buffers of 256 KiB filled, the 4 MiB budget and what the oldest holder grows by: 26 MiB in a release
         // build; with the budget at 1G, where each buffer holds its 2.5 MB, 112 MiB.
@@ -75,17 +68,11 @@ final class ReceiveBudgetEndToEndTests: XCTestCase {
     /// connection for good, and its buffer goes back to its first size at once,
     /// so it holds none of the receive budget.
     func testAConnectionThatStopsInsideAFrameIsClosedAtFrameTimeoutAndAQuietOneStays() throws {
-        let config = try ShipperProcess.tutorialConfig(service: """
-                HTTP_Server On
-                HTTP_Port   0
-
-            """).replacingOccurrences(of: "    Tag_Prefix        ecs.", with: "    Tag_Prefix        ecs.\n    Frame_Timeout     1")
-        let shipper = try ShipperProcess(config: config, directory: directory, endpoint: "http://127.0.0.1:9")
-        let metricsPort = try shipper.child.waitForLine(#"monitoring endpoint listening .*port=(\d+)"#)
+        let (shipper, metricsPort) = try startShipper(input: ["Frame_Timeout     1"])
         let quiet = try ChildProcess("python3", [TestPaths.tool("stalled_frames_client.py"), "--port", "\(shipper.port)",
                                                  "--connections", "2", "--whole", "--frame-bytes", "1000000", "--timeout", "6"], name: "quiet connections")
         try quiet.waitForOutput(timeout: 10, "the quiet connections' frames acked") { $0.components(separatedBy: "ACK ").count - 1 == 2 }
-        let afterLargeFrames = try Self.metrics(port: metricsPort)
+        let afterLargeFrames = try ShipperFigures.metrics(port: metricsPort)
         XCTAssertEqual(afterLargeFrames["shipper_input_receive_bytes"], 0, "quiet connections hold no grown buffer: \(afterLargeFrames)")
         let stalled = try ChildProcess("python3", [TestPaths.tool("stalled_frames_client.py"), "--port", "\(shipper.port)",
                                                    "--connections", "3", "--frame-bytes", "1000000", "--send-bytes", "600000",
@@ -101,7 +88,7 @@ final class ReceiveBudgetEndToEndTests: XCTestCase {
         try shipper.child.waitForOutput(timeout: 10, "an error naming each peer") {
             $0.split(separator: "\n").filter { $0.contains("Frame_Timeout (1.0 s)") && $0.contains("peer=") }.count == 3
         }
-        XCTAssertEqual(try Self.metrics(port: metricsPort)["shipper_input_receive_bytes"], 0, "the closed connections' buffers went back")
+        XCTAssertEqual(try ShipperFigures.metrics(port: metricsPort)["shipper_input_receive_bytes"], 0, "the closed connections' buffers went back")
         XCTAssertEqual(try quiet.waitForExit(timeout: 20), 0, quiet.text)
         XCTAssertEqual(quiet.text.split(separator: "\n").filter { $0.hasPrefix("OPEN ") }.count, 2, "the quiet connections stay open: \(quiet.text)")
         XCTAssertEqual(try shipper.child.terminate(), 0)
@@ -114,20 +101,14 @@ final class ReceiveBudgetEndToEndTests: XCTestCase {
     /// small frames after it still stream (its reads never end at a frame's end,
     /// so the buffer is never empty), and with it what it held of the budget.
     func testAClientStreamingFramesInWritesThatEndInsideFramesIsNotTimedOut() throws {
-        let config = try ShipperProcess.tutorialConfig(service: """
-                HTTP_Server On
-                HTTP_Port   0
-
-            """).replacingOccurrences(of: "    Tag_Prefix        ecs.", with: "    Tag_Prefix        ecs.\n    Frame_Timeout     2")
-        let shipper = try ShipperProcess(config: config, directory: directory, endpoint: "http://127.0.0.1:9")
-        let metricsPort = try shipper.child.waitForLine(#"monitoring endpoint listening .*port=(\d+)"#)
+        let (shipper, metricsPort) = try startShipper(input: ["Frame_Timeout     2"])
         let started = Date()
         let client = try ChildProcess("python3", [TestPaths.tool("streaming_frames_client.py"), "--port", "\(shipper.port)",
                                                   "--connections", "1", "--frames", "20000", "--write-bytes", "50001", "--pause", "0.05",
                                                   "--first-log-bytes", "900000", "--timeout", "60"], name: "streaming frames")
         var grewForTheFirst = false
         try eventually(timeout: 5, "the buffer grown for the first frame given back while the stream goes on") {
-            let grown = try Self.metrics(port: metricsPort)["shipper_input_receive_bytes"] ?? -1
+            let grown = try ShipperFigures.metrics(port: metricsPort)["shipper_input_receive_bytes"] ?? -1
             grewForTheFirst = grewForTheFirst || grown > 0
             return grewForTheFirst && grown == 0
         }
@@ -149,25 +130,18 @@ final class ReceiveBudgetEndToEndTests: XCTestCase {
     /// it gets its own second, so it is closed two seconds or more after its
     /// last byte, not one.
     func testAConnectionWaitingForTheReceiveBudgetIsNotIdle() throws {
-        let config = try ShipperProcess.tutorialConfig(service: """
-                ingest.max_receive_bytes 1M
-                HTTP_Server On
-                HTTP_Port   0
-
-            """).replacingOccurrences(of: "    Tag_Prefix        ecs.", with: "    Tag_Prefix        ecs.\n    Frame_Timeout     0\n    Idle_Timeout      1")
-        let shipper = try ShipperProcess(config: config, directory: directory, endpoint: "http://127.0.0.1:9")
-        let metricsPort = try shipper.child.waitForLine(#"monitoring endpoint listening .*port=(\d+)"#)
+        let (shipper, metricsPort) = try startShipper(input: ["Frame_Timeout     0", "Idle_Timeout      1"], service: ["ingest.max_receive_bytes 1M"])
         let streaming = try ChildProcess("python3", [TestPaths.tool("streaming_frames_client.py"), "--port", "\(shipper.port)",
                                                      "--connections", "1", "--frames", "10", "--first-log-bytes", "3000000",
                                                      "--write-bytes", "50001", "--pause", "0.05", "--timeout", "60"], name: "streaming frames")
         try eventually(timeout: 10, "the streaming connection's buffer grown past the budget") {
-            (try Self.metrics(port: metricsPort)["shipper_input_receive_bytes"] ?? 0) >= Double(1 << 20)
+            (try ShipperFigures.metrics(port: metricsPort)["shipper_input_receive_bytes"] ?? 0) >= Double(1 << 20)
         }
         let stalled = try ChildProcess("python3", [TestPaths.tool("stalled_frames_client.py"), "--port", "\(shipper.port)",
                                                    "--connections", "1", "--frame-bytes", "3000000", "--send-bytes", "1500000",
                                                    "--timeout", "30"], name: "stalled frame")
         try eventually(timeout: 10, "the stalled connection waiting for room") {
-            (try Self.metrics(port: metricsPort)["shipper_input_receive_budget_waiting"] ?? 0) >= 1
+            (try ShipperFigures.metrics(port: metricsPort)["shipper_input_receive_budget_waiting"] ?? 0) >= 1
         }
         XCTAssertEqual(try streaming.waitForExit(timeout: 60), 0, streaming.text)
         XCTAssertEqual(try stalled.waitForExit(timeout: 40), 0, stalled.text)
@@ -177,23 +151,13 @@ final class ReceiveBudgetEndToEndTests: XCTestCase {
         XCTAssertEqual(try shipper.child.terminate(), 0)
     }
 
-    static func metrics(port: String) throws -> [String: Double] {
-        let text = try String(contentsOf: URL(string: "http://127.0.0.1:\(port)/api/v1/metrics/prometheus")!, encoding: .utf8)
-        var values: [String: Double] = [:]
-        for line in text.split(separator: "\n") where !line.hasPrefix("#") {
-            let parts = line.split(separator: " ")
-            if parts.count == 2, !parts[0].contains("{"), let value = Double(parts[1]) { values[String(parts[0])] = value }
-        }
-        return values
-    }
-
-    /// A figure of /proc/<pid>/status in KiB: VmRSS now, VmHWM the most since the start.
-    static func residentKiB(of pid: Int32, field: String) throws -> Int {
-        let status = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
-        guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix(field) }),
-              let kib = line.split(separator: " ").dropFirst().first.flatMap({ Int($0) }) else {
-            throw ChildProcessError.failed("no \(field) in /proc/\(pid)/status")
-        }
-        return kib
+    /// The tutorial's shipper, its CloudWatch unreachable (nothing here is delivered), with
+    /// `input` lines added to its forward input and `service` lines to [SERVICE], and its
+    /// metrics endpoint on; returns it and the endpoint's port.
+    private func startShipper(input: [String], service: [String] = []) throws -> (ShipperProcess, metricsPort: String) {
+        let config = try ShipperProcess.tutorialConfig(service: (service + ["HTTP_Server On", "HTTP_Port   0"]).map { "    \($0)\n" }.joined())
+            .replacingOccurrences(of: "    Tag_Prefix        ecs.", with: (["Tag_Prefix        ecs."] + input).map { "    \($0)" }.joined(separator: "\n"))
+        let shipper = try ShipperProcess(config: config, directory: directory, endpoint: "http://127.0.0.1:9")
+        return (shipper, try shipper.child.waitForLine(#"monitoring endpoint listening .*port=(\d+)"#))
     }
 }
