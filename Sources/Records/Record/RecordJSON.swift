@@ -139,21 +139,33 @@ public enum RecordJSON {
         out.append(UInt8(ascii: "\""))
     }
 
-    /// Escapes valid UTF-8 a byte at a time, copying the runs between the bytes
-    /// to escape whole: a message that is itself JSON (every Docker line sent as
-    /// JSON) has quotes throughout, and going through Unicode scalars for it made
-    /// rendering request bodies a visible part of delivery.
+    /// Escapes valid UTF-8 a byte at a time into scratch memory, then appends it
+    /// in one go: a message that is itself JSON (every Docker line sent as JSON)
+    /// has quotes throughout, and going through Unicode scalars, or appending
+    /// the short runs between its quotes one by one, made rendering request
+    /// bodies a visible part of delivery.
     private static func appendEscaped(_ bytes: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {
-        out.reserveCapacity(out.count + bytes.count + bytes.count / 8 + 8)
-        var runStart = 0
-        for index in 0..<bytes.count {
-            let byte = bytes[index]
-            guard byte < 0x20 || byte == 0x22 || byte == 0x5c else { continue }
-            out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<index]))
-            appendEscape(of: byte, to: &out)
-            runStart = index + 1
+        // The longest escape, \u00XX, is six bytes for one.
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: bytes.count * 6) { scratch in
+            var count = 0
+            func put(_ byte: UInt8) {
+                scratch[count] = byte
+                count += 1
+            }
+            for byte in bytes {
+                switch byte {
+                case 0x22, 0x5c: put(0x5c); put(byte)
+                case 0x0a: put(0x5c); put(UInt8(ascii: "n"))
+                case 0x0d: put(0x5c); put(UInt8(ascii: "r"))
+                case 0x09: put(0x5c); put(UInt8(ascii: "t"))
+                case ..<0x20:
+                    put(0x5c); put(UInt8(ascii: "u")); put(UInt8(ascii: "0")); put(UInt8(ascii: "0"))
+                    put(hex[Int(byte >> 4)]); put(hex[Int(byte & 0xf)])
+                default: put(byte)
+                }
+            }
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: scratch[..<count]))
         }
-        out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart...]))
     }
 
     /// The slow path, for bytes that are not UTF-8: each bad sequence becomes U+FFFD.
