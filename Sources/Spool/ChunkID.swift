@@ -9,7 +9,7 @@
 struct ChunkID: Hashable {
     let bytes: [UInt8]
     /// The bytes' hash with this process's seed; equal ids have equal digests.
-    private let digest: Int
+    let digest: Int
 
     init(_ bytes: [UInt8]) {
         self.bytes = bytes
