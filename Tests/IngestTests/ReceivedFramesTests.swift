@@ -1,6 +1,6 @@
 import XCTest
 @testable import Ingest
-import Records
+@testable import Records
 
 final class ReceivedFramesTests: XCTestCase {
     /// A sink that knows one chunk as stored and takes nothing.
@@ -33,6 +33,38 @@ final class ReceivedFramesTests: XCTestCase {
         received.add(&new)
         XCTAssertEqual(received.batches.last?.staged.count, 1, "a new piece is staged as usual")
         XCTAssertEqual(assembler.pendingLines, 1)
+    }
+
+    /// A received record is the only reference to its bytes: the tutorial's
+    /// renames and rewrite_tag edit them where they were decoded. A second
+    /// reference anywhere on the way made the first rename copy every record.
+    func testTheFiltersEditARecordWhereItWasDecodedWithoutCopyingIt() throws {
+        var encoder = MessagePackEncoder()
+        encoder.encodeArrayHeader(count: 4)
+        encoder.encode(.string(Array("app".utf8)))
+        encoder.encode(.uint(1_700_000_000))
+        encoder.encode(.map([
+            MessagePackPair(key: .string("log"), value: .string("a line")),
+            MessagePackPair(key: .string("com.amazonaws.ecs.cluster"), value: .string("c")),
+            MessagePackPair(key: .string("com.amazonaws.ecs.task-arn"), value: .string("arn:aws:ecs:us-east-1:1:task/c/0123abcd")),
+        ]))
+        encoder.encode(.map([MessagePackPair(key: .string("chunk"), value: .string("c1"))]))
+        let bytes = encoder.bytes
+        var frame = try ForwardFrame(parsing: bytes, limits: .init(maxInflatedBytes: 1 << 20, decoder: MessagePackDecoder()))
+        let decodedAt = try XCTUnwrap(frame.entries.first?.record.storageAddress)
+
+        let modify = ModifyFilter(match: TagPattern("ecs.*"), rules: [.rename(from: "com.amazonaws.ecs.cluster", to: "ecs_cluster"),
+                                                                      .rename(from: "com.amazonaws.ecs.task-arn", to: "ecs_task_arn")])
+        let rule = try RewriteTagFilter.Rule(parsing: "$ecs_task_arn ^([a-z-:0-9]+)/([a-zA-Z0-9-_]+)/([a-z0-9]+)$ out.$3 false")
+        let pipeline = FilterPipeline(filters: [modify, RewriteTagFilter(match: TagPattern("ecs.*"), rules: [rule])])
+        var received = ReceivedFrames(pipeline: pipeline, tagPrefix: "ecs.", assembler: PartialMessageAssembler(),
+                                      sink: KnownChunkSink(stored: []))
+        received.add(&frame)
+
+        let out = try XCTUnwrap(received.batches.first?.records.first)
+        XCTAssertEqual(out.tag, "out.0123abcd")
+        XCTAssertNotNil(out.record.index(of: Array("ecs_cluster".utf8)), "renamed")
+        XCTAssertEqual(out.record.storageAddress, decodedAt, "the renames were made in the decoded bytes, not in a copy of them")
     }
 
     func testLongChunkIdsAreRememberedByADigestOfBoundedSize() {

@@ -54,12 +54,17 @@ public struct FilterPipeline: Sendable {
     }
 
     /// Runs `record` through every filter with one connection's `memo`.
+    ///
+    /// The record goes down the filters in place (`inout`) and callers hand it
+    /// over with `consume`: any second reference to its bytes while a filter
+    /// edits them would make that filter copy them all, a whole record per
+    /// record (measured: one copy of every Docker record at its first rename).
     public func process(_ record: consuming TaggedRecord, into output: inout [TaggedRecord], memo: inout Memo) {
-        run(record, emitters: Emitters(), into: &output, memo: &memo)
+        var current = consume record
+        run(&current, emitters: Emitters(), into: &output, memo: &memo)
     }
 
-    private func run(_ input: consuming TaggedRecord, emitters: Emitters, into output: inout [TaggedRecord], memo: inout Memo) {
-        var current = input
+    private func run(_ current: inout TaggedRecord, emitters: Emitters, into output: inout [TaggedRecord], memo: inout Memo) {
         for (index, stage) in stages.enumerated() where !emitters.contains(index) && memo.matches(stage, at: index, current.tag) {
             switch stage.filter.apply(tag: current.tag, record: &current.record, memo: memo.filterMemos[index]) {
             case .pass:
@@ -67,11 +72,11 @@ public struct FilterPipeline: Sendable {
             case .reemit(let newTag, keepOriginal: true):
                 var copy = current
                 copy.tag = newTag
-                run(copy, emitters: emitters.adding(index), into: &output, memo: &memo)
+                run(&copy, emitters: emitters.adding(index), into: &output, memo: &memo)
             case .reemit(let newTag, keepOriginal: false):
                 // The record moves on under its new tag: no copy of its bytes.
                 current.tag = newTag
-                run(current, emitters: emitters.adding(index), into: &output, memo: &memo)
+                run(&current, emitters: emitters.adding(index), into: &output, memo: &memo)
                 return
             }
         }

@@ -74,6 +74,9 @@ public struct RecordTemplate: Hashable, Sendable {
     }
 
     public let parts: [Part]
+    /// The literals' UTF-8 bytes, by part: rendering appends them for every
+    /// record, and a String's view is copied byte by byte.
+    private let literalBytes: [[UInt8]]
 
     public init(parsing text: String, allowCaptures: Bool) throws {
         var parts: [Part] = []
@@ -100,6 +103,7 @@ public struct RecordTemplate: Hashable, Sendable {
         }
         if !literal.isEmpty { parts.append(.literal(literal)) }
         self.parts = parts
+        literalBytes = parts.map { if case .literal(let text) = $0 { Array(text.utf8) } else { [] } }
     }
 
     /// The accessors this template reads.
@@ -111,15 +115,19 @@ public struct RecordTemplate: Hashable, Sendable {
     /// `nil` when a field it names is missing from the record.
     public func render(_ record: LogRecord, captures: [Substring] = [], memo: inout TemplateMemo) -> String? {
         memo.scratch.removeAll(keepingCapacity: true)
-        for part in parts {
+        for (index, part) in parts.enumerated() {
             switch part {
-            case .literal(let text): memo.scratch.append(contentsOf: text.utf8)
+            case .literal: memo.scratch.append(contentsOf: literalBytes[index])
             case .field(let accessor):
                 guard let value = accessor.textBytes(in: record) else { return nil }
                 memo.scratch.append(contentsOf: value)
             case .capture(let n):
                 guard n < captures.count else { return nil }
-                memo.scratch.append(contentsOf: captures[n].utf8)
+                let capture = captures[n].utf8
+                // A capture of a native string is contiguous: appended at once, not byte by byte.
+                if capture.withContiguousStorageIfAvailable({ memo.scratch.append(contentsOf: $0) }) == nil {
+                    memo.scratch.append(contentsOf: capture)
+                }
             }
         }
         return memo.result()

@@ -47,10 +47,14 @@ struct ReceivedFrames {
         swap(&entries, &frame.entries)
         batch.records.reserveCapacity(entries.count)
         for index in entries.indices {
-            var record = LogRecord()
-            swap(&record, &entries[index].record)
+            var record = TaggedRecord(tag: tag, time: entries[index].time, record: LogRecord())
+            swap(&record.record, &entries[index].record)
+            guard PartialMessageAssembler.isMarkedAsPiece(record.record) else {
+                pipeline.process(consume record, into: &batch.records, memo: &memo)
+                continue
+            }
             // Split lines are joined before the filters see them.
-            switch assembler.add(TaggedRecord(tag: tag, time: entries[index].time, record: record)) {
+            switch assembler.add(record) {
             case .whole(let record):
                 pipeline.process(record, into: &batch.records, memo: &memo)
             case .held(let piece):

@@ -71,9 +71,16 @@ public final class PartialMessageAssembler: @unchecked Sendable {
         return lines.count
     }
 
+    /// Whether `record` says it is a piece of a split line: only such records
+    /// need `add`. Asked first, so that every other record goes on as the only
+    /// reference to its bytes, and the filters edit them in place rather than
+    /// copy them.
+    public static func isMarkedAsPiece(_ record: LogRecord) -> Bool {
+        record.textBytes(at: partialMessagePath)?.elementsEqual(trueText) ?? false
+    }
+
     public func add(_ record: consuming TaggedRecord) -> Outcome {
-        // Every record passes here: the common answer ("not a piece") reads the bytes in place.
-        guard let flag = record.record.textBytes(at: Self.partialMessagePath), flag.elementsEqual(Self.trueText),
+        guard Self.isMarkedAsPiece(record.record),
               let key = record.record[bytes: Self.partialKeys[1]]?.stringBytes,
               let ordinal = record.record[bytes: Self.partialKeys[2]]?.textValue.flatMap({ Int($0) }), ordinal >= 1 else {
             return .whole(record)
