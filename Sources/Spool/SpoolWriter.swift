@@ -37,6 +37,9 @@ final class SpoolWriter: @unchecked Sendable {
     private let condition = NSCondition()
     private var queue: [Batch] = []
     private var queuedBytes = 0
+    /// Frames in `queue`, and what the writer expects of them before its next commit.
+    private var queuedFrames = 0
+    private var gathering = CommitGathering()
     private var closing = false
     /// Set by `stopIntake()`: nothing waits for room any more.
     private var intakeStopped = false
@@ -157,6 +160,7 @@ final class SpoolWriter: @unchecked Sendable {
         }
         queue.append(batch)
         queuedBytes += batch.bytes
+        queuedFrames += appends.count
         condition.broadcast()
         condition.unlock()
         return batch
@@ -199,8 +203,10 @@ final class SpoolWriter: @unchecked Sendable {
         while true {
             condition.lock()
             while queue.isEmpty && !closing { condition.wait() }
+            waitForAckedClients()
             let batches = queue
             queue.removeAll(keepingCapacity: true)
+            queuedFrames = 0
             // What the writer took no longer counts against the queue: appenders fill
             // the next transaction while this one is written and synced.
             for batch in batches { queuedBytes -= batch.bytes }
@@ -209,12 +215,15 @@ final class SpoolWriter: @unchecked Sendable {
             condition.unlock()
             if stop { break }
 
+            let started = DispatchTime.now().uptimeNanoseconds
             let result = commitRetryingWhileDiskFull(batches)
 
             condition.lock()
             for batch in batches {
                 batch.result = result
             }
+            gathering.committed(ackedFrames: batches.reduce(0) { $0 + $1.appends.count { $0.chunk != nil } }, queuedFrames: queuedFrames,
+                                duration: Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9)
             condition.broadcast()
             condition.unlock()
             for batch in batches {
@@ -226,6 +235,17 @@ final class SpoolWriter: @unchecked Sendable {
         finished = true
         condition.broadcast()
         condition.unlock()
+    }
+
+    /// Waits, the lock held, for the clients the last commit acked to send
+    /// again (`CommitGathering`); not while the spool closes or stops its
+    /// intake, nor once the queue is half full, so that appenders never wait
+    /// for room because of it.
+    private func waitForAckedClients() {
+        guard gathering.expectedFrames > 0, queuedFrames < gathering.expectedFrames else { return }
+        let deadline = Date().addingTimeInterval(gathering.longestWait)
+        while !closing && !intakeStopped && queuedBytes < maxQueuedBytes / 2 && queuedFrames < gathering.expectedFrames
+                && condition.wait(until: deadline) {}
     }
 
     /// Commits `batches`; a full disk pauses intake and is retried every second
