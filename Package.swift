@@ -32,11 +32,13 @@ let package = Package(
         .systemLibrary(name: "CZstd", path: "Sources/CZstd"),
         .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL"),
         .systemLibrary(name: "CMalloc", path: "Sources/CMalloc"),
+        .systemLibrary(name: "CEpoll", path: "Sources/CEpoll"),
 
         // The libraries, lowest first; each depends only on those above it in this list.
         // scripts/check-layers fails on an import that goes the other way.
         .target(name: "Records", dependencies: ["CZlib", "CZstd"], linkerSettings: systemLibraries),
-        .target(name: "Network", dependencies: ["COpenSSL"], linkerSettings: systemLibraries),
+        .target(name: "Network", dependencies: ["COpenSSL", .target(name: "CEpoll", condition: .when(platforms: [.linux]))],
+                linkerSettings: systemLibraries),
         .target(
             name: "Ingest",
             dependencies: ["Records", "Network", "COpenSSL", .product(name: "Logging", package: "swift-log")],

@@ -28,7 +28,7 @@ final class ReadinessPollerTests: XCTestCase {
         let listener = try StreamSocket.listen(host: "127.0.0.1", port: 0)
         let poller = try ReadinessPoller()
         let pairs = try (0..<4).map { _ in try connectedPair(listener) }
-        for (key, pair) in pairs.enumerated() { poller.register(pair.server, as: key, for: .readable) }
+        for (key, pair) in pairs.enumerated() { try poller.register(pair.server, as: key, for: .readable) }
         XCTAssertEqual(try ready(poller, within: 0), [:], "nothing sent yet")
         try pairs[1].client.write([1])
         try pairs[3].client.write([2, 3])
@@ -49,12 +49,12 @@ final class ReadinessPollerTests: XCTestCase {
         let listener = try StreamSocket.listen(host: "127.0.0.1", port: 0)
         let poller = try ReadinessPoller()
         let (client, server) = try connectedPair(listener)
-        poller.register(server, as: 7, for: .writable)
+        try poller.register(server, as: 7, for: .writable)
         XCTAssertEqual(try ready(poller, within: 5)[7], .writable, "an idle connection has room to send")
         try client.write([1])
-        poller.change(7, to: [])
+        try poller.change(7, to: [])
         XCTAssertEqual(try ready(poller, within: 0), [:], "a socket without interest is left out")
-        poller.change(7, to: .readable)
+        try poller.change(7, to: .readable)
         XCTAssertEqual(try ready(poller, within: 5)[7], .readable)
         poller.deregister(7)
         XCTAssertEqual(poller.count, 0)
@@ -65,11 +65,57 @@ final class ReadinessPollerTests: XCTestCase {
         let listener = try StreamSocket.listen(host: "127.0.0.1", port: 0)
         let poller = try ReadinessPoller()
         let (client, server) = try connectedPair(listener)
-        poller.register(server, as: 1, for: .readable)
+        try poller.register(server, as: 1, for: .readable)
         client.shutdown()
         XCTAssertEqual(try ready(poller, within: 5).keys.first, 1)
         var buffer = [UInt8](repeating: 0, count: 16)
         XCTAssertEqual(try buffer.withUnsafeMutableBytes { try server.readAvailable(into: $0) }, .ended)
+    }
+
+    /// More sockets ready than one wait takes events for (256 on Linux): the
+    /// rest come with the next waits, none lost, and the keys are the callers'.
+    func testEveryReadySocketIsReportedWhenMoreAreReadyThanOneWaitTakes() throws {
+        let listener = try StreamSocket.listen(host: "127.0.0.1", port: 0)
+        let poller = try ReadinessPoller()
+        let pairs = try (0..<300).map { _ in try connectedPair(listener) }
+        for (index, pair) in pairs.enumerated() {
+            try poller.register(pair.server, as: 1_000 + index * 7, for: .readable)
+            try pair.client.write([UInt8(index % 256)])
+        }
+        var found: Set<Int> = []
+        let deadline = Date().addingTimeInterval(10)
+        var buffer = [UInt8](repeating: 0, count: 16)
+        while found.count < pairs.count && Date() < deadline {
+            try poller.wait(seconds: 1) { key, readiness in
+                XCTAssertTrue(readiness.contains(.readable))
+                found.insert(key)
+                // Read, so that the next wait reports the others.
+                _ = try? buffer.withUnsafeMutableBytes { try pairs[(key - 1_000) / 7].server.readAvailable(into: $0) }
+            }
+        }
+        XCTAssertEqual(found, Set((0..<300).map { 1_000 + $0 * 7 }))
+    }
+
+    /// A socket deregistered by an earlier callback of the same wait (its
+    /// connection closed) is not reported after it.
+    func testASocketDeregisteredDuringAWaitIsNotReportedInIt() throws {
+        let listener = try StreamSocket.listen(host: "127.0.0.1", port: 0)
+        let poller = try ReadinessPoller()
+        let pairs = try (0..<2).map { _ in try connectedPair(listener) }
+        for (key, pair) in pairs.enumerated() {
+            try poller.register(pair.server, as: key, for: .readable)
+            try pair.client.write([1])
+        }
+        var both: [Int: PollReadiness] = [:]
+        let deadline = Date().addingTimeInterval(5)
+        while both.count < 2 && Date() < deadline { both.merge(try ready(poller, within: 1)) { $1 } }
+        XCTAssertEqual(both.count, 2, "both sockets have input")
+        var reported: [Int] = []
+        try poller.wait(seconds: 5) { key, _ in
+            reported.append(key)
+            poller.deregister(1 - key)
+        }
+        XCTAssertEqual(reported.count, 1, "the other was deregistered before its turn: \(reported)")
     }
 
     func testAWakeUpFromAnotherThreadEndsAWait() throws {

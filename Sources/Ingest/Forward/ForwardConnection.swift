@@ -271,9 +271,18 @@ final class ForwardConnection: @unchecked Sendable {
         guard !isClosed else { return }
         let wanted = interest
         if wanted != registeredInterest {
-            registeredInterest = wanted
-            loop.poller.change(key, to: wanted)
+            do {
+                try loop.poller.change(key, to: wanted)
+                registeredInterest = wanted
+            } catch {
+                fail(error)
+            }
         }
+    }
+
+    /// The loop could not watch the socket: the connection closes with `error` before its first step.
+    func couldNotBeWatched(_ error: Error) {
+        fail(error)
     }
 
     private func fail(_ error: Error) {

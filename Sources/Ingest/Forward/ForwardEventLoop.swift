@@ -92,7 +92,12 @@ final class ForwardEventLoop: @unchecked Sendable {
     /// Starts serving `connection`; on the loop's thread.
     func adopt(_ connection: ForwardConnection) {
         connections[connection.key] = connection
-        poller.register(connection.socket, as: connection.key, for: connection.interest)
+        do {
+            try poller.register(connection.socket, as: connection.key, for: connection.interest)
+        } catch {
+            connection.couldNotBeWatched(error)
+            return
+        }
         connection.start()
         if finishBy != nil { connection.finish() }
     }
@@ -141,7 +146,11 @@ final class ForwardEventLoop: @unchecked Sendable {
     /// Accepts on this loop: `ready` runs whenever `socket` has a connection waiting.
     func watch(listener socket: StreamSocket, ready: @escaping () -> Void) {
         listener = (socket, ready)
-        poller.register(socket, as: Self.listenerKey, for: .readable)
+        do {
+            try poller.register(socket, as: Self.listenerKey, for: .readable)
+        } catch {
+            logger.critical("forward input: cannot watch its listening socket, so no connection will be accepted: \(error)", metadata: ["loop": "\(name)"])
+        }
     }
 
     /// Stops watching the listener (before it is closed); on the loop's thread.

@@ -1,4 +1,7 @@
 #if !os(Windows)
+#if os(Linux)
+import CEpoll
+#endif
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -121,6 +124,38 @@ extension SocketCalls {
     static func pollEntries(_ entries: UnsafeMutableBufferPointer<pollfd>, milliseconds: Int32) -> Int32 {
         poll(entries.baseAddress!, nfds_t(entries.count), milliseconds)
     }
+
+    #if os(Linux)
+    /// epoll(7), which `ReadinessPoller` uses on Linux: readiness in proportion
+    /// to the sockets that are ready, not to the sockets watched.
+    typealias EpollEvent = epoll_event
+
+    static let epollInput = EPOLLIN.rawValue
+    static let epollOutput = EPOLLOUT.rawValue
+    /// What epoll reports, asked or not, when a handle failed or its peer hung up.
+    static let epollFailure = EPOLLERR.rawValue | EPOLLHUP.rawValue
+
+    static func epollCreate() -> Handle {
+        epoll_create1(Int32(EPOLL_CLOEXEC))
+    }
+
+    /// Adds `handle` to the set for `events` with `tag`, or removes it (`events` nil).
+    static func epollSet(_ epoll: Handle, _ handle: Handle, existing: Bool, events: UInt32?, tag: UInt64) -> Int32 {
+        var event = epoll_event()
+        event.events = events ?? 0
+        event.data.u64 = tag
+        let operation = events == nil ? EPOLL_CTL_DEL : existing ? EPOLL_CTL_MOD : EPOLL_CTL_ADD
+        return epoll_ctl(epoll, operation, handle, &event)
+    }
+
+    static func epollWait(_ epoll: Handle, _ events: UnsafeMutableBufferPointer<epoll_event>, milliseconds: Int32) -> Int32 {
+        epoll_wait(epoll, events.baseAddress, Int32(events.count), milliseconds)
+    }
+
+    static func epollTag(_ event: epoll_event) -> (tag: UInt64, events: UInt32) {
+        (event.data.u64, event.events)
+    }
+    #endif
 
     /// SO_RCVTIMEO as a timeval; 0 waits forever.
     static func setReceiveTimeout(_ handle: Handle, seconds: Double) {
