@@ -2,10 +2,17 @@ import Foundation
 import XCTest
 @testable import Network
 
-/// The event loops' poller over real loopback connections: which sockets are
+/// The event loops' poller over real loopback connections, with each mechanism: which sockets are
 /// ready, interest changes, and a wake-up from another thread.
 final class ReadinessPollerTests: XCTestCase {
     private var keep: [StreamSocket] = []
+
+    /// Every mechanism this system has: Linux runs poll's too, which is what Windows uses.
+    #if os(Linux)
+    private static let mechanisms: [ReadinessPoller.Mechanism] = [.epoll, .poll]
+    #else
+    private static let mechanisms: [ReadinessPoller.Mechanism] = [.poll]
+    #endif
 
     /// A connected client and the server's end of it, non-blocking as a loop's connections are.
     private func connectedPair(_ listener: StreamSocket) throws -> (client: StreamSocket, server: StreamSocket) {
@@ -25,8 +32,12 @@ final class ReadinessPollerTests: XCTestCase {
     }
 
     func testOnlyTheSocketsWithInputAreReportedReadable() throws {
+        for mechanism in Self.mechanisms { try testOnlyTheSocketsWithInputAreReportedReadable(mechanism) }
+    }
+
+    private func testOnlyTheSocketsWithInputAreReportedReadable(_ mechanism: ReadinessPoller.Mechanism) throws {
         let listener = try StreamSocket.listen(host: "127.0.0.1", port: 0)
-        let poller = try ReadinessPoller()
+        let poller = try ReadinessPoller(mechanism: mechanism)
         let pairs = try (0..<4).map { _ in try connectedPair(listener) }
         for (key, pair) in pairs.enumerated() { try poller.register(pair.server, as: key, for: .readable) }
         XCTAssertEqual(try ready(poller, within: 0), [:], "nothing sent yet")
@@ -46,8 +57,12 @@ final class ReadinessPollerTests: XCTestCase {
     }
 
     func testInterestChangesAndDeregistrationAreHonoured() throws {
+        for mechanism in Self.mechanisms { try testInterestChangesAndDeregistrationAreHonoured(mechanism) }
+    }
+
+    private func testInterestChangesAndDeregistrationAreHonoured(_ mechanism: ReadinessPoller.Mechanism) throws {
         let listener = try StreamSocket.listen(host: "127.0.0.1", port: 0)
-        let poller = try ReadinessPoller()
+        let poller = try ReadinessPoller(mechanism: mechanism)
         let (client, server) = try connectedPair(listener)
         try poller.register(server, as: 7, for: .writable)
         XCTAssertEqual(try ready(poller, within: 5)[7], .writable, "an idle connection has room to send")
@@ -62,8 +77,12 @@ final class ReadinessPollerTests: XCTestCase {
     }
 
     func testAPeerThatClosesIsReportedSoThatTheReadSeesTheEnd() throws {
+        for mechanism in Self.mechanisms { try testAPeerThatClosesIsReportedSoThatTheReadSeesTheEnd(mechanism) }
+    }
+
+    private func testAPeerThatClosesIsReportedSoThatTheReadSeesTheEnd(_ mechanism: ReadinessPoller.Mechanism) throws {
         let listener = try StreamSocket.listen(host: "127.0.0.1", port: 0)
-        let poller = try ReadinessPoller()
+        let poller = try ReadinessPoller(mechanism: mechanism)
         let (client, server) = try connectedPair(listener)
         try poller.register(server, as: 1, for: .readable)
         client.shutdown()
@@ -75,8 +94,12 @@ final class ReadinessPollerTests: XCTestCase {
     /// More sockets ready than one wait takes events for (256 on Linux): the
     /// rest come with the next waits, none lost, and the keys are the callers'.
     func testEveryReadySocketIsReportedWhenMoreAreReadyThanOneWaitTakes() throws {
+        for mechanism in Self.mechanisms { try testEveryReadySocketIsReportedWhenMoreAreReadyThanOneWaitTakes(mechanism) }
+    }
+
+    private func testEveryReadySocketIsReportedWhenMoreAreReadyThanOneWaitTakes(_ mechanism: ReadinessPoller.Mechanism) throws {
         let listener = try StreamSocket.listen(host: "127.0.0.1", port: 0)
-        let poller = try ReadinessPoller()
+        let poller = try ReadinessPoller(mechanism: mechanism)
         let pairs = try (0..<300).map { _ in try connectedPair(listener) }
         for (index, pair) in pairs.enumerated() {
             try poller.register(pair.server, as: 1_000 + index * 7, for: .readable)
@@ -99,8 +122,12 @@ final class ReadinessPollerTests: XCTestCase {
     /// A socket deregistered by an earlier callback of the same wait (its
     /// connection closed) is not reported after it.
     func testASocketDeregisteredDuringAWaitIsNotReportedInIt() throws {
+        for mechanism in Self.mechanisms { try testASocketDeregisteredDuringAWaitIsNotReportedInIt(mechanism) }
+    }
+
+    private func testASocketDeregisteredDuringAWaitIsNotReportedInIt(_ mechanism: ReadinessPoller.Mechanism) throws {
         let listener = try StreamSocket.listen(host: "127.0.0.1", port: 0)
-        let poller = try ReadinessPoller()
+        let poller = try ReadinessPoller(mechanism: mechanism)
         let pairs = try (0..<2).map { _ in try connectedPair(listener) }
         for (key, pair) in pairs.enumerated() {
             try poller.register(pair.server, as: key, for: .readable)
@@ -119,7 +146,11 @@ final class ReadinessPollerTests: XCTestCase {
     }
 
     func testAWakeUpFromAnotherThreadEndsAWait() throws {
-        let poller = try ReadinessPoller()
+        for mechanism in Self.mechanisms { try testAWakeUpFromAnotherThreadEndsAWait(mechanism) }
+    }
+
+    private func testAWakeUpFromAnotherThreadEndsAWait(_ mechanism: ReadinessPoller.Mechanism) throws {
+        let poller = try ReadinessPoller(mechanism: mechanism)
         let started = Date()
         let waker = Thread { poller.wakeUp() }
         waker.start()

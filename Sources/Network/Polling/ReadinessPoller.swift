@@ -37,45 +37,69 @@ public struct PollReadiness: OptionSet, Sendable {
 /// waits for a budget, or for room to send) is one `epoll_ctl`. With poll,
 /// every wait made the kernel ask each of a loop's sockets (50 acking
 /// connections: 5% of the loops' time, for about a dozen frames per wait).
-/// Elsewhere the array is rebuilt only when an interest changed since the
-/// last wait. Either way a socket without interest is left out: its failure
-/// comes with its next interest. Sockets are known by a key the caller
-/// chooses (any `Int` but `Int.min`). Only `wakeUp()` may be called from
-/// other threads; everything else belongs to the loop's thread.
+/// With poll the array is rebuilt only when an interest changed since the
+/// last wait; Linux can use it too (`Mechanism.poll`), so that its tests run
+/// the code Windows runs. Either way a socket without interest is left out:
+/// its failure comes with its next interest. Sockets are known by a key the
+/// caller chooses (any `Int` but `Int.min`). Only `wakeUp()` may be called
+/// from other threads; everything else belongs to the loop's thread.
 // Safe to share: only `wakeUp()` is called from other threads (`WakeUpChannel` is Sendable); the rest belongs to the loop's thread.
 public final class ReadinessPoller: @unchecked Sendable {
+    /// How a poller waits.
+    public enum Mechanism: Sendable {
+        /// poll(2), or WSAPoll on Windows, over an array of the watched sockets.
+        case poll
+        #if os(Linux)
+        /// The kernel's set of watched sockets.
+        case epoll
+        #endif
+
+        /// What each system's event loops use.
+        #if os(Linux)
+        public static let standard = Mechanism.epoll
+        #else
+        public static let standard = Mechanism.poll
+        #endif
+    }
+
     private let wakeUps: WakeUpChannel
     private var interests: [Int: (handle: SocketCalls.Handle, interest: PollInterest)] = [:]
     #if os(Linux)
-    private let epoll: SocketCalls.Handle
+    /// The kernel's set with `Mechanism.epoll`, else nil.
+    private let epoll: SocketCalls.Handle?
     /// Where a wait takes its events; more ready sockets than this come with the next wait.
-    private var events = [SocketCalls.EpollEvent](repeating: SocketCalls.EpollEvent(), count: 256)
+    private var events: [SocketCalls.EpollEvent] = []
     /// The wake-up socket's tag in the set: no key maps to it.
     private static let wakeUpTag = UInt64(bitPattern: Int64(Int.min))
-    #else
-    /// What the last wait polled: the wake-up socket first, then one entry per key in `keys`.
+    #endif
+    /// With `Mechanism.poll`, what the last wait polled: the wake-up socket first, then one entry per key in `keys`.
     private var entries: [pollfd] = []
     private var keys: [Int] = []
     private var changed = true
-    #endif
 
-    public init() throws {
+    public init(mechanism: Mechanism = .standard) throws {
         SocketCalls.startNetworking()
         wakeUps = try WakeUpChannel()
         #if os(Linux)
-        epoll = SocketCalls.epollCreate()
+        guard case .epoll = mechanism else {
+            epoll = nil
+            return
+        }
+        let epoll = SocketCalls.epollCreate()
         guard epoll >= 0 else { throw SocketError(operation: "epoll_create1 for an event loop", code: SocketCalls.lastError()) }
         guard SocketCalls.epollSet(epoll, wakeUps.handle, existing: false, events: SocketCalls.epollInput, tag: Self.wakeUpTag) == 0 else {
             let code = SocketCalls.lastError()
             SocketCalls.closeHandle(epoll)
             throw SocketError(operation: "epoll_ctl adding the poller's wake-up socket", code: code)
         }
+        self.epoll = epoll
+        events = Array(repeating: SocketCalls.EpollEvent(), count: 256)
         #endif
     }
 
     #if os(Linux)
     deinit {
-        SocketCalls.closeHandle(epoll)
+        if let epoll { SocketCalls.closeHandle(epoll) }
     }
     #endif
 
@@ -117,6 +141,34 @@ public final class ReadinessPoller: @unchecked Sendable {
     public func wait(seconds: Double?, _ ready: (_ key: Int, _ readiness: PollReadiness) -> Void) throws {
         let milliseconds = seconds.map { Int32(min(max(($0 * 1000).rounded(.up), 0), 3_600_000)) } ?? -1
         #if os(Linux)
+        if let epoll {
+            try waitForEvents(of: epoll, milliseconds: milliseconds, ready)
+            return
+        }
+        #endif
+        try pollEntries(milliseconds: milliseconds, ready)
+    }
+
+    /// Tells the mechanism that `key`'s socket goes from `old` to `new`.
+    private func watch(_ key: Int, _ handle: SocketCalls.Handle, from old: PollInterest, to new: PollInterest) throws {
+        guard old != new else { return }
+        #if os(Linux)
+        if let epoll {
+            var events: UInt32 = 0
+            if new.contains(.readable) { events |= SocketCalls.epollInput }
+            if new.contains(.writable) { events |= SocketCalls.epollOutput }
+            let tag = UInt64(bitPattern: Int64(key))
+            guard SocketCalls.epollSet(epoll, handle, existing: !old.isEmpty, events: new.isEmpty ? nil : events, tag: tag) == 0 else {
+                throw SocketError(operation: "epoll_ctl for a socket of an event loop", code: SocketCalls.lastError())
+            }
+            return
+        }
+        #endif
+        changed = true
+    }
+
+    #if os(Linux)
+    private func waitForEvents(of epoll: SocketCalls.Handle, milliseconds: Int32, _ ready: (_ key: Int, _ readiness: PollReadiness) -> Void) throws {
         let found: Int32 = try events.withUnsafeMutableBufferPointer { events in
             while true {
                 let found = SocketCalls.epollWait(epoll, events, milliseconds: milliseconds)
@@ -140,7 +192,10 @@ public final class ReadinessPoller: @unchecked Sendable {
             if flags & SocketCalls.epollFailure != 0 { readiness.insert(.failed) }
             ready(key, readiness)
         }
-        #else
+    }
+    #endif
+
+    private func pollEntries(milliseconds: Int32, _ ready: (_ key: Int, _ readiness: PollReadiness) -> Void) throws {
         if changed { rebuild() }
         let found: Int32 = try entries.withUnsafeMutableBufferPointer { entries in
             while true {
@@ -166,25 +221,6 @@ public final class ReadinessPoller: @unchecked Sendable {
             if events & SocketCalls.failureEvents != 0 { readiness.insert(.failed) }
             ready(keys[index - 1], readiness)
         }
-        #endif
-    }
-
-    #if os(Linux)
-    /// Tells the kernel's set that `key`'s socket goes from `old` to `new`.
-    private func watch(_ key: Int, _ handle: SocketCalls.Handle, from old: PollInterest, to new: PollInterest) throws {
-        guard old != new else { return }
-        var events: UInt32 = 0
-        if new.contains(.readable) { events |= SocketCalls.epollInput }
-        if new.contains(.writable) { events |= SocketCalls.epollOutput }
-        let tag = UInt64(bitPattern: Int64(key))
-        guard SocketCalls.epollSet(epoll, handle, existing: !old.isEmpty, events: new.isEmpty ? nil : events, tag: tag) == 0 else {
-            throw SocketError(operation: "epoll_ctl for a socket of an event loop", code: SocketCalls.lastError())
-        }
-    }
-    #else
-    /// The array is rebuilt before the next wait.
-    private func watch(_ key: Int, _ handle: SocketCalls.Handle, from old: PollInterest, to new: PollInterest) throws {
-        if old != new { changed = true }
     }
 
     /// The array to poll: sockets without interest stay out (WSAPoll refuses an
@@ -202,5 +238,4 @@ public final class ReadinessPoller: @unchecked Sendable {
             keys.append(key)
         }
     }
-    #endif
 }
