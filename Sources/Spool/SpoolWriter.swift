@@ -222,8 +222,10 @@ final class SpoolWriter: @unchecked Sendable {
             for batch in batches {
                 batch.result = result
             }
-            gathering.committed(ackedFrames: batches.reduce(0) { $0 + $1.appends.count { $0.chunk != nil } }, queuedFrames: queuedFrames,
-                                duration: Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9)
+            // A failed commit acked nobody: no client is about to send again.
+            var acked = 0
+            if case .success = result { acked = batches.reduce(0) { $0 + $1.appends.count { $0.chunk != nil } } }
+            gathering.committed(ackedFrames: acked, queuedFrames: queuedFrames, duration: Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9)
             condition.broadcast()
             condition.unlock()
             for batch in batches {
