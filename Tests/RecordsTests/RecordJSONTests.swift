@@ -36,6 +36,17 @@ final class RecordJSONTests: XCTestCase {
         XCTAssertEqual(json(record), #"{"log":"abcdefgabcdefgabcdefg\"\\\nzzzzzzzzz"}"#)
     }
 
+    /// A message longer than one scratch slice, with escapes and multibyte
+    /// characters across each slice's end, reads back exactly.
+    func testAMessageOfManySlicesReadsBackAsWritten() throws {
+        let unit = "ab\"\\\n\u{1}é€😀"
+        let text = String(repeating: unit, count: 3 * RecordJSON.escapeSlice / unit.utf8.count + 7)
+        XCTAssertGreaterThan(text.utf8.count, 3 * RecordJSON.escapeSlice)
+        let rendered = RecordJSON.encode(LogRecord(["log": .string(text)]))
+        let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(rendered)) as? [String: String])
+        XCTAssertEqual(object["log"], text)
+    }
+
     func testEveryASCIIByteBesideMultibyteTextReadsBackAsWritten() throws {
         // Valid UTF-8 that needs escaping takes the byte-at-a-time path: Foundation must read back each string exactly.
         for byte in UInt8(0)...0x7f {

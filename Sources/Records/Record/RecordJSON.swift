@@ -143,30 +143,40 @@ public enum RecordJSON {
     /// in one go: a message that is itself JSON (every Docker line sent as JSON)
     /// has quotes throughout, and going through Unicode scalars, or appending
     /// the short runs between its quotes one by one, made rendering request
-    /// bodies a visible part of delivery.
+    /// bodies a visible part of delivery. The bytes go `escapeSlice` at a time,
+    /// so the scratch stays a few KiB however long the message: six times a
+    /// multi-MiB record, on every event loop at once, is memory no budget sees.
     private static func appendEscaped(_ bytes: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {
         // The longest escape, \u00XX, is six bytes for one.
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: bytes.count * 6) { scratch in
-            var count = 0
-            func put(_ byte: UInt8) {
-                scratch[count] = byte
-                count += 1
-            }
-            for byte in bytes {
-                switch byte {
-                case 0x22, 0x5c: put(0x5c); put(byte)
-                case 0x0a: put(0x5c); put(UInt8(ascii: "n"))
-                case 0x0d: put(0x5c); put(UInt8(ascii: "r"))
-                case 0x09: put(0x5c); put(UInt8(ascii: "t"))
-                case ..<0x20:
-                    put(0x5c); put(UInt8(ascii: "u")); put(UInt8(ascii: "0")); put(UInt8(ascii: "0"))
-                    put(hex[Int(byte >> 4)]); put(hex[Int(byte & 0xf)])
-                default: put(byte)
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(min(bytes.count, escapeSlice), 1) * 6) { scratch in
+            var start = 0
+            repeat {
+                let end = min(start + escapeSlice, bytes.count)
+                var count = 0
+                func put(_ byte: UInt8) {
+                    scratch[count] = byte
+                    count += 1
                 }
-            }
-            out.append(contentsOf: UnsafeBufferPointer(rebasing: scratch[..<count]))
+                for byte in UnsafeBufferPointer(rebasing: bytes[start..<end]) {
+                    switch byte {
+                    case 0x22, 0x5c: put(0x5c); put(byte)
+                    case 0x0a: put(0x5c); put(UInt8(ascii: "n"))
+                    case 0x0d: put(0x5c); put(UInt8(ascii: "r"))
+                    case 0x09: put(0x5c); put(UInt8(ascii: "t"))
+                    case ..<0x20:
+                        put(0x5c); put(UInt8(ascii: "u")); put(UInt8(ascii: "0")); put(UInt8(ascii: "0"))
+                        put(hex[Int(byte >> 4)]); put(hex[Int(byte & 0xf)])
+                    default: put(byte)
+                    }
+                }
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: scratch[..<count]))
+                start = end
+            } while start < bytes.count
         }
     }
+
+    /// How many bytes `appendEscaped` escapes into its scratch at a time.
+    static let escapeSlice = 4096
 
     /// The slow path, for bytes that are not UTF-8: each bad sequence becomes U+FFFD.
     private static func appendRepairingUTF8(_ bytes: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {
