@@ -74,4 +74,24 @@ final class StreamSocketTests: XCTestCase {
         var buffer = [UInt8](repeating: 0, count: 16)
         XCTAssertEqual(try buffer.withUnsafeMutableBytes { try client.read(into: $0) }, 0)
     }
+
+    func testAResetMakesThePeersNextWriteFailWhileTheSocketIsStillHeld() throws {
+        let (_, client, server) = try connectedPair()
+        server.shutdownSending()
+        server.reset()
+        client.makeNonBlocking()
+        // Held and not closed, the old socket would take these writes into its buffer until the deadline.
+        let deadline = Date().addingTimeInterval(5)
+        var failure: Error?
+        while failure == nil && Date() < deadline {
+            do {
+                _ = try [UInt8](repeating: 1, count: 64).withUnsafeBytes { try client.writeAvailable($0) }
+                Thread.sleep(forTimeInterval: 0.001)
+            } catch {
+                failure = error
+            }
+        }
+        XCTAssertNotNil(failure, "the peer could still write after the reset")
+        withExtendedLifetime(server) {}
+    }
 }

@@ -416,6 +416,8 @@ final class ForwardConnection: @unchecked Sendable {
 
     /// The stop is overdue: the last bytes the socket holds are stored, and a
     /// client still there (Docker's driver never reads) gets a reset, so that its next write fails and is sent again.
+    /// The reset goes right after the last read, not when the connection is released once the
+    /// loop has handed its frames over: a line written in between would be taken and lost.
     private func closeOverdue() throws {
         if case .afterGoodbye = phase, !waitingForBudget {
             var reads = 0
@@ -434,7 +436,7 @@ final class ForwardConnection: @unchecked Sendable {
             context.logger.warning("closing connection at the stop while it waited for \(budget); what it sent since its last ack was not acknowledged",
                                    metadata: ["peer": "\(peer)"])
         }
-        stream.socket.resetOnClose()
+        stream.socket.reset()
         close()
     }
 

@@ -293,6 +293,19 @@ public final class StreamSocket: @unchecked Sendable {
         SocketCalls.setAbortiveClose(handle)
     }
 
+    /// Resets the connection now rather than at the close. A client that never
+    /// reads learns of a stop only from a write that fails, so whatever it
+    /// writes between the last read and the reset is taken by this socket's
+    /// kernel and lost with it: the reset goes right after the last read. The
+    /// handle stays open until the socket is released, so its number goes to
+    /// no other connection while this one is still referenced. Where the
+    /// system has no such reset (Winsock), it goes at the close, as with
+    /// `resetOnClose`.
+    public func reset() {
+        SocketCalls.setAbortiveClose(handle)
+        _ = SocketCalls.resetConnection(handle)
+    }
+
     /// Stops both directions. On POSIX systems a thread blocked in `read` or
     /// `write` wakes up; Winsock wakes blocked calls only on close, so there
     /// every read waits in a poll tick first.

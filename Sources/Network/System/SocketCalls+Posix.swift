@@ -203,6 +203,16 @@ extension SocketCalls {
         _ = setsockopt(handle, SOL_SOCKET, SO_LINGER, &value, socklen_t(MemoryLayout<linger>.size))
     }
 
+    /// Resets a connected TCP socket now and leaves its handle open: `connect`
+    /// to an address of family AF_UNSPEC dissolves the association, and Linux
+    /// sends the peer a reset as it does so. Whether it did: a Unix domain
+    /// socket, or a system without it, refuses.
+    static func resetConnection(_ handle: Handle) -> Bool {
+        var address = sockaddr()
+        address.sa_family = sa_family_t(AF_UNSPEC)
+        return connect(handle, &address, socklen_t(MemoryLayout<sockaddr>.size)) == 0
+    }
+
     static func shutdownHandle(_ handle: Handle, _ direction: Direction) {
         _ = shutdown(handle, Int32(direction == .sending ? SHUT_WR : SHUT_RDWR))
     }

@@ -223,6 +223,13 @@ extension SocketCalls {
         }
     }
 
+    /// Winsock has no reset that leaves the socket open (`connect` to a zeroed
+    /// address dissolves only a datagram socket's association): the reset goes
+    /// at `closesocket`, which `setAbortiveClose` made abortive.
+    static func resetConnection(_ handle: Handle) -> Bool {
+        false
+    }
+
     /// `int shutdown(SOCKET, int)`. Unlike POSIX it does not wake a thread
     /// blocked in `accept` or `recv`; only `closesocket` does, which is why
     /// every read and accept of this product waits in a poll first.

@@ -14,7 +14,7 @@
 ///   `connectInProgress`, `describe`), and `pendingError` (how a background connect ended);
 /// - poll flags (`inputEvents`, `outputEvents`, `failureEvents`), and `waitForConnect` (a background connect's end);
 /// - options (`allowQuickRebind`, `setBlocking`, `setReceiveTimeout`, `setSendTimeout`, `setAbortiveClose`), and
-///   `shutdownHandle`/`closeHandle`.
+///   `resetConnection`, `shutdownHandle`/`closeHandle`.
 /// Loops, retries and errors with context stay in the socket types above.
 enum SocketCalls {
     /// Which direction `shutdown` ends.
