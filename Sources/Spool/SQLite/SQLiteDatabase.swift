@@ -112,15 +112,14 @@ final class SQLiteDatabase {
     /// The bytes of live pages, and of free pages (which SQLite fills before it
     /// grows the file), from one read of the header. The writer asks at the end
     /// of every transaction, inside it: the answer is what the commit leaves,
-    /// without a read transaction of its own. One statement of the pragmas'
-    /// table-valued forms, kept prepared: SQLite compiles a `PRAGMA` statement
-    /// again on every run.
+    /// without a read transaction of its own. Two `PRAGMA` statements, kept
+    /// prepared: the table-valued `pragma_page_count()` prepares its `PRAGMA`
+    /// again on every run, three to four times the cost (measured in C:
+    /// 7.6-12.5 against 2.1-5.1 µs a call), 5% of the writer's time with one
+    /// commit per pass of acked frames.
     func pageUsage() throws -> (usedBytes: Int64, freeBytes: Int64) {
         if pageSize == 0 { pageSize = try integer("PRAGMA page_size") }
-        let statement = try preparedOnce("SELECT page_count, freelist_count FROM pragma_page_count(), pragma_freelist_count()")
-        defer { statement.reset() }
-        guard try statement.step() else { return (0, 0) }
-        let pages = statement.int64(0), free = statement.int64(1)
+        let pages = try integer("PRAGMA page_count"), free = try integer("PRAGMA freelist_count")
         return ((pages - free) * pageSize, free * pageSize)
     }
 
