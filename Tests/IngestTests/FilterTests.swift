@@ -121,12 +121,13 @@ final class FilterTests: XCTestCase {
         ])
         var memo = pipeline.makeMemo()
         var output: [TaggedRecord] = []
-        let tags = ["a.x", "a.x", "b.x", "a.y", "b.y", "a.x"]
+        // Two tags in turn (as the filters before a rewrite_tag see them), then a third.
+        let tags = ["a.x", "a.x", "b.x", "a.y", "b.y", "a.x", "b.y", "a.x", "b.x"]
         for tag in tags {
             pipeline.process(TaggedRecord(tag: tag, time: EventTime(seconds: 1), record: LogRecord(["log": .string("l")])), into: &output, memo: &memo)
         }
         XCTAssertEqual(output.map { $0.record.fields.compactMap { $0.key.textValue } },
-                       [["log", "a", "x"], ["log", "a", "x"], ["log", "x"], ["log", "a"], ["log"], ["log", "a", "x"]])
+                       [["log", "a", "x"], ["log", "a", "x"], ["log", "x"], ["log", "a"], ["log"], ["log", "a", "x"], ["log"], ["log", "a", "x"], ["log", "x"]])
     }
 
     func testTemplateMemoAnswersForEachRecordsOwnValues() throws {

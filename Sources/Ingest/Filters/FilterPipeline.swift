@@ -27,24 +27,43 @@ public struct FilterPipeline: Sendable {
     }
 
     /// What one connection remembers between its records: what each filter's
-    /// `Match` said of the last tag, and each filter's own memo. Records come
-    /// in runs with one tag (a frame's, or the one rewrite_tag made for a
+    /// `Match` said of the last two tags, and each filter's own memo. Records
+    /// come in runs with one tag (a frame's, or the one rewrite_tag made for a
     /// container), so each pattern is tried once per run instead of once per
-    /// record.
+    /// record. Two, because a record rewrite_tag re-emits starts again at the
+    /// first filter under its new tag: the filters before the rewrite see the
+    /// frame's tag and the new one in turn, record after record.
     public struct Memo {
-        fileprivate var last: [(tag: String, matches: Bool)?]
+        fileprivate var answers: [TagAnswers]
         fileprivate let filterMemos: [AnyObject?]
 
         fileprivate mutating func matches(_ stage: Stage, at index: Int, _ tag: String) -> Bool {
-            if let last = last[index], last.tag == tag { return last.matches }
+            if let known = answers[index].answer(for: tag) { return known }
             let matches = stage.match.matches(tag)
-            last[index] = (tag, matches)
+            answers[index].remember(tag, matches)
             return matches
         }
     }
 
+    /// What one filter's `Match` said of the last two tags it was asked about.
+    fileprivate struct TagAnswers {
+        private var latest: (tag: String, matches: Bool)?
+        private var previous: (tag: String, matches: Bool)?
+
+        func answer(for tag: String) -> Bool? {
+            if let latest, latest.tag == tag { return latest.matches }
+            if let previous, previous.tag == tag { return previous.matches }
+            return nil
+        }
+
+        mutating func remember(_ tag: String, _ matches: Bool) {
+            previous = latest
+            latest = (tag, matches)
+        }
+    }
+
     public func makeMemo() -> Memo {
-        Memo(last: Array(repeating: nil, count: stages.count), filterMemos: stages.map { $0.filter.makeConnectionMemo() })
+        Memo(answers: Array(repeating: TagAnswers(), count: stages.count), filterMemos: stages.map { $0.filter.makeConnectionMemo() })
     }
 
     /// Runs `record` through every filter and appends what comes out to `output`.
