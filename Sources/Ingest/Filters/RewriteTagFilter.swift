@@ -108,7 +108,7 @@ public struct RewriteTagFilter: RecordFilter {
         for (index, rule) in rules.enumerated() {
             guard let value = rule.key.textBytes(in: record) else { continue }
             let captures: [Substring]?
-            if let remembered = memo.rules[index].captures, memo.rules[index].value.elementsEqual(value) {
+            if let remembered = memo.rules[index].captures, Self.same(memo.rules[index].value, value) {
                 captures = remembered
             } else {
                 captures = rule.captures(of: value)
@@ -119,6 +119,16 @@ public struct RewriteTagFilter: RecordFilter {
             return .reemit(tag: newTag, keepOriginal: rule.keepOriginal)
         }
         return .pass
+    }
+
+    /// Whether the remembered value is `value`, compared at once: `elementsEqual`
+    /// walks them byte by byte through iterators, for every record (by perf, a
+    /// tenth of the filter's time).
+    private static func same(_ remembered: [UInt8], _ value: ArraySlice<UInt8>) -> Bool {
+        guard remembered.count == value.count else { return false }
+        return remembered.withUnsafeBytes { a in
+            value.withUnsafeBytes { b in a.isEmpty || memcmp(a.baseAddress!, b.baseAddress!, a.count) == 0 }
+        }
     }
 }
 
