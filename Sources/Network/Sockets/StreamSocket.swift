@@ -298,9 +298,10 @@ public final class StreamSocket: @unchecked Sendable {
     /// writes between the last read and the reset is taken by this socket's
     /// kernel and lost with it: the reset goes right after the last read. The
     /// handle stays open until the socket is released, so its number goes to
-    /// no other connection while this one is still referenced. Where the
-    /// system has no such reset (Winsock), it goes at the close, as with
-    /// `resetOnClose`.
+    /// no other connection while this one is still referenced. Linux resets
+    /// at once; Winsock as soon as the peer sends anything more
+    /// (`SocketCalls.resetConnection`). The close is made abortive as well,
+    /// for a system that refuses both.
     public func reset() {
         SocketCalls.setAbortiveClose(handle)
         _ = SocketCalls.resetConnection(handle)

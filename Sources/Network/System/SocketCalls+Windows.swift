@@ -223,11 +223,14 @@ extension SocketCalls {
         }
     }
 
-    /// Winsock has no reset that leaves the socket open (`connect` to a zeroed
-    /// address dissolves only a datagram socket's association): the reset goes
-    /// at `closesocket`, which `setAbortiveClose` made abortive.
+    /// `shutdown(SOCKET, SD_RECEIVE)`, which leaves the handle open: Winsock
+    /// resets a TCP connection whose data is still queued or arrives after it,
+    /// "since the data cannot be delivered to the user" (Microsoft's `shutdown`
+    /// reference). The reset goes with the peer's next segment rather than at
+    /// once, as Linux's does; that segment is lost, as it would be at a close,
+    /// and every write after it fails.
     static func resetConnection(_ handle: Handle) -> Bool {
-        false
+        shutdown(handle, SD_RECEIVE) == 0
     }
 
     /// `int shutdown(SOCKET, int)`. Unlike POSIX it does not wake a thread
