@@ -17,7 +17,8 @@ import Foundation
 /// the last commit's time and never more than `maxWait` (0.3 ms), so it adds at most
 /// that to an ack. A lone client never waits: its next frame is all that is
 /// expected. Frames without a chunk id are not waited for, since their
-/// clients do not wait for acks.
+/// clients do not wait for acks. Windows has no timed wait this short, so
+/// the writer does not wait there (`SpoolWriter.waitForAckedClients`).
 struct CommitGathering {
     static let maxWait: TimeInterval = 0.000_3
 

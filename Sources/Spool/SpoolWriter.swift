@@ -243,11 +243,21 @@ final class SpoolWriter: @unchecked Sendable {
     /// again (`CommitGathering`); not while the spool closes or stops its
     /// intake, nor once the queue is half full, so that appenders never wait
     /// for room because of it.
+    ///
+    /// Not on Windows: there `NSCondition.wait(until:)` counts whole
+    /// milliseconds (swift-corelibs-foundation's `timeoutFrom(date:)`), so a
+    /// wait of at most 0.3 ms is none, and one of a millisecond or more would
+    /// last until the system timer's next tick (15.6 ms by default) whenever a
+    /// client is late. The writer commits at once there, as before the rule.
     private func waitForAckedClients() {
+        #if os(Windows)
+        return
+        #else
         guard gathering.expectedFrames > 0, queuedFrames < gathering.expectedFrames else { return }
         let deadline = Date().addingTimeInterval(gathering.longestWait)
         while !closing && !intakeStopped && queuedBytes < maxQueuedBytes / 2 && queuedFrames < gathering.expectedFrames
                 && condition.wait(until: deadline) {}
+        #endif
     }
 
     /// Commits `batches`; a full disk pauses intake and is retried every second
