@@ -74,9 +74,23 @@ public struct RecordTemplate: Hashable, Sendable {
     }
 
     public let parts: [Part]
-    /// The literals' UTF-8 bytes, by part: rendering appends them for every
-    /// record, and a String's view is copied byte by byte.
-    private let literalBytes: [[UInt8]]
+    /// The parts as `render` walks them for every record: plain ranges of
+    /// `stepBytes` and numbers, so that taking one out of the array takes no
+    /// reference (a `Part` taken out retains its string, or its accessor's
+    /// arrays), and a literal is appended at once where a String's view is
+    /// copied byte by byte.
+    private let steps: [Step]
+    /// The literals' UTF-8 bytes and the one-key accessors' keys, end to end.
+    private let stepBytes: [UInt8]
+
+    private enum Step: Hashable, Sendable {
+        case literal(Range<Int>)
+        /// A `$key` with no sub-keys: the key's bytes.
+        case key(Range<Int>)
+        /// An accessor with sub-keys (`$a['b']`): the index of its part.
+        case path(Int)
+        case capture(Int)
+    }
 
     public init(parsing text: String, allowCaptures: Bool) throws {
         var parts: [Part] = []
@@ -103,7 +117,20 @@ public struct RecordTemplate: Hashable, Sendable {
         }
         if !literal.isEmpty { parts.append(.literal(literal)) }
         self.parts = parts
-        literalBytes = parts.map { if case .literal(let text) = $0 { Array(text.utf8) } else { [] } }
+        var bytes: [UInt8] = []
+        func range(of text: some Collection<UInt8>) -> Range<Int> {
+            bytes.append(contentsOf: text)
+            return bytes.count - text.count..<bytes.count
+        }
+        steps = parts.indices.map { index in
+            switch parts[index] {
+            case .literal(let text): return .literal(range(of: text.utf8))
+            case .field(let accessor) where accessor.keys.count == 1: return .key(range(of: accessor.keys[0]))
+            case .field: return .path(index)
+            case .capture(let n): return .capture(n)
+            }
+        }
+        stepBytes = bytes
     }
 
     /// The accessors this template reads.
@@ -115,21 +142,29 @@ public struct RecordTemplate: Hashable, Sendable {
     /// `nil` when a field it names is missing from the record.
     public func render(_ record: LogRecord, captures: [Substring] = [], memo: inout TemplateMemo) -> String? {
         memo.scratch.removeAll(keepingCapacity: true)
-        for (index, part) in parts.enumerated() {
-            switch part {
-            case .literal: memo.scratch.append(contentsOf: literalBytes[index])
-            case .field(let accessor):
-                guard let value = accessor.textBytes(in: record) else { return nil }
-                memo.scratch.append(contentsOf: value)
-            case .capture(let n):
-                guard n < captures.count else { return nil }
-                let capture = captures[n].utf8
-                // A capture of a native string is contiguous: appended at once, not byte by byte.
-                if capture.withContiguousStorageIfAvailable({ memo.scratch.append(contentsOf: $0) }) == nil {
-                    memo.scratch.append(contentsOf: capture)
+        let complete = steps.withUnsafeBufferPointer { steps in
+            stepBytes.withUnsafeBufferPointer { bytes in
+                for step in steps {
+                    switch step {
+                    case .literal(let range):
+                        memo.scratch.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[range]))
+                    case .key(let range):
+                        guard record.appendText(ofKey: UnsafeBufferPointer(rebasing: bytes[range]), to: &memo.scratch) else { return false }
+                    case .path(let index):
+                        guard case .field(let accessor) = parts[index], let value = accessor.textBytes(in: record) else { return false }
+                        memo.scratch.append(contentsOf: value)
+                    case .capture(let n):
+                        guard n < captures.count else { return false }
+                        let capture = captures[n].utf8
+                        // A capture of a native string is contiguous: appended at once, not byte by byte.
+                        if capture.withContiguousStorageIfAvailable({ memo.scratch.append(contentsOf: $0) }) == nil {
+                            memo.scratch.append(contentsOf: capture)
+                        }
+                    }
                 }
+                return true
             }
         }
-        return memo.result()
+        return complete ? memo.result() : nil
     }
 }

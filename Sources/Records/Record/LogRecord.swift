@@ -118,6 +118,25 @@ public struct LogRecord: Sendable {
         return decode(range)?.textValue.map { Array($0.utf8)[...] }
     }
 
+    /// Appends the text of the field whose key's UTF-8 bytes are `key` to
+    /// `text`, as `textBytes(at: [key])` gives it; `false`, appending nothing,
+    /// when there is no such field or its value has no text. For templates,
+    /// filled for every record: it reads the bytes where they lie, where a
+    /// slice of them would take a reference to the record's storage.
+    public func appendText(ofKey key: UnsafeBufferPointer<UInt8>, to text: inout [UInt8]) -> Bool {
+        storage.withUnsafeBufferPointer { bytes in
+            guard let field = layout.first(where: { Self.equal(bytes, $0.key, key) }) else { return false }
+            var reader = MessagePackReader(bytes: UnsafeBufferPointer(rebasing: bytes[..<field.value.upperBound]), offset: field.value.lowerBound, maxLength: .max)
+            if case .string(let length)? = try? reader.header(), let payload = try? reader.payload(length) {
+                text.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[payload]))
+                return true
+            }
+            guard let value = decode(field.value)?.textValue else { return false }
+            text.append(contentsOf: value.utf8)
+            return true
+        }
+    }
+
     // MARK: Edits, used by the filters
 
     /// Gives field `index` the key `key`.
