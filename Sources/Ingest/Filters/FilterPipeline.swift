@@ -7,9 +7,9 @@ import Records
 public struct FilterPipeline: Sendable {
     public let filters: [any RecordFilter]
     /// The filters with their patterns, as classes: the loop over them runs for
-    /// every record, and a class reference is one count to take where a copy of
-    /// a filter would take one per string and array in it.
-    private let stages: [Stage]
+    /// every record, and a copy of a filter would take a count per string and
+    /// array in it; lent without taking any (`SharedObjects`).
+    private let stages: SharedObjects<Stage>
 
     fileprivate final class Stage: Sendable {
         let filter: any RecordFilter
@@ -23,7 +23,7 @@ public struct FilterPipeline: Sendable {
 
     public init(filters: [any RecordFilter]) {
         self.filters = filters
-        self.stages = filters.map(Stage.init)
+        self.stages = SharedObjects(filters.map(Stage.init))
     }
 
     /// What one connection remembers between its records: what each filter's
@@ -63,7 +63,8 @@ public struct FilterPipeline: Sendable {
     }
 
     public func makeMemo() -> Memo {
-        Memo(answers: Array(repeating: TagAnswers(), count: stages.count), filterMemos: stages.map { $0.filter.makeConnectionMemo() })
+        Memo(answers: Array(repeating: TagAnswers(), count: stages.count),
+             filterMemos: stages.indices.map { index in stages.withElement(at: index) { $0.filter.makeConnectionMemo() } })
     }
 
     /// Runs `record` through every filter and appends what comes out to `output`.
@@ -84,15 +85,19 @@ public struct FilterPipeline: Sendable {
     }
 
     private func run(_ current: inout TaggedRecord, emitters: Emitters, into output: inout [TaggedRecord], memo: inout Memo) {
-        for (index, stage) in stages.enumerated() where !emitters.contains(index) && memo.matches(stage, at: index, current.tag) {
-            switch stage.filter.apply(tag: current.tag, record: &current.record, memo: memo.filterMemos[index]) {
-            case .pass:
+        for index in stages.indices where !emitters.contains(index) {
+            let outcome = stages.withElement(at: index) { stage -> FilterOutcome? in
+                guard memo.matches(stage, at: index, current.tag) else { return nil }
+                return stage.filter.apply(tag: current.tag, record: &current.record, memo: memo.filterMemos[index])
+            }
+            switch outcome {
+            case nil, .pass?:
                 continue
-            case .reemit(let newTag, keepOriginal: true):
+            case .reemit(let newTag, keepOriginal: true)?:
                 var copy = current
                 copy.tag = newTag
                 run(&copy, emitters: emitters.adding(index), into: &output, memo: &memo)
-            case .reemit(let newTag, keepOriginal: false):
+            case .reemit(let newTag, keepOriginal: false)?:
                 // The record moves on under its new tag: no copy of its bytes.
                 current.tag = newTag
                 run(&current, emitters: emitters.adding(index), into: &output, memo: &memo)

@@ -67,10 +67,13 @@ public struct RewriteTagFilter: RecordFilter {
     public let name = "rewrite_tag"
     public let match: TagPattern
     public let rules: [Rule]
+    /// The rules as every record reads them, lent without a count (`SharedObjects`).
+    private let sharedRules: SharedObjects<Rule>
 
     public init(match: TagPattern, rules: [Rule]) {
         self.match = match
         self.rules = rules
+        sharedRules = SharedObjects(rules)
     }
 
     /// What one connection remembers of each rule: the last value its key
@@ -105,18 +108,21 @@ public struct RewriteTagFilter: RecordFilter {
         guard let memo = memo as? ConnectionMemo, memo.rules.count == rules.count else {
             return apply(tag: tag, record: &record)
         }
-        for (index, rule) in rules.enumerated() {
-            guard let value = rule.key.textBytes(in: record) else { continue }
-            let captures: [Substring]?
-            if let remembered = memo.rules[index].captures, Self.same(memo.rules[index].value, value) {
-                captures = remembered
-            } else {
-                captures = rule.captures(of: value)
-                memo.rules[index].value = Array(value.prefix(MatchCache.maxKeyBytes))
-                memo.rules[index].captures = value.count <= MatchCache.maxKeyBytes ? .some(captures) : nil
+        for index in sharedRules.indices {
+            let outcome = sharedRules.withElement(at: index) { rule -> FilterOutcome? in
+                guard let value = rule.key.textBytes(in: record) else { return nil }
+                let captures: [Substring]?
+                if let remembered = memo.rules[index].captures, Self.same(memo.rules[index].value, value) {
+                    captures = remembered
+                } else {
+                    captures = rule.captures(of: value)
+                    memo.rules[index].value = Array(value.prefix(MatchCache.maxKeyBytes))
+                    memo.rules[index].captures = value.count <= MatchCache.maxKeyBytes ? .some(captures) : nil
+                }
+                guard let captures, let newTag = rule.newTag.render(record, captures: captures, memo: &memo.rules[index].tag) else { return nil }
+                return .reemit(tag: newTag, keepOriginal: rule.keepOriginal)
             }
-            guard let captures, let newTag = rule.newTag.render(record, captures: captures, memo: &memo.rules[index].tag) else { continue }
-            return .reemit(tag: newTag, keepOriginal: rule.keepOriginal)
+            if let outcome { return outcome }
         }
         return .pass
     }

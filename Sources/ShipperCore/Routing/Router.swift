@@ -10,10 +10,11 @@ import Spool
 /// Routing happens once, at ingest, so the spool holds exactly what will be
 /// sent and the uploaders never look inside a record.
 struct Router: Sendable {
-    private let routes: [Route]
+    /// Read for every record by every event loop: lent without a count (`SharedObjects`).
+    private let routes: SharedObjects<Route>
 
     init(outputs: [CloudWatchOutputSettings]) {
-        routes = outputs.map(Route.init)
+        routes = SharedObjects(outputs.map(Route.init))
     }
 
     /// The names one caller made last, one set per output. A connection routes
@@ -24,26 +25,29 @@ struct Router: Sendable {
     }
 
     func makeNames() -> Names {
-        Names(perRoute: routes.map { _ in Route.Names() })
+        Names(perRoute: routes.indices.map { _ in Route.Names() })
     }
 
     /// Appends a spool record per matching output; returns `false` when no output matches the tag.
     func route(_ tagged: TaggedRecord, into out: inout SpoolRecords, names: inout Names) -> Bool {
         var matched = false
-        for (index, route) in routes.enumerated() where names.perRoute[index].matches(route, tagged.tag) {
-            matched = true
-            out.append(output: route.output, logGroup: route.logGroup(for: tagged.record, names: &names.perRoute[index]),
-                       logStream: route.logStream(for: tagged, names: &names.perRoute[index]),
-                       tag: tagged.tag, timeNanoseconds: tagged.time.unixNanoseconds) {
-                route.writeMessage(of: tagged.record, into: &$0)
+        for index in routes.indices {
+            routes.withElement(at: index) { route in
+                guard names.perRoute[index].matches(route, tagged.tag) else { return }
+                matched = true
+                out.append(output: route.output, logGroup: route.logGroup(for: tagged.record, names: &names.perRoute[index]),
+                           logStream: route.logStream(for: tagged, names: &names.perRoute[index]),
+                           tag: tagged.tag, timeNanoseconds: tagged.time.unixNanoseconds) {
+                    route.writeMessage(of: tagged.record, into: &$0)
+                }
             }
         }
         return matched
     }
 
     /// What routing needs of one output, read for every record: a class, so
-    /// that looking at it takes one reference rather than copying the
-    /// settings' strings (the event loops would contend on their counts).
+    /// that looking at it copies none of the settings' strings, and lent
+    /// without a count (the event loops would contend on it).
     fileprivate final class Route: Sendable {
         let output: SpoolOutput
         let match: TagPattern
