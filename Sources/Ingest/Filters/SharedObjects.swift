@@ -8,6 +8,7 @@
 /// keeps the objects alive for as long as this value lives, so lending one to
 /// `body` without a count of its own is safe: it is what `Unmanaged` offers.
 public struct SharedObjects<Element: AnyObject & Sendable>: Sendable {
+    /// Keeps the objects alive: `unretained` holds no count of its own.
     private let owners: [Element]
     private let unretained: [Unmanaged<Element>]
 
