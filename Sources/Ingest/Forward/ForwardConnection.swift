@@ -416,8 +416,10 @@ final class ForwardConnection: @unchecked Sendable {
 
     /// The stop is overdue: the last bytes the socket holds are stored, and a
     /// client still there (Docker's driver never reads) gets a reset, so that its next write fails and is sent again.
-    /// The reset goes right after the last read, not when the connection is released once the
-    /// loop has handed its frames over: a line written in between would be taken and lost.
+    /// The reset goes right after the read that found the socket empty, before anything else:
+    /// a line the client writes between that read and the reset is taken by the kernel and lost
+    /// with the connection. That gap, a few microseconds (more if the loop's thread is preempted
+    /// in it), is the one place a client without acks can lose a line at a stop: its next write fails.
     private func closeOverdue() throws {
         if case .afterGoodbye = phase, !waitingForBudget {
             var reads = 0
@@ -430,13 +432,13 @@ final class ForwardConnection: @unchecked Sendable {
                 try takeInput()
             }
         }
+        stream.socket.reset()
         guard !isClosed else { return }
         if waitingForBudget || waitingForReceiveRoom {
             let budget = waitingForBudget ? "ingest.max_pending_bytes" : "ingest.max_receive_bytes"
             context.logger.warning("closing connection at the stop while it waited for \(budget); what it sent since its last ack was not acknowledged",
                                    metadata: ["peer": "\(peer)"])
         }
-        stream.socket.reset()
         close()
     }
 

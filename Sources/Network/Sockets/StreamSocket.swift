@@ -303,8 +303,8 @@ public final class StreamSocket: @unchecked Sendable {
     /// (`SocketCalls.resetConnection`). The close is made abortive as well,
     /// for a system that refuses both.
     public func reset() {
-        SocketCalls.setAbortiveClose(handle)
         _ = SocketCalls.resetConnection(handle)
+        SocketCalls.setAbortiveClose(handle)
     }
 
     /// Stops both directions. On POSIX systems a thread blocked in `read` or
