@@ -214,7 +214,8 @@ public final class ReadinessPoller: @unchecked Sendable {
         for index in 1..<entries.count where entries[index].revents != 0 {
             let events = entries[index].revents
             entries[index].revents = 0
-            // As with epoll: not a socket deregistered, given no interest, or put in another's place since the array was made.
+            // Not a socket deregistered or given no interest since the array was made (epoll skips those too),
+            // nor one whose key now names another socket.
             guard let watched = interests[keys[index - 1]], watched.handle == entries[index].fd, !watched.interest.isEmpty else { continue }
             var readiness: PollReadiness = []
             if events & SocketCalls.inputEvents != 0 { readiness.insert(.readable) }

@@ -303,7 +303,7 @@ public final class StreamSocket: @unchecked Sendable {
     /// (`SocketCalls.resetConnection`). The close is made abortive as well,
     /// for a system that refuses both.
     public func reset() {
-        _ = SocketCalls.resetConnection(handle)
+        SocketCalls.resetConnection(handle)
         SocketCalls.setAbortiveClose(handle)
     }
 

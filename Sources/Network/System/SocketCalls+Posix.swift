@@ -205,12 +205,12 @@ extension SocketCalls {
 
     /// Resets a connected TCP socket now and leaves its handle open: `connect`
     /// to an address of family AF_UNSPEC dissolves the association, and Linux
-    /// sends the peer a reset as it does so. Whether it did: a Unix domain
-    /// socket, or a system without it, refuses.
-    static func resetConnection(_ handle: Handle) -> Bool {
+    /// sends the peer a reset as it does so. A Unix domain socket, or a system
+    /// without it, refuses; the abortive close (`setAbortiveClose`) is then what resets.
+    static func resetConnection(_ handle: Handle) {
         var address = sockaddr()
         address.sa_family = sa_family_t(AF_UNSPEC)
-        return connect(handle, &address, socklen_t(MemoryLayout<sockaddr>.size)) == 0
+        _ = connect(handle, &address, socklen_t(MemoryLayout<sockaddr>.size))
     }
 
     static func shutdownHandle(_ handle: Handle, _ direction: Direction) {

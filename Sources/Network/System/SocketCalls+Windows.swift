@@ -229,8 +229,8 @@ extension SocketCalls {
     /// reference). The reset goes with the peer's next segment rather than at
     /// once, as Linux's does; that segment is lost, as it would be at a close,
     /// and every write after it fails.
-    static func resetConnection(_ handle: Handle) -> Bool {
-        shutdown(handle, SD_RECEIVE) == 0
+    static func resetConnection(_ handle: Handle) {
+        _ = shutdown(handle, SD_RECEIVE)
     }
 
     /// `int shutdown(SOCKET, int)`. Unlike POSIX it does not wake a thread
