@@ -67,6 +67,19 @@ final class ReceivedFramesTests: XCTestCase {
         XCTAssertEqual(out.record.storageAddress, decodedAt, "the renames were made in the decoded bytes, not in a copy of them")
     }
 
+    /// The prefixed tag of the last frame is reused only for the same bytes: "é" as one code point
+    /// and as "e" with a combining accent are equal strings in Swift but two tags.
+    func testAFrameWhoseTagIsTheSameCharactersInOtherBytesKeepsItsOwnBytes() {
+        var received = ReceivedFrames(pipeline: FilterPipeline(filters: []), tagPrefix: "ecs.", assembler: PartialMessageAssembler(),
+                                      sink: KnownChunkSink(stored: []))
+        for tag in ["e\u{301}", "é", "é"] {
+            var frame = ForwardFrame(tag: tag, entries: [(EventTime(seconds: 1), LogRecord(["log": .string("x")]))], chunk: nil)
+            received.add(&frame)
+        }
+        XCTAssertEqual(received.batches.map { Array(($0.records.first?.tag ?? "").utf8) },
+                       [Array("ecs.e\u{301}".utf8), Array("ecs.é".utf8), Array("ecs.é".utf8)])
+    }
+
     func testLongChunkIdsAreRememberedByADigestOfBoundedSize() {
         let docker = "hDZ3cTbYrXVjsDgCuWfbiA=="
         XCTAssertEqual(ReceivedFrames.chunkKey(.string(docker)), Array(docker.utf8), "the usual ids are kept as they are")

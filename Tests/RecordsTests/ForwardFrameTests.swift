@@ -21,6 +21,22 @@ final class ForwardFrameTests: XCTestCase {
         XCTAssertEqual(f.chunk, chunk)
     }
 
+    /// The previous frame's tag is taken only when the bytes are exactly its UTF-8: not for a tag
+    /// of the same length, nor one it starts, nor bytes that are not UTF-8.
+    func testAFrameTakesThePreviousTagOnlyWhenItsBytesAreThatTag() throws {
+        func parse(_ tag: MessagePackValue, previous: String) throws -> ForwardFrame {
+            try ForwardFrame(parsing: MessagePackEncoder.encoded(.array([tag, .int(1), record])), limits: limits, previousTag: previous)
+        }
+        XCTAssertEqual(try parse(.string("app-1"), previous: "app-1").tag, "app-1")
+        XCTAssertEqual(try parse(.string("app-2"), previous: "app-1").tag, "app-2")
+        XCTAssertEqual(try parse(.string("app-10"), previous: "app-1").tag, "app-10")
+        XCTAssertEqual(try parse(.string("app"), previous: "app-1").tag, "app")
+        XCTAssertEqual(Array(try parse(.string("é"), previous: "e\u{301}").tag.utf8), Array("é".utf8), "the same characters in other bytes are another tag")
+        XCTAssertThrowsError(try ForwardFrame(parsing: [0x93, 0xa2, 0xc3, 0x28, 0x01, 0x80], limits: limits, previousTag: "ab")) { error in
+            XCTAssertEqual(error as? ForwardFrameError, .tagNotAString)
+        }
+    }
+
     func testOptionsReadInPlaceStepOverKeysAndValuesTheyDoNotUse() throws {
         let option: MessagePackValue = .map([
             MessagePackPair(key: .int(1), value: .array([.int(1), .map([MessagePackPair(key: .string("chunk"), value: .string("not this one"))])])),

@@ -647,7 +647,8 @@ final class ForwardConnection: @unchecked Sendable {
             pendingFrame = nil
             guard pending.claim(length, whenRoom: whenRoom) else { return .needsBudget }
             do {
-                var frame = try ForwardFrame(parsing: UnsafeBufferPointer(rebasing: bytes[consumed..<consumed + length]), limits: context.limits) {
+                var frame = try ForwardFrame(parsing: UnsafeBufferPointer(rebasing: bytes[consumed..<consumed + length]), limits: context.limits,
+                                             previousTag: received.lastReceivedTag) {
                     guard self.pending.claim($0, whenRoom: whenRoom) else { throw BudgetExhausted() }
                 }
                 received.add(&frame)

@@ -9,7 +9,7 @@ struct ReceivedFrames {
     private let assembler: PartialMessageAssembler
     private let sink: IngestSink
     private var memo: FilterPipeline.Memo
-    /// The last frame's tag with `Tag_Prefix` added: frames in a row usually share it.
+    /// The last frame's tag with `Tag_Prefix` added: frames in a row usually share it (byte for byte, `TagBytes`).
     private var lastTag: (received: String, prefixed: String)?
 
     init(pipeline: FilterPipeline, tagPrefix: String, assembler: PartialMessageAssembler, sink: IngestSink) {
@@ -19,6 +19,9 @@ struct ReceivedFrames {
         self.sink = sink
         memo = pipeline.makeMemo()
     }
+
+    /// The tag of the last frame added, as the client sent it: the next frame's tag is usually the same.
+    var lastReceivedTag: String? { lastTag?.received }
 
     /// Forgets the frames handed over, keeping the memos for the next read.
     mutating func clearFrames() {
@@ -30,7 +33,7 @@ struct ReceivedFrames {
     /// copy of its bytes and filters edit it in place.
     mutating func add(_ frame: inout ForwardFrame) {
         let tag: String
-        if let lastTag, lastTag.received == frame.tag {
+        if let lastTag, TagBytes.same(lastTag.received, frame.tag) {
             tag = lastTag.prefixed
         } else {
             tag = tagPrefix + frame.tag

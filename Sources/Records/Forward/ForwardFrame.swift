@@ -86,17 +86,26 @@ public struct ForwardFrame: Sendable {
     /// `claim` is told, before they are kept, of the bytes the frame comes to
     /// hold (inflated output, each record with its places), so a caller can
     /// bound what many frames hold at once; whatever it throws ends the parse.
-    public init(parsing bytes: UnsafeBufferPointer<UInt8>, limits: Limits, claim: (Int) throws -> Void = { _ in }) throws {
+    ///
+    /// `previousTag` is the tag of the connection's last frame: a client sends
+    /// the same tag frame after frame, and a frame whose tag bytes are those
+    /// takes that string instead of validating and allocating a new one (3%
+    /// of the event loops' time with one record per frame).
+    public init(parsing bytes: UnsafeBufferPointer<UInt8>, limits: Limits, previousTag: String? = nil,
+                claim: (Int) throws -> Void = { _ in }) throws {
         let maxDepth = limits.decoder.maxDepth
         var reader = MessagePackReader(bytes: bytes, offset: 0, maxLength: limits.decoder.maxLength)
         guard case .array(let declared) = try reader.header() else { throw ForwardFrameError.notAnArray }
         let count = try reader.length(declared, payloadBytes: false)
         guard (2...4).contains(count) else { throw ForwardFrameError.wrongElementCount(count) }
-        guard case .string(let tagLength) = try reader.header(),
-              let tag = String(validating: UnsafeBufferPointer(rebasing: bytes[try reader.payload(tagLength)]), as: UTF8.self) else {
-            throw ForwardFrameError.tagNotAString
+        guard case .string(let tagLength) = try reader.header() else { throw ForwardFrameError.tagNotAString }
+        let tagBytes = UnsafeBufferPointer(rebasing: bytes[try reader.payload(tagLength)])
+        if let previousTag, TagBytes.utf8(of: previousTag, equals: tagBytes) {
+            self.tag = previousTag
+        } else {
+            guard let tag = String(validating: tagBytes, as: UTF8.self) else { throw ForwardFrameError.tagNotAString }
+            self.tag = tag
         }
-        self.tag = tag
 
         let second = reader.offset
         switch try reader.header() {
@@ -164,8 +173,8 @@ public struct ForwardFrame: Sendable {
     }
 
     /// Parses a frame held in an array (tests, tools).
-    public init(parsing bytes: [UInt8], limits: Limits, claim: (Int) throws -> Void = { _ in }) throws {
-        self = try bytes.withUnsafeBufferPointer { try ForwardFrame(parsing: $0, limits: limits, claim: claim) }
+    public init(parsing bytes: [UInt8], limits: Limits, previousTag: String? = nil, claim: (Int) throws -> Void = { _ in }) throws {
+        self = try bytes.withUnsafeBufferPointer { try ForwardFrame(parsing: $0, limits: limits, previousTag: previousTag, claim: claim) }
     }
 
     private struct Options {
