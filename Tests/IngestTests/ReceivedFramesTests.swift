@@ -80,6 +80,25 @@ final class ReceivedFramesTests: XCTestCase {
                        [Array("ecs.e\u{301}".utf8), Array("ecs.é".utf8), Array("ecs.é".utf8)])
     }
 
+    /// The lists keep their memory between reads only while it is small: a read of a thousand tiny frames leaves none behind.
+    func testClearingKeepsTheListsMemoryOnlyForAFewFrames() {
+        var received = ReceivedFrames(pipeline: FilterPipeline(filters: []), tagPrefix: "", assembler: PartialMessageAssembler(),
+                                      sink: KnownChunkSink(stored: []))
+        func read(_ frames: Int) {
+            for n in 0..<frames {
+                var frame = ForwardFrame(tag: "app", entries: [(EventTime(seconds: 1), LogRecord(["log": .string("x")]))], chunk: .string("c\(n)"))
+                received.add(&frame)
+            }
+            received.clearFrames()
+        }
+        read(1)
+        XCTAssertGreaterThanOrEqual(received.batches.capacity, 1, "one frame's lists are kept for the next read")
+        XCTAssertGreaterThanOrEqual(received.chunks.capacity, 1)
+        read(1000)
+        XCTAssertLessThanOrEqual(received.batches.capacity, ReceivedFrames.keptFrames)
+        XCTAssertLessThanOrEqual(received.chunks.capacity, ReceivedFrames.keptFrames)
+    }
+
     func testLongChunkIdsAreRememberedByADigestOfBoundedSize() {
         let docker = "hDZ3cTbYrXVjsDgCuWfbiA=="
         XCTAssertEqual(ReceivedFrames.chunkKey(.string(docker)), Array(docker.utf8), "the usual ids are kept as they are")

@@ -25,6 +25,21 @@ final class MessagePackScannerTests: XCTestCase {
         }
     }
 
+    /// A connection keeps one scanner for all its frames: after `restart` it finds each value's end
+    /// as a new scanner would, whatever the values before it were and however they were cut.
+    func testARestartedScannerFindsEachValueAsANewOneWould() throws {
+        var scanner = MessagePackScanner(limitsOf: decoder)
+        for value in values + values.reversed() {
+            let bytes = MessagePackEncoder.encoded(value) + [0x93, 0xa1]
+            let length = bytes.count - 2
+            scanner.restart()
+            try bytes.withUnsafeBufferPointer { whole in
+                if length > 1 { XCTAssertNil(try scanner.scan(UnsafeBufferPointer(rebasing: whole[..<(length / 2)]))) }
+                XCTAssertEqual(try scanner.scan(whole), length)
+            }
+        }
+    }
+
     func testEveryWayOfCuttingAValueFindsTheEndDecodingFinds() throws {
         var generator = SystemRandomNumberGenerator()
         for value in values {

@@ -32,6 +32,8 @@ final class ForwardConnection: @unchecked Sendable {
 
     /// The key of an ack map, `{"ack": chunk}`.
     private static let ackKey = Array("ack".utf8)
+    /// `{"ack": id}` for a 24-byte id: the map's header, "ack" and the id, each with its header.
+    private static let usualAckBytes = 1 + 4 + 2 + 24
 
     /// The kernel's send buffer for a connection: a client is only sent acks
     /// and the handshake, and one that does not read them then reaches
@@ -74,9 +76,12 @@ final class ForwardConnection: @unchecked Sendable {
     private let buffer: ReceiveBuffer
     private var consumed = 0
     private var filled = 0
-    /// Where scanning the unfinished frame at `consumed` got to: each read
-    /// scans only the bytes it brought, however slowly a large frame arrives.
-    private var pendingFrame: MessagePackScanner?
+    /// Where scanning the unfinished frame at `consumed` got to, while
+    /// `scanningFrame`: each read scans only the bytes it brought, however
+    /// slowly a large frame arrives. One scanner serves every frame of the
+    /// connection, so a frame costs it no allocation.
+    private var frameScanner: MessagePackScanner
+    private var scanningFrame = false
 
     /// Bytes to send (HELO, PONG, acks); `output[sent...]` are not sent yet.
     private var output: [UInt8] = []
@@ -110,6 +115,7 @@ final class ForwardConnection: @unchecked Sendable {
         self.context = context
         self.slot = slot
         pending = PendingFrameBytes(budget: context.budget)
+        frameScanner = MessagePackScanner(limitsOf: context.limits.decoder)
         received = ReceivedFrames(pipeline: context.pipeline, tagPrefix: context.configuration.tagPrefix, assembler: context.assembler, sink: context.sink)
         buffer = ReceiveBuffer(capacity: Self.initialBufferBytes(context.configuration))
         phase = tls ? .tlsHandshake(deadline: .now() + context.configuration.handshakeTimeout) : .serving
@@ -622,7 +628,6 @@ final class ForwardConnection: @unchecked Sendable {
     /// waits for room before it holds more, not after. A frame stopped for room
     /// (before or inside its parse) is scanned and parsed again from its start.
     private func decodeAvailableFrames() -> Decoded {
-        let decoder = context.limits.decoder
         let bytes = buffer.filled(filled)
         let whenRoom = self.whenRoom
         while consumed < filled {
@@ -630,11 +635,11 @@ final class ForwardConnection: @unchecked Sendable {
             guard (0x90...0x9f).contains(first) || first == 0xdc || first == 0xdd else {
                 return .failed(ForwardConnectionError.notAFrame(first))
             }
-            var scanner = pendingFrame ?? MessagePackScanner(limitsOf: decoder)
+            if !scanningFrame { frameScanner.restart() }
             let length: Int
             do {
-                guard let complete = try scanner.scan(UnsafeBufferPointer(rebasing: bytes[consumed...])) else {
-                    pendingFrame = scanner
+                guard let complete = try frameScanner.scan(UnsafeBufferPointer(rebasing: bytes[consumed...])) else {
+                    scanningFrame = true
                     let configuration = context.configuration
                     return filled - consumed > configuration.bufferMaxSize ? .failed(ForwardConnectionError.frameTooLarge(limit: configuration.bufferMaxSize)) : .done
                 }
@@ -644,7 +649,7 @@ final class ForwardConnection: @unchecked Sendable {
             } catch {
                 return .failed(error)
             }
-            pendingFrame = nil
+            scanningFrame = false
             guard pending.claim(length, whenRoom: whenRoom) else { return .needsBudget }
             do {
                 var frame = try ForwardFrame(parsing: UnsafeBufferPointer(rebasing: bytes[consumed..<consumed + length]), limits: context.limits,
@@ -679,7 +684,8 @@ final class ForwardConnection: @unchecked Sendable {
             loop.stage(received.batches, acks: nil, from: self)
             return
         }
-        var encoder = MessagePackEncoder()
+        // Sized for Docker's 24-byte ids, so that the usual acks fit without growing.
+        var encoder = MessagePackEncoder(capacity: received.chunks.count * Self.usualAckBytes)
         for chunk in received.chunks {
             // {"ack": chunk}, written in place: one per acked frame, so no value tree is built for it.
             encoder.encodeMapHeader(count: 1)

@@ -23,11 +23,17 @@ struct ReceivedFrames {
     /// The tag of the last frame added, as the client sent it: the next frame's tag is usually the same.
     var lastReceivedTag: String? { lastTag?.received }
 
-    /// Forgets the frames handed over, keeping the memos for the next read.
+    /// Forgets the frames handed over, keeping the memos for the next read,
+    /// and the lists' memory while it is small: a client that sends a frame
+    /// per read (Docker's) then costs them no allocation, and one read of
+    /// thousands of tiny frames leaves nothing large behind.
     mutating func clearFrames() {
-        batches = []
-        chunks = []
+        batches.removeAll(keepingCapacity: batches.capacity <= Self.keptFrames)
+        chunks.removeAll(keepingCapacity: chunks.capacity <= Self.keptFrames)
     }
+
+    /// The most frames whose lists' memory is kept from one read to the next.
+    static let keptFrames = 16
 
     /// Takes the frame's records (leaving it empty), so that each is the only
     /// copy of its bytes and filters edit it in place.

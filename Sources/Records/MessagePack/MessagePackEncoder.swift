@@ -7,6 +7,11 @@ public struct MessagePackEncoder {
 
     public init() {}
 
+    /// An encoder whose buffer holds `capacity` bytes before it grows.
+    public init(capacity: Int) {
+        bytes.reserveCapacity(capacity)
+    }
+
     /// The encoding of one value.
     public static func encoded(_ value: MessagePackValue) -> [UInt8] {
         var encoder = MessagePackEncoder()

@@ -18,10 +18,19 @@ public struct MessagePackScanner {
     public init(maxLength: Int, maxDepth: Int) {
         self.maxLength = maxLength
         self.maxDepth = maxDepth
+        // A Forward frame nests three or four deep: room for that without growing.
+        owed.reserveCapacity(8)
     }
 
     public init(limitsOf decoder: MessagePackDecoder) {
         self.init(maxLength: decoder.maxLength, maxDepth: decoder.maxDepth)
+    }
+
+    /// Starts over for the next value, keeping the memory it has.
+    public mutating func restart() {
+        position = 0
+        owed.removeAll(keepingCapacity: true)
+        owed.append(1)
     }
 
     /// Scans on through `bytes`, which hold the value from its first byte:
