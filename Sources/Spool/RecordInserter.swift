@@ -4,8 +4,8 @@
 /// the program; with AUTOINCREMENT, reading and updating `sqlite_sequence`),
 /// so rows go in `rowsPerStatement` at a time, and the rows left when a
 /// transaction ends in as few statements as the binary digits of their count
-/// (27 rows take four statements, 16 + 8 + 2 + 1, rather than twelve). Each row's tag and message are
-/// copied once into a scratch buffer and bound where they lie there, so SQLite
+/// (27 rows take four statements, 16 + 8 + 2 + 1, rather than twelve). Each row's tag, message and
+/// chunk id are copied once into a scratch buffer and bound where they lie there, so SQLite
 /// does not copy them again.
 final class RecordInserter {
     static let rowsPerStatement = 16
@@ -13,7 +13,7 @@ final class RecordInserter {
     private struct Row {
         let streamID: Int64
         let timeNanoseconds: Int64
-        let chunk: [UInt8]?
+        let chunk: Range<Int>?
         let tag: Range<Int>
         let message: Range<Int>
         let shape: Int64?
@@ -48,8 +48,14 @@ final class RecordInserter {
                 scratch.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[entry.tag]))
                 let messageStart = scratch.count
                 scratch.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[middle]))
-                pending.append(Row(streamID: stream, timeNanoseconds: entry.timeNanoseconds, chunk: position == records.startIndex ? chunk : nil,
-                                   tag: tagStart..<messageStart, message: messageStart..<scratch.count, shape: choice.shape))
+                let messageEnd = scratch.count
+                var chunkRange: Range<Int>?
+                if position == records.startIndex, let chunk {
+                    scratch.append(contentsOf: chunk)
+                    chunkRange = messageEnd..<scratch.count
+                }
+                pending.append(Row(streamID: stream, timeNanoseconds: entry.timeNanoseconds, chunk: chunkRange,
+                                   tag: tagStart..<messageStart, message: messageStart..<messageEnd, shape: choice.shape))
                 if pending.count == Self.rowsPerStatement { try flush() }
             }
         }
@@ -84,7 +90,7 @@ final class RecordInserter {
             try statement.bind(first + 2, row.timeNanoseconds)
             try statement.bind(first + 3, unsafeText: UnsafeRawBufferPointer(rebasing: bytes[row.tag]))
             try statement.bind(first + 4, unsafeBlob: UnsafeRawBufferPointer(rebasing: bytes[row.message]))
-            if let chunk = row.chunk { try statement.bind(first + 5, chunk) } else { try statement.bindNull(first + 5) }
+            if let chunk = row.chunk { try statement.bind(first + 5, unsafeBlob: UnsafeRawBufferPointer(rebasing: bytes[chunk])) } else { try statement.bindNull(first + 5) }
             if let shape = row.shape { try statement.bind(first + 6, shape) } else { try statement.bindNull(first + 6) }
         }
         try statement.step()

@@ -83,6 +83,10 @@ final class SpoolWriter: @unchecked Sendable {
     private let logger: Logger
     /// Commits that failed for another reason than a full disk since the last one that worked (README: I/O errors).
     private var failedCommitsInARow = 0
+    /// The chunk ids the open transaction stores, so that a frame sent twice into one commit is stored once.
+    /// Kept from one commit to the next while small, so that a commit costs it no allocation.
+    private var seenInThisTransaction = Set<ChunkID>()
+    private static let keptChunkSetCapacity = 4096
 
     private struct StreamKey: Hashable {
         let output: SpoolOutput
@@ -323,7 +327,7 @@ final class SpoolWriter: @unchecked Sendable {
     private func commit(_ batches: [Batch]) throws -> (stored: [ChunkID], duplicates: Int, usage: (usedBytes: Int64, freeBytes: Int64)) {
         var stored: [ChunkID] = []
         var duplicates = 0
-        var seenInThisTransaction = Set<ChunkID>(minimumCapacity: batches.reduce(0) { $0 + $1.appends.count })
+        seenInThisTransaction.removeAll(keepingCapacity: seenInThisTransaction.capacity <= Self.keptChunkSetCapacity)
         inserter.discardPending()
         counters.discard()
         for id in pruned.take() { forget(stream: id) }
