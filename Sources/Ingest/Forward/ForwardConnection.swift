@@ -114,7 +114,10 @@ final class ForwardConnection: @unchecked Sendable {
         self.loop = loop
         self.context = context
         self.slot = slot
-        pending = PendingFrameBytes(budget: context.budget)
+        // Once the decode budget may have room, the loop resumes this connection.
+        pending = PendingFrameBytes(budget: context.budget) { [loop, key] in
+            loop.execute { loop.connection(key)?.budgetRoom() }
+        }
         frameScanner = MessagePackScanner(limitsOf: context.limits.decoder)
         received = ReceivedFrames(pipeline: context.pipeline, tagPrefix: context.configuration.tagPrefix, assembler: context.assembler, sink: context.sink)
         buffer = ReceiveBuffer(capacity: Self.initialBufferBytes(context.configuration))
@@ -137,11 +140,6 @@ final class ForwardConnection: @unchecked Sendable {
         case .awaitingPing, .serving, .drainingForStop, .afterGoodbye: return !waitingForBudget && !waitingForReceiveRoom
         default: return false
         }
-    }
-
-    /// Asks this connection's loop to resume it once the decode budget may have room.
-    private lazy var whenRoom: @Sendable () -> Void = { [loop, key] in
-        loop.execute { loop.connection(key)?.budgetRoom() }
     }
 
     /// Asks this connection's loop to resume it once the receive budget may have room.
@@ -629,7 +627,6 @@ final class ForwardConnection: @unchecked Sendable {
     /// (before or inside its parse) is scanned and parsed again from its start.
     private func decodeAvailableFrames() -> Decoded {
         let bytes = buffer.filled(filled)
-        let whenRoom = self.whenRoom
         while consumed < filled {
             let first = bytes[consumed]
             guard (0x90...0x9f).contains(first) || first == 0xdc || first == 0xdd else {
@@ -650,11 +647,11 @@ final class ForwardConnection: @unchecked Sendable {
                 return .failed(error)
             }
             scanningFrame = false
-            guard pending.claim(length, whenRoom: whenRoom) else { return .needsBudget }
+            guard pending.claim(length) else { return .needsBudget }
             do {
                 var frame = try ForwardFrame(parsing: UnsafeBufferPointer(rebasing: bytes[consumed..<consumed + length]), limits: context.limits,
                                              previousTag: received.lastReceivedTag) {
-                    guard self.pending.claim($0, whenRoom: whenRoom) else { throw BudgetExhausted() }
+                    guard self.pending.claim($0) else { throw BudgetExhausted() }
                 }
                 received.add(&frame)
                 consumed += length
