@@ -21,6 +21,25 @@ final class RecordJSONTests: XCTestCase {
         XCTAssertEqual(json(record), "{\"log\":\"a\u{FFFD}b\"}")
     }
 
+    /// The validation agrees with the standard library's on bytes that mix ASCII runs of every
+    /// length with well-formed, overlong, surrogate, too-large and cut-off sequences at every offset.
+    func testUTF8ValidationAgreesWithTheStandardLibrary() {
+        let pieces: [[UInt8]] = [
+            Array("a".utf8), Array("abcdefghij".utf8), Array("é".utf8), Array("€".utf8), Array("😀".utf8),
+            [0x80], [0xc0, 0xaf], [0xe0, 0x80, 0xaf], [0xed, 0xa0, 0x80], [0xf4, 0x90, 0x80, 0x80], [0xc3], [0xe2, 0x82], [0xff],
+        ]
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<5000 {
+            var bytes: [UInt8] = []
+            for _ in 0..<Int.random(in: 0...6, using: &generator) {
+                bytes += Array(repeating: UInt8(ascii: "k"), count: Int.random(in: 0...17, using: &generator))
+                bytes += pieces.randomElement(using: &generator)!
+            }
+            let expected = String(validating: bytes, as: UTF8.self) != nil
+            XCTAssertEqual(bytes.withUnsafeBufferPointer { RecordJSON.isValidUTF8($0) }, expected, "\(bytes)")
+        }
+    }
+
     func testTheWordAtATimeScanStopsAtTheWordOfTheFirstSpecialByte() {
         for special: UInt8 in [0x00, 0x1f, 0x22, 0x5c, 0x7f, 0x80, 0xc3, 0xff] {
             for position in 0..<27 {
