@@ -10,7 +10,7 @@ import Logging
 /// queued records, pauses intake and retries until space is freed, or until
 /// a stop (`stopIntake`): then the batches still waiting fail, unacked, so
 /// acking clients resend them; records from clients without acks go with them.
-// Safe to share: `condition` guards the queue and flags, `chunksLock` the recent chunks and their count; the database and statements are the writer thread's.
+// Safe to share: `condition` guards the queue and flags, `chunksLock` the recent chunks and their count (the writer thread, which alone changes them, reads them without it); the database and statements are the writer thread's.
 final class SpoolWriter: @unchecked Sendable {
     /// One caller's frames and, once the writer is done with them, the outcome.
     private final class Batch {
@@ -336,7 +336,9 @@ final class SpoolWriter: @unchecked Sendable {
             for batch in batches {
                 for append in batch.appends {
                     if let chunk = append.chunk.map(ChunkID.init) {
-                        if hasCommitted(chunk) || !seenInThisTransaction.insert(chunk).inserted {
+                        // Read without `chunksLock`: only this thread changes the recent chunks, so the loops'
+                        // lookups under the lock were all the lock here kept apart, and they contended for it.
+                        if recentChunks.contains(chunk) || !seenInThisTransaction.insert(chunk).inserted {
                             duplicates += 1
                             continue
                         }
