@@ -90,7 +90,7 @@ let package = Package(
 )
 
 // Release builds optimise across modules (the records model and its users are in different targets) and
-// leave out the run-time exclusivity checks, which cost 6-10% of ingest's CPU (README: performance).
+// leave out the run-time exclusivity checks, about a tenth of ingest's CPU without acks (README: Measured).
 // Debug builds, which the tests run, keep those checks, so an overlapping access still traps there.
 for target in package.targets where target.type != .system {
     target.swiftSettings = (target.swiftSettings ?? []) + [

@@ -11,7 +11,7 @@ public enum TagBytes {
     public static func utf8(of string: String, equals bytes: UnsafeBufferPointer<UInt8>) -> Bool {
         guard string.utf8.count == bytes.count else { return false }
         return string.utf8.withContiguousStorageIfAvailable { utf8 in
-            // The same storage (a memo asked about the string it keeps): no need to look at the bytes.
+            // The same storage (a frame that took the previous frame's tag): no need to look at the bytes.
             if utf8.baseAddress == bytes.baseAddress { return true }
             for index in 0..<utf8.count where utf8[index] != bytes[index] { return false }
             return true
