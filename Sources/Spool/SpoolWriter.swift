@@ -162,12 +162,21 @@ final class SpoolWriter: @unchecked Sendable {
             condition.unlock()
             throw SpoolError.closed
         }
+        let wasEmpty = queue.isEmpty
+        let wasGathering = isGathering
         queue.append(batch)
         queuedBytes += batch.bytes
         queuedFrames += appends.count
-        condition.broadcast()
+        // Only the writer waits for appends, and only for these: waking it for every frame that comes while it
+        // gathers cost the loops a futex call each and the writer a wake-up each, for nothing.
+        if wasEmpty || (wasGathering && !isGathering) { condition.broadcast() }
         condition.unlock()
         return batch
+    }
+
+    /// Whether the writer, were it waiting before a commit, would wait on (`waitForAckedClients`). Under `condition`.
+    private var isGathering: Bool {
+        gathering.awaitsMore(queuedFrames: queuedFrames, queuedBytes: queuedBytes, queueLimit: maxQueuedBytes)
     }
 
     /// Whether an append may wait for room: not once the spool closes or its intake stops.
@@ -250,17 +259,22 @@ final class SpoolWriter: @unchecked Sendable {
     ///
     /// Not on Windows: there `NSCondition.wait(until:)` counts whole
     /// milliseconds (swift-corelibs-foundation's `timeoutFrom(date:)`), so a
-    /// wait of at most 0.3 ms is none, and one of a millisecond or more would
+    /// stretch of less than one is no wait, and one of a millisecond would
     /// last until the system timer's next tick (15.6 ms by default) whenever a
     /// client is late. The writer commits at once there, as before the rule.
     private func waitForAckedClients() {
         #if os(Windows)
         return
         #else
-        guard gathering.expectedFrames > 0, queuedFrames < gathering.expectedFrames else { return }
-        let deadline = Date().addingTimeInterval(gathering.longestWait)
-        while !closing && !intakeStopped && queuedBytes < maxQueuedBytes / 2 && queuedFrames < gathering.expectedFrames
-                && condition.wait(until: deadline) {}
+        guard isGathering else { return }
+        let now = Date()
+        var wait = gathering.startWaiting(queuedFrames: queuedFrames, now: now)
+        var stretchEnd: Date? = wait.firstStretchEnd(now: now)
+        // Woken only when the wait is over (`enqueue`), or at the end of a stretch: then it goes on if frames came in it.
+        while let end = stretchEnd, !closing, !intakeStopped, isGathering {
+            while !closing && !intakeStopped && isGathering && condition.wait(until: end) {}
+            stretchEnd = wait.nextStretchEnd(queuedFrames: queuedFrames, now: Date())
+        }
         #endif
     }
 
