@@ -181,4 +181,56 @@ final class ReadinessPollerTests: XCTestCase {
         XCTAssertEqual(try ready(poller, within: 0.2), [:])
         XCTAssertGreaterThanOrEqual(Date().timeIntervalSince(quiet), 0.15, "a drained wake-up must not end the next wait")
     }
+
+    func testNoWakeUpIsLostWhenWakeUpsRaceTheDrain() throws {
+        for mechanism in Self.mechanisms { try testNoWakeUpIsLostWhenWakeUpsRaceTheDrain(mechanism) }
+    }
+
+    /// A wake-up that comes while the last one is drained must not be swallowed with it: the poller
+    /// would then believe one is still on its way and never write another, and its loop would sleep
+    /// through every later wake-up.
+    private func testNoWakeUpIsLostWhenWakeUpsRaceTheDrain(_ mechanism: ReadinessPoller.Mechanism) throws {
+        let poller = try ReadinessPoller(mechanism: mechanism)
+        let stop = StopFlag()
+        let stopped = DispatchSemaphore(value: 0)
+        let waker = Thread {
+            while !stop.isSet { poller.wakeUp() }
+            stopped.signal()
+        }
+        waker.start()
+        let started = Date()
+        var waits = 0
+        while waits < 20_000 && Date().timeIntervalSince(started) < 10 {
+            let wait = Date()
+            try poller.wait(seconds: 3) { _, _ in }
+            waits += 1
+            guard Date().timeIntervalSince(wait) < 2 else {
+                XCTFail("\(mechanism): wait \(waits) slept through the wake-ups of a thread that kept waking it")
+                break
+            }
+        }
+        stop.set()
+        XCTAssertEqual(stopped.wait(timeout: .now() + 10), .success)
+        poller.wakeUp()
+        let last = Date()
+        try poller.wait(seconds: 3) { _, _ in }
+        XCTAssertLessThan(Date().timeIntervalSince(last), 2, "\(mechanism): a wake-up after the race must still end a wait")
+    }
+}
+
+/// A flag one thread sets and another reads.
+// Safe to share: `lock` guards `value`.
+private final class StopFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+    var isSet: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return value
+    }
+    func set() {
+        lock.lock()
+        value = true
+        lock.unlock()
+    }
 }

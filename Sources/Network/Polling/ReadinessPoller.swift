@@ -69,7 +69,7 @@ public final class ReadinessPoller: @unchecked Sendable {
     private let epoll: SocketCalls.Handle?
     /// Where a wait takes its events; more ready sockets than this come with the next wait.
     private var events: [SocketCalls.EpollEvent] = []
-    /// The wake-up socket's tag in the set: no key maps to it.
+    /// The wake-up counter's tag in the set: no key maps to it.
     private static let wakeUpTag = UInt64(bitPattern: Int64(Int.min))
     #endif
     /// With `Mechanism.poll`, what the last wait polled: the wake-up socket first, then one entry per key in `keys`.
@@ -79,21 +79,24 @@ public final class ReadinessPoller: @unchecked Sendable {
 
     public init(mechanism: Mechanism = .standard) throws {
         SocketCalls.startNetworking()
-        wakeUps = try WakeUpChannel()
         #if os(Linux)
         guard case .epoll = mechanism else {
+            wakeUps = try WakeUpChannel(kind: .loopbackDatagram)
             epoll = nil
             return
         }
+        wakeUps = try WakeUpChannel(kind: .eventCounter)
         let epoll = SocketCalls.epollCreate()
         guard epoll >= 0 else { throw SocketError(operation: "epoll_create1 for an event loop", code: SocketCalls.lastError()) }
         guard SocketCalls.epollSet(epoll, wakeUps.handle, existing: false, events: SocketCalls.epollInput, tag: Self.wakeUpTag) == 0 else {
             let code = SocketCalls.lastError()
             SocketCalls.closeHandle(epoll)
-            throw SocketError(operation: "epoll_ctl adding the poller's wake-up socket", code: code)
+            throw SocketError(operation: "epoll_ctl adding the poller's wake-up counter", code: code)
         }
         self.epoll = epoll
         events = Array(repeating: SocketCalls.EpollEvent(), count: 256)
+        #else
+        wakeUps = try WakeUpChannel(kind: .loopbackDatagram)
         #endif
     }
 

@@ -9,22 +9,48 @@ import Darwin
 #endif
 import Synchronization
 
-/// How another thread wakes a `ReadinessPoller` out of its wait: a UDP socket
-/// on the loopback address that sends itself a byte.
+/// How another thread wakes a `ReadinessPoller` out of its wait.
 ///
-/// A pipe or an eventfd would do on Linux, but WSAPoll polls sockets only, so
-/// a socket works on every system with one piece of code (and Linux's tests
-/// run the same code as Windows). Wake-ups that come while one is pending
-/// cost nothing: `signal` sends only when no byte is on its way.
+/// Two kinds: a UDP socket on the loopback address that sends itself a byte,
+/// which works on every system (WSAPoll polls sockets only), and on Linux an
+/// eventfd counter for pollers that use epoll. The datagram goes through
+/// routing, a socket buffer and the UDP receive path: by perf at 50 acking
+/// connections, waking the event loops after each commit was 5.9% of the
+/// spool writer's time with it and 1.4% with the counter, and draining the
+/// wake-up 1.3% of the loops' time against 0.3%. Linux pollers that use poll(2) keep the socket,
+/// so that Linux's tests run the code Windows runs. Wake-ups that come while
+/// one is pending cost nothing: `signal` writes only when none is on its way.
 final class WakeUpChannel: Sendable {
+    /// What carries a wake-up.
+    enum Kind {
+        /// A datagram to itself: any system.
+        case loopbackDatagram
+        #if os(Linux)
+        /// An eventfd counter.
+        case eventCounter
+        #endif
+    }
+
     let handle: SocketCalls.Handle
-    /// Where the socket is bound: where `signal` sends.
+    private let kind: Kind
+    /// With `.loopbackDatagram`, where the socket is bound: where `signal` sends.
     private let address: sockaddr_storage
     private let addressLength: socklen_t
-    /// Whether a wake-up byte is on its way and not drained yet.
+    /// Whether a wake-up is on its way and not drained yet.
     private let pending = Mutex(false)
 
-    init() throws {
+    init(kind: Kind) throws {
+        self.kind = kind
+        #if os(Linux)
+        if case .eventCounter = kind {
+            let handle = SocketCalls.openEventCounter()
+            guard handle >= 0 else { throw SocketError(operation: "eventfd for the poller's wake-ups", code: SocketCalls.lastError()) }
+            self.handle = handle
+            address = sockaddr_storage()
+            addressLength = 0
+            return
+        }
+        #endif
         let addresses = try ResolvedAddresses(host: "127.0.0.1", port: 0, datagram: true, passive: true)
         guard let entry = addresses.first(where: { _ in true }) else {
             throw SocketError(operation: "resolving 127.0.0.1 for the poller's wake-ups", code: 0)
@@ -61,20 +87,39 @@ final class WakeUpChannel: Sendable {
             return !pending
         }
         guard send else { return }
-        let byte: [UInt8] = [1]
-        var address = self.address
-        _ = withUnsafePointer(to: &address) { to in
-            to.withMemoryRebound(to: sockaddr.self, capacity: 1) { to in
-                byte.withUnsafeBytes { SocketCalls.sendTo(handle, $0, to, addressLength) }
+        switch kind {
+        case .loopbackDatagram:
+            let byte: [UInt8] = [1]
+            var address = self.address
+            _ = withUnsafePointer(to: &address) { to in
+                to.withMemoryRebound(to: sockaddr.self, capacity: 1) { to in
+                    byte.withUnsafeBytes { SocketCalls.sendTo(handle, $0, to, addressLength) }
+                }
             }
+        #if os(Linux)
+        case .eventCounter:
+            SocketCalls.incrementEventCounter(handle)
+        #endif
         }
     }
 
-    /// Takes the wake-up bytes, so that the next wait waits again; on the poller's thread.
+    /// Takes the wake-up, so that the next wait waits again; on the poller's thread.
+    ///
+    /// The wake-up is taken before the next may be written: a `signal` in
+    /// between finds one pending and writes nothing, and the wait that is
+    /// returning now is the one it asked for. In the other order a read of the
+    /// counter could take that signal's wake-up while `pending` stayed set, and
+    /// no wake-up would be written again.
     func drain() {
+        switch kind {
+        case .loopbackDatagram:
+            var scratch = [UInt8](repeating: 0, count: 16)
+            _ = scratch.withUnsafeMutableBytes { SocketCalls.receive(handle, $0) }
+        #if os(Linux)
+        case .eventCounter:
+            SocketCalls.resetEventCounter(handle)
+        #endif
+        }
         pending.withLock { $0 = false }
-        // One datagram: `pending` lets at most one more come, which then wakes the next wait once for nothing.
-        var scratch = [UInt8](repeating: 0, count: 16)
-        _ = scratch.withUnsafeMutableBytes { SocketCalls.receive(handle, $0) }
     }
 }

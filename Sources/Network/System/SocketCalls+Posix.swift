@@ -155,6 +155,23 @@ extension SocketCalls {
     static func epollTag(_ event: epoll_event) -> (tag: UInt64, events: UInt32) {
         (event.data.u64, event.events)
     }
+
+    /// An eventfd(2) counter, non-blocking: what wakes an epoll wait at the cost of one small write.
+    static func openEventCounter() -> Handle {
+        eventfd(0, Int32(EFD_NONBLOCK | EFD_CLOEXEC))
+    }
+
+    /// Adds one to the counter, making it readable.
+    static func incrementEventCounter(_ handle: Handle) {
+        var one: UInt64 = 1
+        _ = write(handle, &one, MemoryLayout<UInt64>.size)
+    }
+
+    /// Takes the counter back to zero.
+    static func resetEventCounter(_ handle: Handle) {
+        var value: UInt64 = 0
+        _ = read(handle, &value, MemoryLayout<UInt64>.size)
+    }
     #endif
 
     /// SO_RCVTIMEO as a timeval; 0 waits forever.
