@@ -17,9 +17,10 @@ import Synchronization
 /// routing, a socket buffer and the UDP receive path: by perf at 50 acking
 /// connections, waking the event loops after each commit was 5.9% of the
 /// spool writer's time with it and 1.4% with the counter, and draining the
-/// wake-up 1.3% of the loops' time against 0.3%. Linux pollers that use poll(2) keep the socket,
-/// so that Linux's tests run the code Windows runs. Wake-ups that come while
-/// one is pending cost nothing: `signal` writes only when none is on its way.
+/// wake-up 1.3% of the loops' time against 0.3%. Linux pollers that use
+/// poll(2) keep the socket, so that Linux's tests run the code Windows runs.
+/// Wake-ups that come while one is pending cost nothing: `signal` writes
+/// only when none is on its way.
 final class WakeUpChannel: Sendable {
     /// What carries a wake-up.
     enum Kind {
