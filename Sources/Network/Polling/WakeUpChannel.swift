@@ -32,23 +32,27 @@ final class WakeUpChannel: Sendable {
         #endif
     }
 
+    /// How `handle` is written to and read.
+    private enum Carrier: Sendable {
+        /// The socket sends to where it is bound.
+        case datagram(to: sockaddr_storage, length: socklen_t)
+        #if os(Linux)
+        case eventCounter
+        #endif
+    }
+
     let handle: SocketCalls.Handle
-    private let kind: Kind
-    /// With `.loopbackDatagram`, where the socket is bound: where `signal` sends.
-    private let address: sockaddr_storage
-    private let addressLength: socklen_t
+    private let carrier: Carrier
     /// Whether a wake-up is on its way and not drained yet.
     private let pending = Mutex(false)
 
     init(kind: Kind) throws {
-        self.kind = kind
         #if os(Linux)
         if case .eventCounter = kind {
             let handle = SocketCalls.openEventCounter()
             guard handle >= 0 else { throw SocketError(operation: "eventfd for the poller's wake-ups", code: SocketCalls.lastError()) }
             self.handle = handle
-            address = sockaddr_storage()
-            addressLength = 0
+            carrier = .eventCounter
             return
         }
         #endif
@@ -73,8 +77,7 @@ final class WakeUpChannel: Sendable {
         SocketCalls.ignoreDatagramResets(handle)
         SocketCalls.setBlocking(handle, false)
         self.handle = handle
-        self.address = address
-        addressLength = length
+        carrier = .datagram(to: address, length: length)
     }
 
     deinit {
@@ -88,13 +91,12 @@ final class WakeUpChannel: Sendable {
             return !pending
         }
         guard send else { return }
-        switch kind {
-        case .loopbackDatagram:
+        switch carrier {
+        case .datagram(var address, let length):
             let byte: [UInt8] = [1]
-            var address = self.address
             _ = withUnsafePointer(to: &address) { to in
                 to.withMemoryRebound(to: sockaddr.self, capacity: 1) { to in
-                    byte.withUnsafeBytes { SocketCalls.sendTo(handle, $0, to, addressLength) }
+                    byte.withUnsafeBytes { SocketCalls.sendTo(handle, $0, to, length) }
                 }
             }
         #if os(Linux)
@@ -112,8 +114,8 @@ final class WakeUpChannel: Sendable {
     /// counter could take that signal's wake-up while `pending` stayed set, and
     /// no wake-up would be written again.
     func drain() {
-        switch kind {
-        case .loopbackDatagram:
+        switch carrier {
+        case .datagram:
             var scratch = [UInt8](repeating: 0, count: 16)
             _ = scratch.withUnsafeMutableBytes { SocketCalls.receive(handle, $0) }
         #if os(Linux)
