@@ -25,6 +25,14 @@ import msgpack
 
 from forward_protocol import Answers
 
+# print() from several threads can interleave its pieces ("ACKEDACKED  1"); one line at a time.
+print_lock = threading.Lock()
+
+
+def say(line):
+    with print_lock:
+        print(line, flush=True)
+
 
 def record(index, log):
     """A Docker-shaped record with the ECS labels, which the tutorial's filters route to an output."""
@@ -56,7 +64,7 @@ def stream(index, args, failures):
         answer = answers.next()
         if answer.get("ack") != chunk:
             raise RuntimeError("unexpected answer %r" % answer)
-        print("ACKED", index, flush=True)
+        say("ACKED %d" % index)
         conn.close()
     except Exception as error:  # a timeout, a reset: this connection's frames were not all stored
         failures.append("connection %d: %r" % (index, error))
@@ -79,7 +87,7 @@ def main():
     for thread in threads:
         thread.join()
     for failure in failures:
-        print("FAILED", failure, flush=True)
+        say("FAILED %s" % failure)
     sys.exit(1 if failures else 0)
 
 
