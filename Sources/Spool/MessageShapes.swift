@@ -45,7 +45,10 @@ final class MessageShapes {
         var uncommitted: Bool
     }
 
-    private struct Stream {
+    /// A class, changed where it lies: reaching a struct in the dictionary through
+    /// `streams[id]!` for every record cost two heap allocations (the frames of
+    /// the dictionary's nested `_modify` accessors), half the writer's mallocs.
+    private final class Stream {
         var shapes: [Shape] = []
         /// The last message stored whole: the next one is compared with it.
         var previous: [UInt8]?
@@ -75,20 +78,24 @@ final class MessageShapes {
     /// How to store `message`, a record of `stream`; may make a shape (inside the open transaction).
     func choose(for message: UnsafeRawBufferPointer, stream streamID: Int64) throws -> Choice {
         clock += 1
-        if streams[streamID] == nil {
+        let stream: Stream
+        if let known = streams[streamID] {
+            stream = known
+        } else {
             if streams.count >= Self.streamsRemembered, let oldest = streams.min(by: { $0.value.lastUsed < $1.value.lastUsed })?.key {
                 for shape in streams.removeValue(forKey: oldest)?.shapes ?? [] { letGo(shape) }
             }
-            streams[streamID] = Stream()
+            stream = Stream()
+            streams[streamID] = stream
         }
-        return try choose(for: message, stream: streamID, &streams[streamID]!)
+        return try choose(for: message, stream: streamID, stream)
     }
 
-    private func choose(for message: UnsafeRawBufferPointer, stream streamID: Int64, _ stream: inout Stream) throws -> Choice {
+    private func choose(for message: UnsafeRawBufferPointer, stream streamID: Int64, _ stream: Stream) throws -> Choice {
         stream.lastUsed = clock
         if let index = stream.shapes.firstIndex(where: { Self.fits(message, $0) }) {
-            let shape = stream.shapes.remove(at: index)
-            stream.shapes.insert(shape, at: 0)
+            let shape = stream.shapes[index]
+            if index > 0 { stream.shapes.insert(stream.shapes.remove(at: index), at: 0) }
             stream.sinceLastShape += 1
             return Choice(shape: shape.id, middle: shape.prefix.count..<(message.count - shape.suffix.count))
         }
@@ -122,8 +129,8 @@ final class MessageShapes {
     func committed() {
         toClose.removeAll()
         toCloseMadeNow.removeAll()
-        for key in streams.keys {
-            for index in streams[key]!.shapes.indices { streams[key]!.shapes[index].uncommitted = false }
+        for stream in streams.values {
+            for index in stream.shapes.indices { stream.shapes[index].uncommitted = false }
         }
     }
 
