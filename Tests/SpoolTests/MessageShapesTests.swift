@@ -96,6 +96,23 @@ final class MessageShapesTests: SpoolFileTestCase {
         XCTAssertGreaterThan(try integer("SELECT count(*) FROM shapes WHERE last_id IS NOT NULL"), 0, "the shapes of streams let go are closed")
     }
 
+    /// A stream keeps the shapes it uses most recently: a shape used again moves to the
+    /// front, so the one a new shape pushes out is the one unused longest.
+    func testTheShapeUnusedLongestIsTheOneLetGo() throws {
+        let spool = try Spool(configuration: .init(path: path))
+        defer { spool.close() }
+        let run = 20
+        // Runs of containers a, b, c, d make four shapes; a's comes back into use, then e's pushes one out.
+        let containers = ["a", "b", "c", "d", "a", "e", "a"]
+        for (index, container) in containers.enumerated() {
+            try store(spool, (0..<run).map { docker(index * run + $0, container: container) })
+        }
+        func shape(ofRecord id: Int) throws -> Int64 { try integer("SELECT shape FROM records WHERE id = \(id)") }
+        XCTAssertEqual(try integer("SELECT count(*) FROM shapes"), 5, "one shape for each container")
+        XCTAssertEqual(try shape(ofRecord: containers.count * run), try shape(ofRecord: run), "a's records still use its first shape")
+        XCTAssertEqual(try integer("SELECT id FROM shapes WHERE last_id IS NOT NULL"), try shape(ofRecord: 2 * run), "b's shape, unused longest, is the one closed")
+    }
+
     private func execute(_ sql: String) throws {
         let database = try SQLiteDatabase(path: path, create: false)
         defer { database.close() }
