@@ -271,11 +271,16 @@ final class SpoolWriter: @unchecked Sendable {
         var wait = gathering.startWaiting(queuedFrames: queuedFrames, now: now)
         var stretchEnd: Date? = wait.firstStretchEnd(now: now)
         // Woken only when the wait is over (`enqueue`), or at the end of a stretch: then it goes on if frames came in it.
-        while let end = stretchEnd, !closing, !intakeStopped, isGathering {
-            while !closing && !intakeStopped && isGathering && condition.wait(until: end) {}
+        while let end = stretchEnd, waitsForAckedClients {
+            while waitsForAckedClients && condition.wait(until: end) {}
             stretchEnd = wait.nextStretchEnd(queuedFrames: queuedFrames, now: Date())
         }
         #endif
+    }
+
+    /// Whether the wait before a commit goes on: frames are still expected and nothing stops it. Under `condition`.
+    private var waitsForAckedClients: Bool {
+        !closing && !intakeStopped && isGathering
     }
 
     /// Commits `batches`; a full disk pauses intake and is retried every second

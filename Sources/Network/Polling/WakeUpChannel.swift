@@ -93,10 +93,10 @@ final class WakeUpChannel: Sendable {
         guard send else { return }
         switch carrier {
         case .datagram(var address, let length):
-            let byte: [UInt8] = [1]
+            var byte: UInt8 = 1
             _ = withUnsafePointer(to: &address) { to in
                 to.withMemoryRebound(to: sockaddr.self, capacity: 1) { to in
-                    byte.withUnsafeBytes { SocketCalls.sendTo(handle, $0, to, length) }
+                    withUnsafeBytes(of: &byte) { SocketCalls.sendTo(handle, $0, to, length) }
                 }
             }
         #if os(Linux)
@@ -116,8 +116,9 @@ final class WakeUpChannel: Sendable {
     func drain() {
         switch carrier {
         case .datagram:
-            var scratch = [UInt8](repeating: 0, count: 16)
-            _ = scratch.withUnsafeMutableBytes { SocketCalls.receive(handle, $0) }
+            // One datagram of one byte, read into the stack: no allocation per wake-up.
+            var scratch: (UInt64, UInt64) = (0, 0)
+            _ = withUnsafeMutableBytes(of: &scratch) { SocketCalls.receive(handle, $0) }
         #if os(Linux)
         case .eventCounter:
             SocketCalls.resetEventCounter(handle)
