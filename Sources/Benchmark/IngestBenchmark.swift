@@ -19,6 +19,8 @@ struct IngestBenchmark: ParsableCommand {
     @Option(help: "Bytes of the log field.") var logBytes = 200
     @Option(help: "storage.sync: full or normal.") var sync = "full"
     @Flag(help: "Wait for an ack after every frame, as Docker's driver does with fluentd-request-ack.") var ack = false
+    @Option(help: "With --ack, the client threads that share the connections, each waiting on a poller as dockerd's Go runtime does (default: the host's cores); 0 gives each connection a thread blocked on its socket.")
+    var clientThreads = ProcessInfo.processInfo.activeProcessorCount
 
     func run() throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("shipper-bench-\(UUID().uuidString)")
@@ -35,22 +37,28 @@ struct IngestBenchmark: ParsableCommand {
         let latencies = LatencyRecorder()
         let failures = FailureFlag()
         let start = Date()
-        // One thread per connection (concurrentPerform would run only as many as there are cores).
-        let group = DispatchGroup()
-        for c in 0..<connections {
-            group.enter()
-            let thread = Thread {
-                do {
-                    try drive(port: port, connection: c, count: perConnection, time: time, latencies: latencies)
-                } catch {
-                    failures.set("connection \(c): \(error)")
+        if ack && clientThreads > 0 {
+            try PolledAckingClients(port: port, connections: connections, threads: min(clientThreads, connections),
+                                    framesPerConnection: max(1, perConnection / recordsPerFrame), recordsPerFrame: recordsPerFrame,
+                                    logBytes: logBytes, time: time).run(latencies: latencies)
+        } else {
+            // One thread per connection (concurrentPerform would run only as many as there are cores).
+            let group = DispatchGroup()
+            for c in 0..<connections {
+                group.enter()
+                let thread = Thread {
+                    do {
+                        try drive(port: port, connection: c, count: perConnection, time: time, latencies: latencies)
+                    } catch {
+                        failures.set("connection \(c): \(error)")
+                    }
+                    group.leave()
                 }
-                group.leave()
+                thread.stackSize = 1 << 20
+                thread.start()
             }
-            thread.stackSize = 1 << 20
-            thread.start()
+            group.wait()
         }
-        group.wait()
         let seconds = Date().timeIntervalSince(start)
         if let failure = failures.message { throw ValidationError(failure) }
         let threads = ProcessMemory.cpuSecondsByThread(pid: shipperProcess.pid).prefix(3)
@@ -58,8 +66,9 @@ struct IngestBenchmark: ParsableCommand {
         let cpu = ProcessMemory.cpuSeconds(pid: shipperProcess.pid).map { String(format: ", shipper CPU %.2f s", $0) + byThread } ?? ""
         let peak = ProcessMemory.peakResident(pid: shipperProcess.pid).map { String(format: "%.1f MiB", Double($0) / 1_048_576) } ?? "n/a"
         let total = perConnection * connections
+        let acking = !ack ? "" : clientThreads > 0 ? ", ack per frame, \(min(clientThreads, connections)) polling client threads" : ", ack per frame, a blocking client thread each"
         var line = String(format: "ingest: %d records (%d-byte log, %d per frame%@) over %d connections, sync %@: %.2f s, %.0f records/s, shipper peak RSS %@",
-                          total, logBytes, recordsPerFrame, ack ? ", ack per frame" : "", connections, sync, seconds, Double(total) / seconds, peak)
+                          total, logBytes, recordsPerFrame, acking, connections, sync, seconds, Double(total) / seconds, peak)
         if ack, let mean = latencies.mean, let p50 = latencies.percentile(0.5), let p99 = latencies.percentile(0.99) {
             line += String(format: ", ack latency mean %.3f ms p50 %.2f ms p99 %.2f ms", mean * 1000, p50 * 1000, p99 * 1000)
         }
@@ -74,19 +83,11 @@ struct IngestBenchmark: ParsableCommand {
         let frames = max(1, count / recordsPerFrame)
         var ackBuffer = [UInt8](repeating: 0, count: 256)
         if ack {
-            // Encode once with a fixed-width chunk id and patch its digits per frame,
-            // so the client spends its CPU on waiting, not on encoding.
-            let prefix = "c\(connection)-"
-            var frame = DockerRecord.frame(records: recordsPerFrame, firstSequence: 0, logBytes: logBytes, time: time, chunk: prefix + "0000000000")
-            let digitsEnd = frame.count
+            var frame = ChunkedFrame(connection: connection, recordsPerFrame: recordsPerFrame, logBytes: logBytes, time: time)
             for f in 0..<frames {
-                var n = f
-                for i in stride(from: digitsEnd - 1, through: digitsEnd - 10, by: -1) {
-                    frame[i] = UInt8(ascii: "0") + UInt8(n % 10)
-                    n /= 10
-                }
+                frame.number(f)
                 let sent = Date()
-                try socket.write(frame)
+                try socket.write(frame.bytes)
                 try readAck(socket, into: &ackBuffer)
                 latencies.add(Date().timeIntervalSince(sent))
             }
@@ -124,6 +125,12 @@ final class LatencyRecorder: @unchecked Sendable {
     func add(_ seconds: Double) {
         lock.lock()
         samples.append(seconds)
+        lock.unlock()
+    }
+
+    func add(contentsOf seconds: [Double]) {
+        lock.lock()
+        samples.append(contentsOf: seconds)
         lock.unlock()
     }
 
