@@ -21,6 +21,8 @@ struct IngestBenchmark: ParsableCommand {
     @Flag(help: "Wait for an ack after every frame, as Docker's driver does with fluentd-request-ack.") var ack = false
     @Option(help: "With --ack, the client threads that share the connections, each waiting on a poller as dockerd's Go runtime does (default: the host's cores); 0 gives each connection a thread blocked on its socket.")
     var clientThreads = ProcessInfo.processInfo.activeProcessorCount
+    @Option(help: "Log streams: connection c sends as a container of ECS task c modulo this (default: one each, as each container has a connection and a stream of its own).")
+    var streams: Int?
 
     func run() throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("shipper-bench-\(UUID().uuidString)")
@@ -33,12 +35,13 @@ struct IngestBenchmark: ParsableCommand {
         let port = shipperProcess.port
 
         let perConnection = records / connections
+        let streams = max(1, min(self.streams ?? connections, connections))
         let time = Int64(Date().timeIntervalSince1970)
         let latencies = LatencyRecorder()
         let failures = FailureFlag()
         let start = Date()
         if ack && clientThreads > 0 {
-            try PolledAckingClients(port: port, connections: connections, threads: min(clientThreads, connections),
+            try PolledAckingClients(port: port, connections: connections, streams: streams, threads: min(clientThreads, connections),
                                     framesPerConnection: max(1, perConnection / recordsPerFrame), recordsPerFrame: recordsPerFrame,
                                     logBytes: logBytes, time: time).run(latencies: latencies)
         } else {
@@ -48,7 +51,7 @@ struct IngestBenchmark: ParsableCommand {
                 group.enter()
                 let thread = Thread {
                     do {
-                        try drive(port: port, connection: c, count: perConnection, time: time, latencies: latencies)
+                        try drive(port: port, connection: c, task: c % streams, count: perConnection, time: time, latencies: latencies)
                     } catch {
                         failures.set("connection \(c): \(error)")
                     }
@@ -67,46 +70,53 @@ struct IngestBenchmark: ParsableCommand {
         let peak = ProcessMemory.peakResident(pid: shipperProcess.pid).map { String(format: "%.1f MiB", Double($0) / 1_048_576) } ?? "n/a"
         let total = perConnection * connections
         let acking = !ack ? "" : clientThreads > 0 ? ", ack per frame, \(min(clientThreads, connections)) polling client threads" : ", ack per frame, a blocking client thread each"
-        var line = String(format: "ingest: %d records (%d-byte log, %d per frame%@) over %d connections, sync %@: %.2f s, %.0f records/s, shipper peak RSS %@",
-                          total, logBytes, recordsPerFrame, acking, connections, sync, seconds, Double(total) / seconds, peak)
+        var line = String(format: "ingest: %d records (%d-byte log, %d per frame%@) over %d connections in %d streams, sync %@: %.2f s, %.0f records/s, shipper peak RSS %@",
+                          total, logBytes, recordsPerFrame, acking, connections, streams, sync, seconds, Double(total) / seconds, peak)
         if ack, let mean = latencies.mean, let p50 = latencies.percentile(0.5), let p99 = latencies.percentile(0.99) {
             line += String(format: ", ack latency mean %.3f ms p50 %.2f ms p99 %.2f ms", mean * 1000, p50 * 1000, p99 * 1000)
         }
         print(line + cpu)
     }
 
-    /// Sends `count` records on one connection; the last frame always asks for an
-    /// ack, which the shipper sends only once everything before it is committed.
-    private func drive(port: UInt16, connection: Int, count: Int, time: Int64, latencies: LatencyRecorder) throws {
+    /// Sends `count` records on one connection, as a container of ECS task `task`;
+    /// the last frame always asks for an ack, which the shipper sends only once
+    /// everything before it is committed.
+    private func drive(port: UInt16, connection: Int, task: Int, count: Int, time: Int64, latencies: LatencyRecorder) throws {
         let socket = try StreamSocket.connect(host: "127.0.0.1", port: port)
         defer { socket.shutdown() }
         let frames = max(1, count / recordsPerFrame)
         var ackBuffer = [UInt8](repeating: 0, count: 256)
         if ack {
-            var frame = ChunkedFrame(connection: connection, recordsPerFrame: recordsPerFrame, logBytes: logBytes, time: time)
+            var chunked = ChunkedFrames(connection: connection, task: task, recordsPerFrame: recordsPerFrame, logBytes: logBytes, time: time)
             for f in 0..<frames {
-                frame.number(f)
+                let frame = chunked.frame(f)
                 let sent = Date()
-                try socket.write(frame.bytes)
+                try socket.write(frame)
                 try readAck(socket, into: &ackBuffer)
                 latencies.add(Date().timeIntervalSince(sent))
             }
             return
         }
-        // Without acks a client streams: pre-encode once, write in 256 KiB slices.
-        let template = DockerRecord.frame(records: recordsPerFrame, firstSequence: 0, logBytes: logBytes, time: time)
-        let framesPerWrite = max(1, 256 * 1024 / template.count)
-        var buffer: [UInt8] = []
-        buffer.reserveCapacity(framesPerWrite * template.count)
+        // Without acks a client streams: 256 KiB of frames, each line different, encoded once and written again and again.
+        let frameBytes = DockerRecord.frame(records: recordsPerFrame, firstSequence: 0, logBytes: logBytes, time: time, task: task).count
+        let framesPerWrite = max(1, 256 * 1024 / frameBytes)
+        var slice: [UInt8] = []
+        slice.reserveCapacity(framesPerWrite * frameBytes)
+        for f in 0..<framesPerWrite {
+            slice += DockerRecord.frame(records: recordsPerFrame, firstSequence: (connection * framesPerWrite + f) * recordsPerFrame,
+                                        logBytes: logBytes, time: time, task: task)
+        }
         var written = 0
         while written < frames - 1 {
-            buffer.removeAll(keepingCapacity: true)
             let n = min(framesPerWrite, frames - 1 - written)
-            for _ in 0..<n { buffer.append(contentsOf: template) }
-            try socket.write(buffer)
+            if n == framesPerWrite {
+                try socket.write(slice)
+            } else {
+                try socket.write(Array(slice[..<(n * frameBytes)]))
+            }
             written += n
         }
-        try socket.write(DockerRecord.frame(records: recordsPerFrame, firstSequence: 0, logBytes: logBytes, time: time, chunk: "last-\(connection)"))
+        try socket.write(DockerRecord.frame(records: recordsPerFrame, firstSequence: 0, logBytes: logBytes, time: time, task: task, chunk: "last-\(connection)"))
         try readAck(socket, into: &ackBuffer)
     }
 

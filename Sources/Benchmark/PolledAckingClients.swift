@@ -17,6 +17,8 @@ import Network
 struct PolledAckingClients {
     let port: UInt16
     let connections: Int
+    /// Connection c sends as a container of ECS task c modulo `streams`.
+    let streams: Int
     let threads: Int
     let framesPerConnection: Int
     let recordsPerFrame: Int
@@ -50,20 +52,20 @@ struct PolledAckingClients {
     /// One client connection: its socket, its frame and how far it got.
     private final class Connection {
         let socket: StreamSocket
-        var frame: ChunkedFrame
+        var frames: ChunkedFrames
         var sent = 0
         var sentAt = Date()
 
-        init(socket: StreamSocket, frame: ChunkedFrame) {
+        init(socket: StreamSocket, frames: ChunkedFrames) {
             self.socket = socket
-            self.frame = frame
+            self.frames = frames
         }
 
         func sendNext() throws {
-            frame.number(sent)
+            let bytes = frames.frame(sent)
             sent += 1
             sentAt = Date()
-            try socket.write(frame.bytes)
+            try socket.write(bytes)
         }
     }
 
@@ -74,7 +76,8 @@ struct PolledAckingClients {
         defer { for connection in open.values { connection.socket.shutdown() } }
         for key in keys {
             let connection = Connection(socket: try StreamSocket.connect(host: "127.0.0.1", port: port),
-                                        frame: ChunkedFrame(connection: key, recordsPerFrame: recordsPerFrame, logBytes: logBytes, time: time))
+                                        frames: ChunkedFrames(connection: key, task: key % streams, recordsPerFrame: recordsPerFrame,
+                                                           logBytes: logBytes, time: time))
             open[key] = connection
             try poller.register(connection.socket, as: key, for: .readable)
             try connection.sendNext()
