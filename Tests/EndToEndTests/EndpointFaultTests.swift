@@ -1,9 +1,10 @@
 import Foundation
 import XCTest
 
-/// How delivery treats an endpoint that stalls or throttles: a stuck call is
-/// given up and retried on a fresh connection within seconds, and a throttled
-/// endpoint is probed by one call at a time instead of by every stream.
+/// How delivery treats an endpoint that stalls, throttles or is down: a stuck
+/// call is given up and retried on a fresh connection within seconds, a
+/// throttled endpoint is probed by one call at a time instead of by every
+/// stream, and a stream whose calls get no answer retries with one event.
 final class EndpointFaultTests: XCTestCase {
     private var directory: URL!
 
@@ -129,5 +130,43 @@ final class EndpointFaultTests: XCTestCase {
         XCTAssertLessThanOrEqual(throttledCalls, 24, "the streams of a throttled endpoint must not each retry on their own")
         XCTAssertLessThan(recovery, 15, "after the throttle the streams resume at the next probe")
         XCTAssertEqual(try shipper.child.terminate(), 0)
+    }
+
+    /// While the endpoint answers 503 to everything, each stream's retries carry one event
+    /// instead of its whole batch again, and once a call succeeds the stream's next batch is
+    /// whole again (not a ramp from one event up). Each stream's first call carries what had
+    /// arrived by then.
+    func testDuringAnOutageAStreamRetriesWithOneEventAndThenSendsItsWholeBatch() throws {
+        let fake = try FakeCloudWatch()
+        try fake.setOutage(true)
+        let shipper = try ShipperProcess(config: try ShipperProcess.tutorialConfig(), directory: directory, endpoint: fake.endpoint)
+        let tasks = (1...3).map { String(format: "hhhh%04d", $0) }
+        var acked: [String] = []
+        for (index, task) in tasks.enumerated() {
+            acked += try sendDockerRecords(port: shipper.port, count: 40, start: index * 40, ack: true, extra: ["--task", task]).map { "line \($0)" }
+        }
+        XCTAssertEqual(acked.count, 120)
+        func faultedPuts() throws -> [String: [FakeCloudWatch.State.Put]] {
+            Dictionary(grouping: try fake.state().puts.filter { $0.fault == "outage" && $0.stream != nil }, by: { $0.stream! })
+        }
+        try eventually(timeout: 60, "three failed calls of each stream") {
+            let faulted = try faultedPuts()
+            return faulted.count == tasks.count && faulted.values.allSatisfy { $0.count >= 3 }
+        }
+        try fake.setOutage(false)
+        try eventually(timeout: 60, "every record delivered") { Set(acked).isSubset(of: Set(try fake.lines())) }
+        XCTAssertEqual(try shipper.child.terminate(), 0)
+        let puts = try fake.state().puts.filter { $0.stream != nil }
+        for (stream, calls) in Dictionary(grouping: puts, by: { $0.stream! }) {
+            let failed = calls.filter { $0.fault == "outage" }
+            let succeeded = calls.filter { $0.fault == nil }
+            print("\(stream): failed calls carried \(failed.map { $0.events ?? -1 }), the others \(succeeded.map { $0.events ?? -1 })")
+            XCTAssertEqual(Set(failed.dropFirst().map(\.events)), [1], "\(stream): a retry after no answer carries one event")
+            // The first answered call finds no stream (none could be made during the outage), the
+            // shipper makes it and sends the one event again; then the rest go in one batch.
+            XCTAssertEqual(succeeded.last?.events, 39, "\(stream): after the probe, the rest in one batch, not a ramp from one event")
+            XCTAssertEqual(Set(succeeded.dropLast().map(\.events)), [1], "\(stream): the calls before it are the probe's")
+            XCTAssertLessThanOrEqual(succeeded.count, 3, "\(stream): the probe, its resend once the stream is made, the rest")
+        }
     }
 }

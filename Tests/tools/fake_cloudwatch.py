@@ -27,7 +27,7 @@ It also serves credentials the way ECS (GET /creds, checked against --creds-toke
 IMDSv2 (/latest/...) do, and records which access key signed each call.
 PUT /_throttle/on makes every PutLogEvents answer ThrottlingException (counted as the fault
 "throttle") until PUT /_throttle/off.
-Every PutLogEvents call is logged in "puts" (arrival time, stream, fault, its oldest event's timestamp),
+Every PutLogEvents call is logged in "puts" (arrival time, stream, fault, its oldest event's timestamp, its events),
 and every request whose client stopped sending mid-body in "truncated_bodies".
 GET /_state returns everything as JSON. Prints "LISTENING <port>" once ready.
 """
@@ -212,7 +212,7 @@ class Handler(BaseHTTPRequestHandler):
             with lock:
                 stamps = [event.get("timestamp", 0) for event in request.get("logEvents", [])]
                 state["puts"].append({"t": time.time(), "stream": request.get("logStreamName"), "fault": fault,
-                                      "oldest": min(stamps) if stamps else None})
+                                      "oldest": min(stamps) if stamps else None, "events": len(stamps)})
         with lock:
             if access_key not in state["access_keys"]:
                 state["access_keys"].append(access_key)

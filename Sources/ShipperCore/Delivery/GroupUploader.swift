@@ -122,6 +122,11 @@ struct GroupUploader: Sendable {
         /// isolate an event the service refuses.
         var limit: Int
         var sequenceToken: String?
+        /// Whether the stream's last call got no answer or a 5xx: until a call succeeds, each
+        /// carries one event (`probeEvents`). While the endpoint is down a retry then reads and
+        /// encodes one record, not a whole batch again (fifty streams retrying megabyte
+        /// batches against a closed port took half a core), and `limit` is kept for after.
+        var probing = false
         var backoff = RetryBackoff()
         var slowBackoff = RetryBackoff(base: 5, cap: 120)
         /// A batch CloudWatch accepted whose delivery the spool could not record
@@ -140,6 +145,9 @@ struct GroupUploader: Sendable {
 
     /// How often a delivery the spool could not record is tried again: a local write, cheap to retry.
     static let recordRetrySeconds = 1.0
+
+    /// The events a stream's call carries while its last call failed for want of an answer.
+    static let probeEvents = 1
 
     /// `retry`: wait `delay` seconds, or less if the endpoint recovers meanwhile and `wakeOnRecovery` (not for throttling).
     private enum Step { case sent, drained, retry(Double, wakeOnRecovery: Bool = true) }
@@ -175,8 +183,9 @@ struct GroupUploader: Sendable {
         var batch: PreparedBatch
         let nextLimit: Int
         do {
-            guard let next = try nextBatch(of: stream, limit: state.limit) else { return .drained }
-            (batch, nextLimit) = next
+            guard let next = try nextBatch(of: stream, limit: state.probing ? Self.probeEvents : state.limit) else { return .drained }
+            batch = next.batch
+            nextLimit = state.probing ? state.limit : next.nextLimit
         } catch {
             failures.failed("reading the spool: \(error)")
             return .retry(state.backoff.next())
@@ -221,6 +230,7 @@ struct GroupUploader: Sendable {
             // Any answer but a 5xx (or none) or a throttle shows the endpoint is up again.
             if error.isEndpointFailure {
                 recovery.failed()
+                state.probing = true
             } else if action == .retryThrottled {
                 recovery.throttled()
             } else {
@@ -230,6 +240,7 @@ struct GroupUploader: Sendable {
         } catch {
             metrics.failed(output: output.name, group: logGroup, stream: stream.logStream, error: nil, description: "\(error)")
             recovery.failed()
+            state.probing = true
             failures.failed("\(error)")
             return .retry(state.backoff.next())
         }
@@ -311,6 +322,7 @@ struct GroupUploader: Sendable {
             state.unrecorded = nil
         }
         failures.recovered()
+        state.probing = false
         state.backoff.reset()
         state.slowBackoff.reset()
         state.limit = max(1, delivery.nextLimit)

@@ -41,6 +41,8 @@ final class FakeCloudWatch {
             var fault: String?
             /// The timestamp (ms) of the call's oldest event.
             var oldest: Int64?
+            /// How many events the call carried (nil for a call the fake stalled before reading it).
+            var events: Int?
         }
         var puts: [Put]
         /// Requests whose client stopped sending mid-body (nothing was answered).
