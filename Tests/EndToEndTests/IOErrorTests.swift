@@ -118,4 +118,23 @@ final class IOErrorTests: XCTestCase {
         XCTAssertEqual(trace.components(separatedBy: "(INJECTED)").count - 1, 1, "exactly one injected failure:\n\(trace.suffix(2000))")
         XCTAssertEqual(try shipper.child.terminate(), 0)
     }
+
+    /// The writer's statement journals stay in memory. With a log stream per task, each of a
+    /// commit's inserts changes a leaf of both record indexes per stream, past the 64 KiB after
+    /// which SQLite would spill the journal to a temp file. strace fails every file the writer
+    /// opens: every frame is still acked, and the writer opened none.
+    func testACommitOverManyStreamsOpensNoTempFile() throws {
+        let fake = try FakeCloudWatch()
+        let shipper = try ShipperProcess(config: try ShipperProcess.tutorialConfig(), directory: directory, endpoint: fake.endpoint)
+        let (strace, traceLog) = try injectIntoWriter(of: shipper, "openat", "error=EACCES")
+        defer { _ = try? strace.terminate(timeout: 10) }
+        let client = try ChildProcess("python3", [TestPaths.tool("many_streams_client.py"), "--port", "\(shipper.port)", "--tasks", "40", "--rounds", "150"],
+                                      name: "many_streams_client")
+        XCTAssertEqual(try client.waitForExit(timeout: 120), 0, client.text)
+        XCTAssertEqual(client.text.split(separator: "\n").filter { $0.hasPrefix("ACKED ") }.count, 150, client.text.suffix(500).description)
+        _ = try strace.terminate(timeout: 10)
+        let trace = try String(contentsOfFile: traceLog, encoding: .utf8)
+        XCTAssertFalse(trace.contains("openat("), "the writer opened a file:\n\(trace.prefix(2000))")
+        XCTAssertEqual(try shipper.child.terminate(), 0)
+    }
 }
