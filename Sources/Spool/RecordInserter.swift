@@ -7,6 +7,16 @@
 /// (27 rows take four statements, 16 + 8 + 2 + 1, rather than twelve). Each row's tag, message and
 /// chunk id are copied once into a scratch buffer and bound where they lie there, so SQLite
 /// does not copy them again.
+///
+/// The rows go in with `OR FAIL`: a statement that fails keeps the rows it
+/// inserted before, which needs no undo of its own, and the writer rolls the
+/// whole transaction back on any failure anyway. Under the default `ABORT`
+/// SQLite journals every page a statement of several rows changes, to undo that
+/// statement alone: with a log stream per container a commit's inserts change a
+/// leaf of both record indexes per stream, and past 64 KiB that journal went to
+/// a temp file (at 50 acking containers an open, a close and two writes per page
+/// each commit); `PRAGMA temp_store = MEMORY` spared the file but not the
+/// copying, and cost streams with large commits a tenth more.
 final class RecordInserter {
     static let rowsPerStatement = 16
 
@@ -25,7 +35,7 @@ final class RecordInserter {
     private var scratch: [UInt8] = []
 
     init(database: SQLiteDatabase) throws {
-        let insert = "INSERT INTO records(stream_id, time_ns, tag, message, chunk, shape) VALUES "
+        let insert = "INSERT OR FAIL INTO records(stream_id, time_ns, tag, message, chunk, shape) VALUES "
         bySize = try sequence(first: 1, next: { $0 < Self.rowsPerStatement ? $0 * 2 : nil }).map { rows in
             try database.prepare(insert + Array(repeating: "(?, ?, ?, ?, ?, ?)", count: rows).joined(separator: ", "))
         }

@@ -113,14 +113,6 @@ public final class Spool: @unchecked Sendable {
         do {
             writerDatabase = try SpoolFile.open(path: configuration.path, sync: configuration.sync, onCorruption: configuration.onCorruption,
                                                 owner: configuration.legacyStreamOwner, logger: logger)
-            // A commit's multi-row inserts each keep a statement journal (the pages they change, to
-            // undo the one statement): past 64 KiB SQLite writes it to a temp file. With a log
-            // stream per container each insert changes a leaf of both indexes per stream, and at
-            // 50 acking containers that file took two writes per page, an open and a close every
-            // commit, about as many writes as the WAL itself. Kept in memory, it costs a copy of
-            // those pages and needs no disk (the writer also commits on a full disk). Only the
-            // writer's connection: an upgrade's sorts, which `SpoolFile.open` ran before, keep theirs on disk.
-            try writerDatabase.execute("PRAGMA temp_store = MEMORY")
             readerDatabase = try SQLiteDatabase(path: configuration.path)
             maintenanceDatabase = try SQLiteDatabase(path: configuration.path)
             let budget = DiskBudget(spoolPath: configuration.path, reserveBytes: configuration.diskReserveBytes, headroomBytes: configuration.headroomBytes)

@@ -119,10 +119,10 @@ final class IOErrorTests: XCTestCase {
         XCTAssertEqual(try shipper.child.terminate(), 0)
     }
 
-    /// The writer's statement journals stay in memory. With a log stream per task, each of a
-    /// commit's inserts changes a leaf of both record indexes per stream, past the 64 KiB after
-    /// which SQLite would spill the journal to a temp file. strace fails every file the writer
-    /// opens: every frame is still acked, and the writer opened none.
+    /// The writer's inserts keep no statement journal (`RecordInserter`). With a log stream per
+    /// task, each of a commit's inserts changes a leaf of both record indexes per stream, past the
+    /// 64 KiB after which SQLite would write that journal to a temp file. strace fails every file
+    /// the writer opens: every frame is still acked, and the writer opened none.
     func testACommitOverManyStreamsOpensNoTempFile() throws {
         let fake = try FakeCloudWatch()
         let shipper = try ShipperProcess(config: try ShipperProcess.tutorialConfig(), directory: directory, endpoint: fake.endpoint)
