@@ -38,32 +38,17 @@ struct IngestBenchmark: ParsableCommand {
         let streams = max(1, min(self.streams ?? connections, connections))
         let time = Int64(Date().timeIntervalSince1970)
         let latencies = LatencyRecorder()
-        let failures = FailureFlag()
         let start = Date()
         if ack && clientThreads > 0 {
             try PolledAckingClients(port: port, connections: connections, streams: streams, threads: min(clientThreads, connections),
                                     framesPerConnection: max(1, perConnection / recordsPerFrame), recordsPerFrame: recordsPerFrame,
                                     logBytes: logBytes, time: time).run(latencies: latencies)
         } else {
-            // One thread per connection (concurrentPerform would run only as many as there are cores).
-            let group = DispatchGroup()
-            for c in 0..<connections {
-                group.enter()
-                let thread = Thread {
-                    do {
-                        try drive(port: port, connection: c, task: c % streams, count: perConnection, time: time, latencies: latencies)
-                    } catch {
-                        failures.set("connection \(c): \(error)")
-                    }
-                    group.leave()
-                }
-                thread.stackSize = 1 << 20
-                thread.start()
+            try ClientThreads.run(connections, named: "connection") { c in
+                try drive(port: port, connection: c, task: c % streams, count: perConnection, time: time, latencies: latencies)
             }
-            group.wait()
         }
         let seconds = Date().timeIntervalSince(start)
-        if let failure = failures.message { throw ValidationError(failure) }
         let threads = ProcessMemory.cpuSecondsByThread(pid: shipperProcess.pid).prefix(3)
         let byThread = threads.isEmpty ? "" : " (" + threads.map { String(format: "%@ %.2f s", $0.name, $0.seconds) }.joined(separator: ", ") + ")"
         let cpu = ProcessMemory.cpuSeconds(pid: shipperProcess.pid).map { String(format: ", shipper CPU %.2f s", $0) + byThread } ?? ""

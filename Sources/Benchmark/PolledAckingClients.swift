@@ -29,24 +29,9 @@ struct PolledAckingClients {
 
     /// Runs every connection to its last ack; throws the first failure.
     func run(latencies: LatencyRecorder) throws {
-        let failures = FailureFlag()
-        let group = DispatchGroup()
-        for t in 0..<threads {
-            let mine = Array(stride(from: t, to: connections, by: threads))
-            group.enter()
-            let thread = Thread {
-                do {
-                    try serve(mine, latencies: latencies)
-                } catch {
-                    failures.set("client thread \(t): \(error)")
-                }
-                group.leave()
-            }
-            thread.stackSize = 1 << 20
-            thread.start()
+        try ClientThreads.run(threads, named: "client thread") { t in
+            try serve(Array(stride(from: t, to: connections, by: threads)), latencies: latencies)
         }
-        group.wait()
-        if let failure = failures.message { throw ValidationError(failure) }
     }
 
     /// One client connection: its socket, its frame and how far it got.
