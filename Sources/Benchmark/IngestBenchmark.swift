@@ -87,9 +87,12 @@ struct IngestBenchmark: ParsableCommand {
         let framesPerWrite = max(1, 256 * 1024 / frameBytes)
         var slice: [UInt8] = []
         slice.reserveCapacity(framesPerWrite * frameBytes)
+        // Where each frame of the slice ends: a short `--log-bytes` makes lines, and so frames, of different lengths.
+        var frameEnds: [Int] = []
         for f in 0..<framesPerWrite {
             slice += DockerRecord.frame(records: recordsPerFrame, firstSequence: (connection * framesPerWrite + f) * recordsPerFrame,
                                         logBytes: logBytes, time: time, task: task)
+            frameEnds.append(slice.count)
         }
         var written = 0
         while written < frames - 1 {
@@ -97,7 +100,7 @@ struct IngestBenchmark: ParsableCommand {
             if n == framesPerWrite {
                 try socket.write(slice)
             } else {
-                try socket.write(Array(slice[..<(n * frameBytes)]))
+                try socket.write(Array(slice[..<frameEnds[n - 1]]))
             }
             written += n
         }
