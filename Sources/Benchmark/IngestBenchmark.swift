@@ -82,18 +82,18 @@ struct IngestBenchmark: ParsableCommand {
             }
             return
         }
-        // Without acks a client streams: 256 KiB of frames, each line different, encoded once and written again and again.
-        let frameBytes = DockerRecord.frame(records: recordsPerFrame, firstSequence: 0, logBytes: logBytes, time: time, task: task).count
-        let framesPerWrite = max(1, 256 * 1024 / frameBytes)
+        // Without acks a client streams: 256 KiB of frames, each line different, encoded once and
+        // written again and again; `frameEnds` keeps where each ends (a short `--log-bytes` makes
+        // lines, and so frames, of different lengths). A connection's lines start at its own
+        // 4,096th frame: a frame holds ten keys of labels, so 256 KiB never holds that many.
         var slice: [UInt8] = []
-        slice.reserveCapacity(framesPerWrite * frameBytes)
-        // Where each frame of the slice ends: a short `--log-bytes` makes lines, and so frames, of different lengths.
         var frameEnds: [Int] = []
-        for f in 0..<framesPerWrite {
-            slice += DockerRecord.frame(records: recordsPerFrame, firstSequence: (connection * framesPerWrite + f) * recordsPerFrame,
+        repeat {
+            slice += DockerRecord.frame(records: recordsPerFrame, firstSequence: (connection * 4096 + frameEnds.count) * recordsPerFrame,
                                         logBytes: logBytes, time: time, task: task)
             frameEnds.append(slice.count)
-        }
+        } while slice.count < 256 * 1024
+        let framesPerWrite = frameEnds.count
         var written = 0
         while written < frames - 1 {
             let n = min(framesPerWrite, frames - 1 - written)

@@ -27,16 +27,16 @@ def main():
     args = parser.parse_args()
     conn = socket.create_connection(("127.0.0.1", args.port), timeout=args.ack_timeout)
     answers = Answers(conn)
-    for round in range(args.rounds):
+    for n in range(args.rounds):
         now = int(time.time())
-        entries = [[now, record(round * args.tasks + task, "%032x" % (0xcafe0000 + task), "sample-container")] for task in range(args.tasks)]
+        entries = [[now, record(n * args.tasks + task, "%032x" % (0xcafe0000 + task), "sample-container")] for task in range(args.tasks)]
         chunk = uuid.uuid4().hex
         conn.sendall(msgpack.packb(["windows-app-task", entries, {"chunk": chunk}]))
         answer = answers.next()
         if answer != {"ack": chunk}:
-            print("NO ACK round %d: %r" % (round, answer), flush=True)
+            print("NO ACK round %d: %r" % (n, answer), flush=True)
             return 1
-        print("ACKED %d" % round, flush=True)
+        print("ACKED %d" % n, flush=True)
     conn.close()
     return 0
 
