@@ -12,10 +12,29 @@ import Foundation
 ///
 /// Used by the spool's writer only, inside its transactions. A stream keeps
 /// a few open shapes; one it lets go is closed (`last_id`, the newest record
-/// id then), and maintenance deletes a closed shape once its stream has no
-/// record up to that id. Shapes still open from an earlier run are closed at
-/// start.
+/// id then), and maintenance deletes a closed shape once no record uses it.
+/// Shapes still open from an earlier run are closed at start.
+///
+/// How many records use each shape is kept in `shape_uses`, moved in the
+/// transaction that inserts or deletes them (`usedSQL`, `releasedSQL`).
+/// An index of records by shape answered the same question, but with a
+/// stream per container it cost a leaf page per stream in every commit, as
+/// many as the records' own index: each a WAL frame written and synced. The
+/// uses of a commit's shapes are a few rows next to each other, one page.
 final class MessageShapes {
+    /// Records now using shape ?1: ?2 more.
+    static let usedSQL = "UPDATE shape_uses SET records = records + ?2 WHERE shape = ?1"
+    /// Records deleted: ?2 fewer use shape ?1.
+    static let releasedSQL = "UPDATE shape_uses SET records = records - ?2 WHERE shape = ?1"
+
+    /// A shape the writer holds open is gone from the spool (deleted by
+    /// housekeeping after something else closed it): the transaction must be
+    /// rolled back and its records' shapes chosen again, or they would refer
+    /// to a shape that no longer exists.
+    struct ShapeRowGone: Error {
+        let shapeID: Int64
+    }
+
     /// How a record's message is stored: whole (`shape` nil) or `middle` with the shape's ends.
     struct Choice {
         let shape: Int64?
@@ -62,13 +81,19 @@ final class MessageShapes {
     /// Shapes made and let go in the open transaction: if it rolls back they never
     /// existed, and their ids will be given again to new shapes, which must stay open.
     private var toCloseMadeNow: Set<Int64> = []
+    /// Records of the open transaction stored with each shape, written by `flush`.
+    private var usesNow: [Int64: Int64] = [:]
     private var clock: UInt64 = 0
     private let database: SQLiteDatabase
     private let insert: SQLiteStatement
+    private let insertUses: SQLiteStatement
+    private let addUses: SQLiteStatement
     private let close: SQLiteStatement
 
     init(database: SQLiteDatabase) throws {
         insert = try database.prepare("INSERT INTO shapes(stream_id, prefix, suffix) VALUES(?, ?, ?)")
+        insertUses = try database.prepare("INSERT INTO shape_uses(shape, records) VALUES(?, 0)")
+        addUses = try database.prepare(Self.usedSQL)
         close = try database.prepare("UPDATE shapes SET last_id = (SELECT coalesce(max(seq), 0) FROM sqlite_sequence WHERE name = 'records') WHERE id = ? AND last_id IS NULL")
         // No record written from now on uses a shape of an earlier run.
         try database.execute("UPDATE shapes SET last_id = (SELECT coalesce(max(seq), 0) FROM sqlite_sequence WHERE name = 'records') WHERE last_id IS NULL")
@@ -97,6 +122,7 @@ final class MessageShapes {
             let shape = stream.shapes[index]
             if index > 0 { stream.shapes.insert(stream.shapes.remove(at: index), at: 0) }
             stream.sinceLastShape += 1
+            usesNow[shape.id, default: 0] += 1
             return Choice(shape: shape.id, middle: shape.prefix.count..<(message.count - shape.suffix.count))
         }
         let whole = Choice(shape: nil, middle: 0..<message.count)
@@ -113,11 +139,20 @@ final class MessageShapes {
         }
         stream.previous = nil
         stream.sinceLastShape = 0
+        usesNow[shape.id, default: 0] += 1
         return Choice(shape: shape.id, middle: prefix.count..<(message.count - suffix.count))
     }
 
-    /// Closes the shapes let go, in the open transaction, once every row of it is inserted.
-    func closeLetGo() throws {
+    /// Writes what the open transaction did to the shapes, once every row of it
+    /// is inserted: the records that now use each, and the shapes let go closed.
+    func flush() throws {
+        for (id, records) in usesNow {
+            defer { addUses.reset() }
+            try addUses.bind(1, id)
+            try addUses.bind(2, records)
+            try addUses.step()
+            guard database.changes == 1 else { throw ShapeRowGone(shapeID: id) }
+        }
         for id in toClose.union(toCloseMadeNow) {
             defer { close.reset() }
             try close.bind(1, id)
@@ -127,6 +162,7 @@ final class MessageShapes {
 
     /// The open transaction committed: its shapes are kept, the closed ones forgotten.
     func committed() {
+        usesNow.removeAll(keepingCapacity: true)
         toClose.removeAll()
         toCloseMadeNow.removeAll()
         for stream in streams.values {
@@ -138,6 +174,7 @@ final class MessageShapes {
     /// committed ones are let go (closed by the next transaction), since
     /// which records used them is no longer known here.
     func rolledBack() {
+        usesNow.removeAll(keepingCapacity: true)
         toCloseMadeNow.removeAll()
         for stream in streams.values {
             for shape in stream.shapes where !shape.uncommitted { toClose.insert(shape.id) }
@@ -159,7 +196,11 @@ final class MessageShapes {
         try insert.bind(2, prefix)
         try insert.bind(3, suffix)
         try insert.step()
-        return database.lastInsertRowID
+        let id = database.lastInsertRowID
+        defer { insertUses.reset() }
+        try insertUses.bind(1, id)
+        try insertUses.step()
+        return id
     }
 
     private static func fits(_ message: UnsafeRawBufferPointer, _ shape: Shape) -> Bool {

@@ -25,9 +25,11 @@ import Logging
 ///    `testDeliveredRecordsStayForTheReplayWindowThenGo`.)
 /// 5. A frame whose chunk id was committed is not stored again, across restarts.
 ///    (`testAResentChunkIsStoredOnceEvenAfterARestart`.)
-/// 6. A shape is deleted only when no record refers to it, and a record missing its
-///    shape is spool damage, never a message without its ends.
-///    (`testAClosedShapeStaysWhileAnyRecordStillUsesIt`, `testARecordWhoseShapeIsMissingIsReportedAndDeadLettered`.)
+/// 6. A shape is deleted only when no record refers to it (its count in `shape_uses` moves in
+///    the transaction that stores or deletes its records), a writer never stores a record with
+///    a shape deleted under it, and a record missing its shape is spool damage, never a message
+///    without its ends. (`testAClosedShapeStaysWhileAnyRecordStillUsesIt`, `testAShapeDeletedUnderTheWriterIsNotUsedAgain`,
+///    `testARecordWhoseShapeIsMissingIsReportedAndDeadLettered`.)
 /// 7. One process writes a spool at a time (`<spool>.lock`); readers need no lock.
 ///    (`testASecondSpoolOnTheSameFileIsRefusedWithTheHoldersProcessID`, `testReadersNeedNoLock`.)
 /// 8. Intake pauses, and never drops, at `storage.total_limit_size` or below `storage.disk_reserve`;

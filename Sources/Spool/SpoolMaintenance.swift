@@ -166,18 +166,22 @@ final class SpoolMaintenance: @unchecked Sendable {
         }
     }
 
-    /// Deletes the closed shapes no record refers to (`records_by_shape` makes
-    /// asking cheap). Open shapes (the writer's) are never touched, and a
-    /// closed one stays while any record uses it, whatever `last_id` says:
-    /// a shape deleted under a record would leave that record without its
-    /// message. Returns how many went.
+    /// Deletes the closed shapes no record uses (`shape_uses`), with their
+    /// counts. Open shapes (the writer's) are never touched, and a closed one
+    /// stays while any record uses it, whatever `last_id` says: a shape deleted
+    /// under a record would leave that record without its message. A shape
+    /// without a count is never deleted. Returns how many went.
     @discardableResult
     func removeUnusedShapes() throws -> Int {
-        try database.execute("""
-            DELETE FROM shapes WHERE last_id IS NOT NULL
-            AND NOT EXISTS (SELECT 1 FROM records r WHERE r.shape = shapes.id)
-            """)
-        return database.changes
+        try database.transaction {
+            try database.execute("""
+                DELETE FROM shapes WHERE last_id IS NOT NULL
+                AND id IN (SELECT shape FROM shape_uses WHERE records = 0)
+                """)
+            let removed = database.changes
+            try database.execute("DELETE FROM shape_uses WHERE records = 0 AND shape NOT IN (SELECT id FROM shapes)")
+            return removed
+        }
     }
 
     private var lowWatermarkBytes: Int64 {
@@ -191,7 +195,8 @@ final class SpoolMaintenance: @unchecked Sendable {
     @discardableResult
     func removeDelivered(deliveredBefore cutoff: Int64, maxBatches: Int = .max) throws -> Int {
         let next = try database.prepare("SELECT id, stream_id, through_id FROM deliveries WHERE delivered_at <= ? ORDER BY id LIMIT 1")
-        let removeRecords = try database.prepare("DELETE FROM records WHERE id IN (SELECT id FROM records WHERE stream_id = ? AND id <= ? ORDER BY id LIMIT ?)")
+        let removeRecords = try database.prepare("DELETE FROM records WHERE id IN (SELECT id FROM records WHERE stream_id = ? AND id <= ? ORDER BY id LIMIT ?) RETURNING shape")
+        let releaseShape = try database.prepare(MessageShapes.releasedSQL)
         let removeDelivery = try database.prepare("DELETE FROM deliveries WHERE stream_id = ? AND through_id <= ?")
         let uncount = try database.prepare(StreamCounters.evictedSQL)
         var removed = 0
@@ -209,8 +214,18 @@ final class SpoolMaintenance: @unchecked Sendable {
                 try removeRecords.bind(1, stream)
                 try removeRecords.bind(2, through)
                 try removeRecords.bind(3, Int64(limits.batchSize))
-                try removeRecords.step()
-                let count = database.changes
+                var count = 0
+                var shapeUses: [Int64: Int64] = [:]
+                while try removeRecords.step() {
+                    count += 1
+                    if !removeRecords.isNull(0) { shapeUses[removeRecords.int64(0), default: 0] += 1 }
+                }
+                for (shape, records) in shapeUses {
+                    releaseShape.reset()
+                    try releaseShape.bind(1, shape)
+                    try releaseShape.bind(2, records)
+                    try releaseShape.step()
+                }
                 // Delivered records only: what is pending stays as it was.
                 uncount.reset()
                 try uncount.bind(1, stream)

@@ -10,9 +10,11 @@
 /// (`StreamCounters`), so that monitoring reads one row per stream instead of
 /// counting records. Version 4 made each stream belong to an output
 /// (`SpoolOutput`): two outputs writing the same group and stream are two
-/// streams. Older files are upgraded in place, one step per version.
+/// streams. Version 5 counts the records of each shape (`shape_uses`)
+/// instead of indexing records by shape. Older files are upgraded in place,
+/// one step per version.
 enum SpoolSchema {
-    static let version: Int64 = 4
+    static let version: Int64 = 5
 
     /// One step from a version to the next. `changes` alter the old file's
     /// tables; `backfill` runs once every table of the current version exists
@@ -34,7 +36,22 @@ enum SpoolSchema {
         1: Upgrade(name: "message shapes", changes: ["ALTER TABLE records ADD COLUMN shape INTEGER"]),
         2: streamCounters,
         3: streamOutputs,
+        4: shapeUses,
     ]
+
+    /// Version 5: how many records use each shape, counted once from the records
+    /// (one pass), in place of the index of records by shape (`MessageShapes`).
+    static let shapeUses = Upgrade(
+        name: "shape uses",
+        changes: ["DROP INDEX IF EXISTS records_by_shape"],
+        backfill: [
+            "INSERT OR REPLACE INTO shape_uses(shape, records) SELECT id, 0 FROM shapes",
+            """
+            UPDATE shape_uses SET records = c.n FROM (
+                SELECT shape, count(*) AS n FROM records WHERE shape IS NOT NULL GROUP BY shape) AS c
+            WHERE c.shape = shape_uses.shape
+            """,
+        ])
 
     /// Version 4: the streams table made again with its output and the uniqueness
     /// over (output, group, stream), which SQLite cannot change in place. The ids
@@ -132,8 +149,6 @@ enum SpoolSchema {
             shape INTEGER)
         """,
         "CREATE INDEX IF NOT EXISTS records_by_stream ON records(stream_id, id)",
-        // Which records use a shape: maintenance deletes a shape only when none does.
-        "CREATE INDEX IF NOT EXISTS records_by_shape ON records(shape) WHERE shape IS NOT NULL",
         // One row per delivered batch: what may be removed once the replay window has passed.
         """
         CREATE TABLE IF NOT EXISTS deliveries(
@@ -162,6 +177,8 @@ enum SpoolSchema {
             suffix BLOB NOT NULL,
             last_id INTEGER)
         """,
+        // How many records use each shape: maintenance deletes a shape only when none does.
+        "CREATE TABLE IF NOT EXISTS shape_uses(shape INTEGER PRIMARY KEY, records INTEGER NOT NULL)",
         // Acked pieces of lines Docker split, until the whole line is stored.
         """
         CREATE TABLE IF NOT EXISTS partial_pieces(

@@ -308,6 +308,11 @@ final class SpoolWriter: @unchecked Sendable {
                 // Housekeeping pruned an idle stream after the writer last looked: its row is made again on the next try.
                 forgetUncommitted()
                 forget(stream: gone.streamID)
+            } catch let gone as MessageShapes.ShapeRowGone {
+                // Only something other than this writer closes a shape it holds open; the next try chooses the shapes again.
+                logger.warning("a shape the spool writer held open was deleted under it; the commit is made again without it",
+                               metadata: ["shape": "\(gone.shapeID)"])
+                forgetUncommitted()
             } catch let error as SQLiteError where error.isDiskFull {
                 forgetUncommitted()
                 pressure.pause(.diskFull)
@@ -382,7 +387,7 @@ final class SpoolWriter: @unchecked Sendable {
             }
             try inserter.flush()
             try counters.flush()
-            try shapes.closeLetGo()
+            try shapes.flush()
             // Only a figure for the limits: as before, not being able to read it fails no commit.
             return (try? database.pageUsage()) ?? (usedBytes: 0, freeBytes: 0)
         }

@@ -138,6 +138,61 @@ final class MessageShapesTests: SpoolFileTestCase {
         XCTAssertEqual(rest.compactMap(\.missingShape), [])
     }
 
+    /// How many shapes' counts in `shape_uses` differ from the records that use them (0 when exact).
+    private func inexactShapeUses(_ database: SQLiteDatabase? = nil) throws -> Int64 {
+        let sql = """
+            SELECT count(*) FROM (SELECT s.id, coalesce(u.records, -1) AS counted, (SELECT count(*) FROM records r WHERE r.shape = s.id) AS used
+                                  FROM shapes s LEFT JOIN shape_uses u ON u.shape = s.id) WHERE counted != used
+            """
+        if let database { return try database.integer(sql) }
+        return try integer(sql)
+    }
+
+    /// Invariant: a writer never stores a record with a shape deleted under it. Here
+    /// the writer's open shapes are closed behind its back (as a second instance's
+    /// start-up once did), and the records of one are delivered and evicted, so
+    /// housekeeping deletes that one while the writer still holds it.
+    func testAShapeDeletedUnderTheWriterIsNotUsedAgain() throws {
+        let spool = try Spool(configuration: .init(path: path, keepDelivered: 0))
+        defer { spool.close() }
+        try store(spool, (0..<100).map { docker($0, container: "a") })
+        try store(spool, (0..<100).map { docker($0, container: "b") })
+        XCTAssertEqual(try integer("SELECT count(*) FROM shapes"), 2)
+        try execute("UPDATE shapes SET last_id = (SELECT max(id) FROM records)")
+        let stream = try XCTUnwrap(try spool.streamsWithPendingRecords().first)
+        try spool.markDelivered(stream: stream.id, through: try spool.undelivered(stream: stream.id, limit: 100)[99].id)
+        Thread.sleep(forTimeInterval: 1.1)
+        spool.runMaintenance()
+        XCTAssertEqual(try spool.recordCount(), 100, "a's records are gone, b's stay")
+        XCTAssertEqual(try integer("SELECT count(*) FROM shapes"), 1, "a's shape, unused and closed, is deleted")
+
+        try store(spool, (100..<200).map { docker($0, container: "a") })
+        let rest = try spool.undelivered(stream: stream.id, limit: 1000)
+        XCTAssertEqual(rest.compactMap(\.missingShape), [], "no record refers to the deleted shape")
+        XCTAssertTrue(rest.map(\.message) == (0..<100).map { docker($0, container: "b") } + (100..<200).map { docker($0, container: "a") },
+                      "every message whole")
+        XCTAssertEqual(try inexactShapeUses(), 0)
+    }
+
+    /// Every way records come and go moves their shapes' counts: stored, rolled back, evicted.
+    func testShapeUsesCountTheRecordsOfEachShapeThroughStoresAndEvictions() throws {
+        let spool = try Spool(configuration: .init(path: path, keepDelivered: 0))
+        defer { spool.close() }
+        for (index, container) in ["a", "b", "a", "c", "d", "e", "a"].enumerated() {
+            try store(spool, (0..<30).map { docker(index * 30 + $0, container: container) }, stream: index % 2 == 0 ? "even" : "odd")
+        }
+        XCTAssertGreaterThan(try integer("SELECT count(*) FROM shapes"), 3)
+        XCTAssertGreaterThan(try integer("SELECT sum(records) FROM shape_uses"), 100)
+        XCTAssertEqual(try inexactShapeUses(), 0, "stored")
+        let stream = try XCTUnwrap(try spool.streamsWithPendingRecords().first { $0.logStream == "even" })
+        let records = try spool.undelivered(stream: stream.id, limit: 1000)
+        try spool.markDelivered(stream: stream.id, through: records[records.count / 2].id)
+        Thread.sleep(forTimeInterval: 1.1)
+        spool.runMaintenance()
+        XCTAssertLessThan(try spool.recordCount(), 210, "part of one stream evicted")
+        XCTAssertEqual(try inexactShapeUses(), 0, "evicted")
+    }
+
     /// A record whose shape is gone (spool damage) is reported as such, and its
     /// dead letter keeps what is left of it instead of failing on a NULL message.
     func testARecordWhoseShapeIsMissingIsReportedAndDeadLettered() throws {
@@ -206,14 +261,14 @@ final class MessageShapesTests: SpoolFileTestCase {
         try database.transaction {
             try insert(family(0), stream: 1)
             try inserter.flush()
-            try shapes.closeLetGo()
+            try shapes.flush()
         }
         shapes.committed()
         // Five kinds of record on stream 2: the fifth shape lets the first go, in the same transaction, which then fails.
         XCTAssertThrowsError(try database.transaction {
             for k in 0..<5 { try insert(family(k), stream: 2) }
             try inserter.flush()
-            try shapes.closeLetGo()
+            try shapes.flush()
             throw Abort()
         })
         inserter.discardPending()
@@ -222,7 +277,7 @@ final class MessageShapesTests: SpoolFileTestCase {
         try database.transaction {
             for k in 0..<2 { try insert(family(k), stream: 2) }
             try inserter.flush()
-            try shapes.closeLetGo()
+            try shapes.flush()
         }
         shapes.committed()
 
@@ -234,6 +289,32 @@ final class MessageShapesTests: SpoolFileTestCase {
         var messages: [[UInt8]] = []
         while try read.step() { messages.append(read.blob(0)) }
         XCTAssertEqual(messages, family(0) + family(0) + family(1))
+        XCTAssertEqual(try inexactShapeUses(database), 0, "the failed transaction's uses are not counted")
+    }
+
+    /// A format 4 spool indexed its records by shape: the upgrade counts each shape's
+    /// records once, drops the index, and housekeeping then deletes exactly the unused.
+    func testAFormat4SpoolCountsItsShapesUsesAndDropsTheIndex() throws {
+        var spool = try Spool(configuration: .init(path: path, keepDelivered: 0))
+        try store(spool, (0..<40).map { docker($0, container: "a") } + (0..<40).map { docker($0, container: "b") })
+        spool.close()
+        try execute("DROP TABLE shape_uses")
+        try execute("CREATE INDEX records_by_shape ON records(shape) WHERE shape IS NOT NULL")
+        try execute("PRAGMA user_version = 4")
+
+        spool = try Spool(configuration: .init(path: path, keepDelivered: 0))
+        defer { spool.close() }
+        XCTAssertEqual(try integer("PRAGMA user_version"), SpoolSchema.version)
+        XCTAssertEqual(try integer("SELECT count(*) FROM sqlite_master WHERE name = 'records_by_shape'"), 0)
+        XCTAssertEqual(try integer("SELECT count(*) FROM shape_uses"), 2)
+        XCTAssertEqual(try inexactShapeUses(), 0)
+        let stream = try XCTUnwrap(try spool.streamsWithPendingRecords().first)
+        let records = try spool.undelivered(stream: stream.id, limit: 1000)
+        try spool.markDelivered(stream: stream.id, through: records[39].id)
+        Thread.sleep(forTimeInterval: 1.1)
+        spool.runMaintenance()
+        XCTAssertEqual(try integer("SELECT count(*) FROM shapes"), 1, "a's shape, closed at the restart and unused, is gone; b's stays")
+        XCTAssertEqual(try spool.undelivered(stream: stream.id, limit: 1000).map(\.message), (0..<40).map { docker($0, container: "b") })
     }
 
     func testAVersion1SpoolIsUpgradedAndItsRecordsReadAsBefore() throws {
