@@ -12,8 +12,10 @@ import Logging
 /// The invariants the rest of the product relies on, with the tests that prove each:
 /// 1. An append that asked for durability returns only after its transaction
 ///    committed; a failed commit (I/O error, stop) returns an error, never success.
+///    Under `storage.sync full` the writer's WAL writes are gathered until the commit's
+///    sync (`CoalescedWALWrites`), which writes them first.
 ///    (`testDurableAppendIsReadableInOrderAndDeliveryAdvancesTheCursor`,
-///    `testConcurrentDurableAppendsAreAllCommitted`, `IOErrorTests`.)
+///    `testConcurrentDurableAppendsAreAllCommitted`, `IOErrorTests`, `CoalescedWALWritesTests`.)
 /// 2. Record ids are never reused (`AUTOINCREMENT`), so a cursor `id > delivered_through`
 ///    never skips a record. (`testIDsAreNeverReusedAfterTheTableEmpties`.)
 /// 3. A stream's cursor moves only after CloudWatch accepted everything up to it (or

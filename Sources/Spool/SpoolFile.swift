@@ -36,7 +36,8 @@ enum SpoolFile {
 
     private static func openVerified(path: String, sync: SpoolSyncMode, fullCheck: Bool, owner: LegacyStreamOwner, logger: Logger) throws -> SQLiteDatabase {
         try OwnerOnlyFile.create(at: path)
-        let database = try SQLiteDatabase(path: path)
+        // The writer's connection: under FULL every commit syncs the WAL, which lets its writes be gathered.
+        let database = sync == .full ? try SQLiteDatabase(syncingEveryCommit: path) : try SQLiteDatabase(path: path)
         try database.execute("PRAGMA journal_mode = WAL")
         try database.execute("PRAGMA synchronous = \(sync == .full ? "FULL" : "NORMAL")")
         try database.execute("PRAGMA journal_size_limit = \(64 << 20)")

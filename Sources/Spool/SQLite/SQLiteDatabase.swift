@@ -17,6 +17,14 @@ final class SQLiteDatabase {
         try self.init(path: path, flags: create ? (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) : SQLITE_OPEN_READWRITE)
     }
 
+    /// Opens or creates `path` for a connection that will run `PRAGMA synchronous = FULL`
+    /// and nothing less, its WAL writes gathered into one per commit (`CoalescedWALWrites`).
+    convenience init(syncingEveryCommit path: String) throws {
+        try self.init(path: path, flags: SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+                      vfs: CoalescedWALWrites.isRegistered ? CoalescedWALWrites.vfsName : nil)
+        try execute("PRAGMA synchronous = FULL")
+    }
+
     /// Opens `path` without ever writing to it, for a file that must stay as it
     /// is (a damaged spool). To read a WAL-mode file SQLite may create an empty `-wal` and the
     /// `-shm` index beside it.
@@ -24,11 +32,12 @@ final class SQLiteDatabase {
         try self.init(path: path, flags: SQLITE_OPEN_READONLY)
     }
 
-    private init(path: String, flags: Int32) throws {
+    /// `vfs`: the name of a registered SQLite VFS; nil for the platform's own.
+    private init(path: String, flags: Int32, vfs: String? = nil) throws {
         _ = Self.configured
         self.path = path
         var db: OpaquePointer?
-        let status = sqlite3_open_v2(path, &db, flags | SQLITE_OPEN_NOMUTEX, nil)
+        let status = sqlite3_open_v2(path, &db, flags | SQLITE_OPEN_NOMUTEX, vfs)
         handle = db
         guard status == SQLITE_OK else {
             let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
