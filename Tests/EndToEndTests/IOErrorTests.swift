@@ -58,7 +58,9 @@ final class IOErrorTests: XCTestCase {
 
     /// One commit of the writer fails with `injection`; the client of that frame gets no ack and
     /// sends it again, as Docker does; every acked record is delivered exactly once; the shipper runs on.
-    private func checkOneFailedCommit(_ syscall: String, _ injection: String, sqliteCode: Int, file: StaticString = #filePath, line: UInt = #line) throws {
+    /// `osError`: the errno the commit failure's log must name (SQLite reports it only to its log, `SQLiteOSError`).
+    private func checkOneFailedCommit(_ syscall: String, _ injection: String, sqliteCode: Int, osError: Int? = nil,
+                                      file: StaticString = #filePath, line: UInt = #line) throws {
         let fake = try FakeCloudWatch()
         let shipper = try ShipperProcess(config: try ShipperProcess.tutorialConfig(), directory: directory, endpoint: fake.endpoint)
         let (strace, traceLog) = try injectIntoWriter(of: shipper, syscall, injection)
@@ -70,7 +72,7 @@ final class IOErrorTests: XCTestCase {
         XCTAssertEqual(first.acked, Array(0..<first.acked.count), "acks stop at the failed commit", file: file, line: line)
         let refused = first.acked.count
         XCTAssertLessThan(refused, 60)
-        try shipper.child.waitForLine("spool commit failed.*sqlite_code=\(sqliteCode)", timeout: 10, file: file, line: line)
+        try shipper.child.waitForLine("spool commit failed.*\(osError.map { "os_error=\($0).*" } ?? "")sqlite_code=\(sqliteCode)", timeout: 10, file: file, line: line)
 
         // The refused frame again, then more: the writer takes them as if nothing happened.
         let again = try send(port: shipper.port, start: refused, count: 60 - refused)
@@ -90,7 +92,7 @@ final class IOErrorTests: XCTestCase {
     }
 
     func testAFailedFsyncIsNotAcknowledgedAndLosesNothing() throws {
-        try checkOneFailedCommit("fdatasync", "error=EIO:when=20", sqliteCode: 1034)
+        try checkOneFailedCommit("fdatasync", "error=EIO:when=20", sqliteCode: 1034, osError: 5)
         XCTAssertTrue(try String(contentsOfFile: directory.appendingPathComponent("strace.txt").path, encoding: .utf8).contains("EIO"))
     }
 

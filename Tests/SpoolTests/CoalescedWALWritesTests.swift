@@ -66,6 +66,50 @@ final class CoalescedWALWritesTests: SpoolFileTestCase {
         XCTAssertEqual(check.text(0), "ok")
     }
 
+    /// A transaction that spilled pages into the buffer and then rolled back leaves
+    /// dead frames there; another connection then commits its own frames over the
+    /// same bytes of the WAL. The dead frames must never reach the file.
+    func testARolledBackTransactionsFramesNeverOverwriteAnotherConnectionsCommit() throws {
+        let size = 700
+        let writer = try SQLiteDatabase(syncingEveryCommit: path)
+        defer { writer.close() }
+        try writer.execute("PRAGMA journal_mode = WAL")
+        try writer.execute("PRAGMA cache_size = 16")
+        try writer.execute("PRAGMA wal_autocheckpoint = 0")
+        try writer.execute("CREATE TABLE t(id INTEGER PRIMARY KEY, version INTEGER NOT NULL, body BLOB NOT NULL)")
+        let other = try SQLiteDatabase(path: path, create: false)
+        defer { other.close() }
+        func insert(_ database: SQLiteDatabase, _ ids: Range<Int>, version: Int) throws {
+            let statement = try database.prepare("INSERT OR REPLACE INTO t(id, version, body) VALUES(?, ?, ?)")
+            for id in ids {
+                statement.reset()
+                try statement.bind(1, Int64(id))
+                try statement.bind(2, Int64(version))
+                try statement.bind(3, bytes(id, version, count: size))
+                try statement.step()
+            }
+        }
+        struct Abort: Error {}
+        var expected: [Int: Int] = [:]
+        // Rolled-back transactions of a few spilled pages, all in the buffer, up to more than it holds.
+        for (round, rows) in [60, 120, 200, 400].enumerated() {
+            let base = round * 10_000
+            XCTAssertThrowsError(try writer.transaction {
+                try insert(writer, base..<base + rows, version: 1)
+                throw Abort()
+            })
+            try other.transaction { try insert(other, base..<base + 40, version: 2) }
+            try writer.transaction { try insert(writer, base + 5_000..<base + 5_010, version: 3) }
+            for id in base..<base + 40 { expected[id] = 2 }
+            for id in base + 5_000..<base + 5_010 { expected[id] = 3 }
+            XCTAssertEqual(try read(other, rows: 0, size: size), expected, "after rolling back \(rows) rows: the other connection's commit and the writer's, whole")
+            XCTAssertEqual(try read(writer, rows: 0, size: size), expected)
+        }
+        let check = try other.prepare("PRAGMA integrity_check")
+        XCTAssertTrue(try check.step())
+        XCTAssertEqual(check.text(0), "ok")
+    }
+
     /// A crash loses nothing committed: the WAL another process finds (this one, once
     /// the writer's connection is gone without a checkpoint) holds every commit.
     func testEveryCommitIsInTheWALWhenTheWriterGoesWithoutACheckpoint() throws {

@@ -18,6 +18,11 @@ import CSQLite
 ///   FULL SQLite syncs a commit's frames before it publishes them in the
 ///   WAL index; so the buffer is empty whenever another connection can look.
 ///   (Under NORMAL it would not be, which is why only FULL connections use this.)
+/// - A transaction that rolls back leaves the frames it spilled in the buffer;
+///   they are dropped when the connection lets go of the WAL's write lock
+///   (on the database file: `xShmLock` of lock 0), before any other connection
+///   can take it and write its own frames over the same bytes of the file. A
+///   commit has written the buffer at its sync by then, so only dead frames go.
 /// - The connection itself may read back frames it has written (a page spilled
 ///   from its cache, the checksums of frames it rewrites): a read that meets
 ///   the buffer writes it first, as do the size, truncation, mapping and close.
@@ -74,9 +79,14 @@ enum CoalescedWALWrites {
     }()
 
     /// Our file: SQLite's `sqlite3_file` (its methods), the buffer of a WAL file
-    /// (nil for any other file), then the platform VFS's own file object.
+    /// (nil for any other file), the buffer of a database file's WAL (the one its
+    /// write lock guards; nil for any other file), then the platform VFS's own file object.
     private static let bufferSlotOffset = MemoryLayout<sqlite3_file>.stride
-    private static let fileHeaderSize = (bufferSlotOffset + MemoryLayout<UnsafeMutableRawPointer?>.stride + 15) & ~15
+    private static let walBufferSlotOffset = bufferSlotOffset + MemoryLayout<UnsafeMutableRawPointer?>.stride
+    private static let fileHeaderSize = (walBufferSlotOffset + MemoryLayout<UnsafeMutableRawPointer?>.stride + 15) & ~15
+
+    /// SQLite's WAL write lock: the first of the locks on a database file's shared memory (`WAL_WRITE_LOCK` in wal.c).
+    private static let walWriteLock: Int32 = 0
 
     private static func inner(_ file: UnsafeMutablePointer<sqlite3_file>) -> UnsafeMutablePointer<sqlite3_file> {
         (UnsafeMutableRawPointer(file) + fileHeaderSize).assumingMemoryBound(to: sqlite3_file.self)
@@ -86,9 +96,23 @@ enum CoalescedWALWrites {
         (UnsafeMutableRawPointer(file) + bufferSlotOffset).assumingMemoryBound(to: UnsafeMutableRawPointer?.self)
     }
 
+    private static func walBufferSlot(_ file: UnsafeMutablePointer<sqlite3_file>) -> UnsafeMutablePointer<UnsafeMutableRawPointer?> {
+        (UnsafeMutableRawPointer(file) + walBufferSlotOffset).assumingMemoryBound(to: UnsafeMutableRawPointer?.self)
+    }
+
     private static func buffer(_ file: UnsafeMutablePointer<sqlite3_file>?) -> WriteBuffer? {
         guard let file, let pointer = bufferSlot(file).pointee else { return nil }
         return Unmanaged<WriteBuffer>.fromOpaque(pointer).takeUnretainedValue()
+    }
+
+    /// Breaks the link between a database file and its WAL's buffer (either closes first).
+    private static func detach(_ buffer: WriteBuffer) {
+        guard let database = buffer.database else { return }
+        if let pointer = walBufferSlot(database).pointee {
+            Unmanaged<WriteBuffer>.fromOpaque(pointer).release()
+            walBufferSlot(database).pointee = nil
+        }
+        buffer.database = nil
     }
 
     private static func innerMethods(_ file: UnsafeMutablePointer<sqlite3_file>?) -> sqlite3_io_methods {
@@ -100,6 +124,7 @@ enum CoalescedWALWrites {
         let innerFile = inner(file)
         file.pointee.pMethods = nil
         bufferSlot(file).pointee = nil
+        walBufferSlot(file).pointee = nil
         let status = platformVFS!.pointee.xOpen!(platformVFS, name, innerFile, flags, outFlags)
         // SQLite closes no file whose open failed: ours must then have no methods, and the platform's is closed here.
         guard status == SQLITE_OK else {
@@ -107,7 +132,13 @@ enum CoalescedWALWrites {
             return status
         }
         if flags & SQLITE_OPEN_WAL != 0 {
-            bufferSlot(file).pointee = Unmanaged.passRetained(WriteBuffer()).toOpaque()
+            let buffer = WriteBuffer()
+            bufferSlot(file).pointee = Unmanaged.passRetained(buffer).toOpaque()
+            // The database file SQLite opened this WAL for, through this VFS too: its write lock tells when a transaction ends.
+            if let name, let database = sqlite3_database_file_object(name), database.pointee.pMethods == UnsafePointer(methods) {
+                walBufferSlot(database).pointee = Unmanaged.passRetained(buffer).toOpaque()
+                buffer.database = database
+            }
         }
         file.pointee.pMethods = UnsafePointer(methods)
         return status
@@ -118,6 +149,8 @@ enum CoalescedWALWrites {
         var bytes: UnsafeMutableRawPointer?
         var offset: Int64 = 0
         var count = 0
+        /// The database file whose write lock ends this WAL's transactions, while both are open.
+        var database: UnsafeMutablePointer<sqlite3_file>?
         var end: Int64 { offset + Int64(count) }
 
         deinit { bytes?.deallocate() }
@@ -171,8 +204,13 @@ enum CoalescedWALWrites {
                 let status = flush(file)
                 let closed = innerMethods(file).xClose!(inner(file!))
                 if let pointer = bufferSlot(file!).pointee {
-                    Unmanaged<WriteBuffer>.fromOpaque(pointer).release()
+                    let buffer = Unmanaged<WriteBuffer>.fromOpaque(pointer)
+                    detach(buffer.takeUnretainedValue())
+                    buffer.release()
                     bufferSlot(file!).pointee = nil
+                }
+                if let pointer = walBufferSlot(file!).pointee {
+                    detach(Unmanaged<WriteBuffer>.fromOpaque(pointer).takeUnretainedValue())
                 }
                 return status == SQLITE_OK ? closed : status
             },
@@ -196,7 +234,13 @@ enum CoalescedWALWrites {
             xShmMap: { file, page, size, extend, mapped in
                 innerMethods(file).xShmMap?(inner(file!), page, size, extend, mapped) ?? SQLITE_IOERR
             },
-            xShmLock: { file, offset, count, flags in innerMethods(file).xShmLock?(inner(file!), offset, count, flags) ?? SQLITE_IOERR },
+            xShmLock: { file, offset, count, flags in
+                // The write lock let go: what a committed transaction wrote is in the file; the rest is a rolled-back one's.
+                if offset == walWriteLock && flags & SQLITE_SHM_UNLOCK != 0, let pointer = walBufferSlot(file!).pointee {
+                    Unmanaged<WriteBuffer>.fromOpaque(pointer).takeUnretainedValue().count = 0
+                }
+                return innerMethods(file).xShmLock?(inner(file!), offset, count, flags) ?? SQLITE_IOERR
+            },
             xShmBarrier: { file in innerMethods(file).xShmBarrier?(inner(file!)) },
             xShmUnmap: { file, delete in innerMethods(file).xShmUnmap?(inner(file!), delete) ?? SQLITE_OK },
             xFetch: { file, offset, amount, pointer in

@@ -20,8 +20,7 @@ final class SQLiteDatabase {
     /// Opens or creates `path` for a connection that will run `PRAGMA synchronous = FULL`
     /// and nothing less, its WAL writes gathered into one per commit (`CoalescedWALWrites`).
     convenience init(syncingEveryCommit path: String) throws {
-        try self.init(path: path, flags: SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
-                      vfs: CoalescedWALWrites.isRegistered ? CoalescedWALWrites.vfsName : nil)
+        try self.init(path: path, flags: SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, coalescingWALWrites: true)
         try execute("PRAGMA synchronous = FULL")
     }
 
@@ -32,11 +31,12 @@ final class SQLiteDatabase {
         try self.init(path: path, flags: SQLITE_OPEN_READONLY)
     }
 
-    /// `vfs`: the name of a registered SQLite VFS; nil for the platform's own.
-    private init(path: String, flags: Int32, vfs: String? = nil) throws {
+    private init(path: String, flags: Int32, coalescingWALWrites: Bool = false) throws {
+        // Before anything else starts SQLite (the VFS looks up the platform's): its settings must come first.
         _ = Self.configured
         self.path = path
         var db: OpaquePointer?
+        let vfs = coalescingWALWrites && CoalescedWALWrites.isRegistered ? CoalescedWALWrites.vfsName : nil
         let status = sqlite3_open_v2(path, &db, flags | SQLITE_OPEN_NOMUTEX, vfs)
         handle = db
         guard status == SQLITE_OK else {
