@@ -31,7 +31,7 @@ import CSQLite
 /// An error writing the buffer is the error of the call that wrote it, as the
 /// platform VFS reports it (`SQLITE_FULL` for a full disk).
 enum CoalescedWALWrites {
-    /// The name connections open the spool with (`SQLiteDatabase(path:coalescingWALWrites:)`).
+    /// The name the spool writer's connection opens the file with (`SQLiteDatabase(syncingEveryCommit:)`).
     static let vfsName = "shipper-coalesced-wal"
 
     /// Writes are gathered up to this many bytes, 31 frames of 4 KiB pages; a
