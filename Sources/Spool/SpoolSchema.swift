@@ -45,6 +45,8 @@ enum SpoolSchema {
         name: "shape uses",
         changes: ["DROP INDEX IF EXISTS records_by_shape"],
         backfill: [
+            // REPLACE: the table is new in a format 4 file, but a file of this build marked older
+            // (the upgrade tests make them so) has it already, and the counts are made again.
             "INSERT OR REPLACE INTO shape_uses(shape, records) SELECT id, 0 FROM shapes",
             """
             UPDATE shape_uses SET records = c.n FROM (
