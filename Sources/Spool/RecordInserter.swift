@@ -12,8 +12,9 @@
 /// inserted before, which needs no undo of its own, and the writer rolls the
 /// whole transaction back on any failure anyway. Under the default `ABORT`
 /// SQLite journals every page a statement of several rows changes, to undo that
-/// statement alone: with a log stream per container a commit's inserts change a
-/// leaf of the records' index (then indexes) per stream, and past 64 KiB that journal went to
+/// statement alone: with a log stream per container, and an index of records by
+/// stream kept in every commit then (before `StreamIndex`), a commit's inserts
+/// changed a leaf of it per stream, and past 64 KiB that journal went to
 /// a temp file (at 50 acking containers an open, a close and two writes per page
 /// each commit); `PRAGMA temp_store = MEMORY` spared the file but not the
 /// copying, and cost streams with large commits a tenth more.

@@ -48,6 +48,11 @@ import Logging
 /// 11. The writer's cached stream ids are only of rows that exist: a pruned stream leaves the
 ///    cache before the next transaction, and a rolled-back one drops the rows it made.
 ///    (`testAPrunedStreamLeavesTheWritersCache`, `testAStreamRowGoneUnderTheWriterIsMadeAgainAndTheOthersStayCached`.)
+/// 12. Every record at or below `indexed_through` has its `stream_index` entry and every entry its
+///    record; readers take a stream's records through the index up to that mark and from the tail above
+///    it by id, in one statement, so none is missed or read twice; the tail stays under `StreamIndex`'s
+///    bounds under the writer, and salvage and eviction catch the index up first (`StreamIndex`).
+///    (`StreamIndexTests`, `assertStreamIndexExact` in every counters test.)
 // Safe to share: the writer, maintenance and reader each own their connection; `readerLock` guards the reader's and `instanceLock`.
 public final class Spool: @unchecked Sendable {
     public struct Configuration: Sendable {
@@ -216,11 +221,8 @@ public final class Spool: @unchecked Sendable {
         try read { db in
             // Only `markDelivered` moves the cursor, on this connection under the same lock: it holds for the read.
             let after = try deliveredThrough(stream: stream, db)
-            let statement = try db.prepare("""
-                SELECT r.id, r.time_ns, \(SpoolSchema.message(of: "r")), r.shape, r.message FROM records r
-                WHERE r.stream_id = ?1 AND r.id > ?3
-                ORDER BY r.id LIMIT ?2
-                """)
+            let statement = try db.prepare(StreamIndex.records(
+                ofStream: "?1", after: "?3", columns: "r.time_ns, \(SpoolSchema.message(of: "r")), r.shape, r.message") + " ORDER BY id LIMIT ?2")
             try statement.bind(1, stream)
             try statement.bind(2, Int64(limit))
             try statement.bind(3, after)

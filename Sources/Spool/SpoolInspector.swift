@@ -107,13 +107,13 @@ public final class SpoolInspector {
     }
 
     /// Every stream with a backlog, dead letters or a delivery not yet pruned:
-    /// its counters, and one index step for its first undelivered record.
+    /// its counters, and one index step (or a look through the short unindexed
+    /// tail) for its first undelivered record.
     public func streamStatus() throws -> [StreamStatus] {
         try run {
             let statement = try database.prepare("""
                 SELECT s.log_group, s.log_stream, s.pending_records, s.pending_bytes,
-                       CASE WHEN s.pending_records > 0 THEN
-                           (SELECT r.time_ns FROM records r WHERE r.stream_id = s.id AND r.id > s.delivered_through ORDER BY r.id LIMIT 1) END,
+                       CASE WHEN s.pending_records > 0 THEN \(try firstUndeliveredTime()) END,
                        s.last_delivered_at, s.dead_letters, s.output_name
                 FROM \(try streams()) s
                 WHERE s.pending_records > 0 OR s.dead_letters > 0 OR s.last_delivered_at IS NOT NULL
@@ -130,6 +130,18 @@ public final class SpoolInspector {
             }
             return result
         }
+    }
+
+    /// The time of stream `s`'s first undelivered record: through the index, or
+    /// in the tail above it (`StreamIndex`); a file older than format 6 has
+    /// SQLite's index of records by stream instead.
+    private func firstUndeliveredTime() throws -> String {
+        guard try database.integer("PRAGMA user_version") >= SpoolSchema.streamIndexVersion else {
+            return "(SELECT r.time_ns FROM records r WHERE r.stream_id = s.id AND r.id > s.delivered_through ORDER BY r.id LIMIT 1)"
+        }
+        let (indexed, tail) = (StreamIndex.indexedRecords(ofStream: "s.id", after: "s.delivered_through", columns: "r.time_ns"),
+                               StreamIndex.tailRecords(ofStream: "s.id", after: "s.delivered_through", columns: "r.time_ns"))
+        return "coalesce((SELECT time_ns FROM (\(indexed) ORDER BY i.id LIMIT 1)), (SELECT time_ns FROM (\(tail) ORDER BY r.id LIMIT 1)))"
     }
 
     /// The streams with their counters and output. A spool of format 3 (an

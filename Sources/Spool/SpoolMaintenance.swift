@@ -190,12 +190,16 @@ final class SpoolMaintenance: @unchecked Sendable {
     }
 
     /// Removes the records of deliveries made at or before `cutoff` (Unix seconds),
-    /// oldest delivery first, in transactions of at most `batchSize` rows.
+    /// oldest delivery first, in transactions of at most `batchSize` rows, found
+    /// through `stream_index` and deleted with their entries. A delivery that
+    /// reaches into the unindexed tail first catches the index up.
     /// Returns how many records it removed.
     @discardableResult
     func removeDelivered(deliveredBefore cutoff: Int64, maxBatches: Int = .max) throws -> Int {
         let next = try database.prepare("SELECT id, stream_id, through_id FROM deliveries WHERE delivered_at <= ? ORDER BY id LIMIT 1")
-        let removeRecords = try database.prepare("DELETE FROM records WHERE id IN (SELECT id FROM records WHERE stream_id = ? AND id <= ? ORDER BY id LIMIT ?) RETURNING shape")
+        let batch = "SELECT id FROM stream_index WHERE stream_id = ?1 AND id <= ?2 ORDER BY id LIMIT ?3"
+        let removeRecords = try database.prepare("DELETE FROM records WHERE id IN (\(batch)) RETURNING shape")
+        let removeEntries = try database.prepare("DELETE FROM stream_index WHERE stream_id = ?1 AND id IN (\(batch))")
         let releaseShape = try database.prepare(MessageShapes.releasedSQL)
         let removeDelivery = try database.prepare("DELETE FROM deliveries WHERE stream_id = ? AND through_id <= ?")
         let uncount = try database.prepare(StreamCounters.evictedSQL)
@@ -209,6 +213,9 @@ final class SpoolMaintenance: @unchecked Sendable {
             let stream = next.int64(1)
             let through = next.int64(2)
             next.reset()
+            if through > (try database.integer("SELECT \(StreamIndex.indexedThrough)")) {
+                try database.transaction { try StreamIndex.catchUp(database) }
+            }
             let count = try database.transaction { () -> Int in
                 removeRecords.reset()
                 try removeRecords.bind(1, stream)
@@ -220,6 +227,12 @@ final class SpoolMaintenance: @unchecked Sendable {
                     count += 1
                     if !removeRecords.isNull(0) { shapeUses[removeRecords.int64(0), default: 0] += 1 }
                 }
+                removeEntries.reset()
+                try removeEntries.bind(1, stream)
+                try removeEntries.bind(2, through)
+                try removeEntries.bind(3, Int64(limits.batchSize))
+                try removeEntries.step()
+                let entries = database.changes
                 for (shape, records) in shapeUses {
                     releaseShape.reset()
                     try releaseShape.bind(1, shape)
@@ -231,7 +244,7 @@ final class SpoolMaintenance: @unchecked Sendable {
                 try uncount.bind(1, stream)
                 try uncount.bind(2, Int64(count))
                 try uncount.step()
-                if count < limits.batchSize {
+                if entries < limits.batchSize {
                     removeDelivery.reset()
                     try removeDelivery.bind(1, stream)
                     try removeDelivery.bind(2, through)

@@ -11,10 +11,11 @@
 /// counting records. Version 4 made each stream belong to an output
 /// (`SpoolOutput`): two outputs writing the same group and stream are two
 /// streams. Version 5 counts the records of each shape (`shape_uses`)
-/// instead of indexing records by shape. Older files are upgraded in place,
-/// one step per version.
+/// instead of indexing records by shape. Version 6 indexes records by stream
+/// in batches behind the writer (`StreamIndex`) instead of in every commit.
+/// Older files are upgraded in place, one step per version.
 enum SpoolSchema {
-    static let version: Int64 = 5
+    static let version: Int64 = 6
 
     /// One step from a version to the next. `changes` alter the old file's
     /// tables; `backfill` runs once every table of the current version exists
@@ -31,13 +32,28 @@ enum SpoolSchema {
     /// The first version whose streams belong to an output.
     static let streamOutputsVersion: Int64 = 4
 
+    /// The first version whose records are indexed by stream behind the writer (`StreamIndex`).
+    static let streamIndexVersion: Int64 = 6
+
     /// The step that brings a file of `version` (the key) up to the next version.
     static let upgrades: [Int64: Upgrade] = [
         1: Upgrade(name: "message shapes", changes: ["ALTER TABLE records ADD COLUMN shape INTEGER"]),
         2: streamCounters,
         3: streamOutputs,
         4: shapeUses,
+        5: streamIndex,
     ]
+
+    /// Version 6: the index of records by stream made from the records once (one pass),
+    /// complete up to the newest of them, in place of the one SQLite kept in every commit.
+    static let streamIndex = Upgrade(
+        name: "stream index",
+        changes: ["DROP INDEX IF EXISTS records_by_stream"],
+        backfill: [
+            // OR IGNORE: a file of this build marked older (the upgrade tests make them so) has entries already.
+            "INSERT OR IGNORE INTO stream_index(stream_id, id) SELECT stream_id, id FROM records",
+            "UPDATE stream_index_state SET indexed_through = (SELECT coalesce(max(id), 0) FROM records)",
+        ])
 
     /// Version 5: how many records use each shape, counted once from the records
     /// (one pass), in place of the index of records by shape (`MessageShapes`).
@@ -150,7 +166,6 @@ enum SpoolSchema {
             chunk BLOB,
             shape INTEGER)
         """,
-        "CREATE INDEX IF NOT EXISTS records_by_stream ON records(stream_id, id)",
         // One row per delivered batch: what may be removed once the replay window has passed.
         """
         CREATE TABLE IF NOT EXISTS deliveries(
@@ -190,6 +205,7 @@ enum SpoolSchema {
             piece BLOB NOT NULL)
         """,
         "CREATE INDEX IF NOT EXISTS partial_pieces_by_line ON partial_pieces(line)",
+    ] + StreamIndex.statements + [
         // Damaged spools `shipper spool salvage` copied from: records of `source` up to `copied_through` are in.
         // Added in place (no version bump): files without it get it at the next open, older shippers ignore it.
         """

@@ -75,6 +75,7 @@ final class SpoolWriter: @unchecked Sendable {
     private let shapes: MessageShapes
     private let streamRows: StreamRows
     private let counters: StreamCounters
+    private let indexer: StreamIndexer
     private let insertPiece: SQLiteStatement
     private let deletePieces: SQLiteStatement
     /// Called after each commit with the bytes the database's live pages take and its free pages.
@@ -108,6 +109,7 @@ final class SpoolWriter: @unchecked Sendable {
         shapes = try MessageShapes(database: database)
         streamRows = try StreamRows(database: database)
         counters = try StreamCounters(database: database)
+        indexer = try StreamIndexer(database: database)
         insertPiece = try database.prepare("INSERT INTO partial_pieces(line, ordinal, piece) VALUES(?, ?, ?)")
         deletePieces = try database.prepare("DELETE FROM partial_pieces WHERE line = ?")
         // The newest rows hold the chunks that may come again; frames without
@@ -299,6 +301,7 @@ final class SpoolWriter: @unchecked Sendable {
                     failedCommitsInARow = 0
                 }
                 shapes.committed()
+                indexer.committed()
                 chunksLock.lock()
                 for chunk in committedChunks { recentChunks.insert(chunk) }
                 chunksLock.unlock()
@@ -354,6 +357,7 @@ final class SpoolWriter: @unchecked Sendable {
         seenInThisTransaction.removeAll(keepingCapacity: seenInThisTransaction.capacity <= Self.keptChunkSetCapacity)
         inserter.discardPending()
         counters.discard()
+        indexer.discard()
         for id in pruned.take() { forget(stream: id) }
         streamsMadeNow.removeAll(keepingCapacity: true)
         let usage = try database.transaction {
@@ -383,9 +387,11 @@ final class SpoolWriter: @unchecked Sendable {
                     try inserter.add(append.records, chunk: append.chunk, shapes: shapes, counters: counters) {
                         try streamID(output: $0.output, group: $0.logGroup, stream: $0.logStream)
                     }
+                    indexer.add(records: append.records.count, bytes: append.records.byteCount)
                 }
             }
             try inserter.flush()
+            try indexer.flush()
             try counters.flush()
             try shapes.flush()
             // Only a figure for the limits: as before, not being able to read it fails no commit.

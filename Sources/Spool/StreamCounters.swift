@@ -17,8 +17,8 @@ final class StreamCounters {
 
     /// What a cursor move from ?2 (exclusive) to ?3 passes in stream ?1: records and message bytes.
     static let passedSQL = """
-        SELECT count(*), coalesce(sum(\(SpoolSchema.messageLength(of: "r"))), 0) FROM records r
-        WHERE r.stream_id = ?1 AND r.id > ?2 AND r.id <= ?3
+        SELECT count(*), coalesce(sum(\(SpoolSchema.messageLength(of: "r"))), 0)
+        FROM (\(StreamIndex.records(ofStream: "?1", after: "?2", through: "?3", columns: "r.message AS message, r.shape AS shape"))) r
         """
 
     /// A delivery: stream ?1's cursor to ?2, ?3 records and ?4 bytes no longer pending,

@@ -2,7 +2,8 @@ import Foundation
 import XCTest
 @testable import Spool
 
-/// The streams' counters against a count of the rows, per stream name, for the tests of what moves them.
+/// The streams' counters against a count of the rows, per stream name, for the tests of what moves them;
+/// and the index of records by stream against the records.
 extension SpoolFileTestCase {
     /// One stream as counting its rows sees it.
     struct Counted: Equatable {
@@ -35,7 +36,27 @@ extension SpoolFileTestCase {
         return (scanned, counters)
     }
 
+    /// `StreamIndex`'s invariant: every record at or below the mark has its entry, every entry its
+    /// record, none is above the mark, and the tail above it is shorter than the writer lets it grow.
+    func assertStreamIndexExact(_ file: String, _ step: String, file testFile: StaticString = #filePath, line: UInt = #line) throws {
+        let database = try SQLiteDatabase(path: file, create: false)
+        defer { database.close() }
+        let mark = StreamIndex.indexedThrough
+        XCTAssertEqual(try database.integer("""
+            SELECT count(*) FROM records r WHERE r.id <= \(mark)
+            AND NOT EXISTS (SELECT 1 FROM stream_index i WHERE i.stream_id = r.stream_id AND i.id = r.id)
+            """), 0, "\(step): records at or below the mark without their entry", file: testFile, line: line)
+        XCTAssertEqual(try database.integer("""
+            SELECT count(*) FROM stream_index i WHERE NOT EXISTS (SELECT 1 FROM records r WHERE r.id = i.id AND r.stream_id = i.stream_id)
+            """), 0, "\(step): entries without their record", file: testFile, line: line)
+        XCTAssertEqual(try database.integer("SELECT count(*) FROM stream_index WHERE id > \(mark)"), 0,
+                       "\(step): entries above the mark", file: testFile, line: line)
+        XCTAssertLessThan(try database.integer("SELECT count(*) FROM records WHERE id > \(mark)"), Int64(StreamIndex.maxTailRecords),
+                          "\(step): the unindexed tail", file: testFile, line: line)
+    }
+
     func assertCountersExact(_ file: String, _ step: String, file testFile: StaticString = #filePath, line: UInt = #line) throws {
+        try assertStreamIndexExact(file, step, file: testFile, line: line)
         let (scanned, counters) = try counted(file)
         XCTAssertEqual(counters, scanned, step, file: testFile, line: line)
         let statistics = try SpoolInspector(path: file).statistics()

@@ -94,6 +94,7 @@ final class SpoolSalvageTests: SpoolFileTestCase {
         XCTAssertEqual(Int64(report.copied + report.alreadyDelivered) + report.missingShape.count, Int64(report.recordsRead))
         XCTAssertEqual(report.streamsCopiedTo, 2)
         XCTAssertFalse(report.isComplete)
+        try assertStreamIndexExact(livePath, "after the salvage")
 
         var copied: [[UInt8]] = []
         for stream in try live.streamsWithPendingRecords() {

@@ -8,6 +8,7 @@ import Foundation
 /// tag. The same transaction moves the source's `copied_through` mark in
 /// `salvage_sources` past them, and records at or below the mark are never
 /// copied again: an interrupted or repeated salvage copies no record twice.
+/// It also indexes them by stream (`StreamIndex`).
 /// One row per source, not per record: rows that stayed for ever would count
 /// against `storage.total_limit_size`.
 final class SalvageTarget {
@@ -75,6 +76,8 @@ final class SalvageTarget {
                 counters.add(streamID: streamID, messageBytes: record.message.count)
             }
             try counters.flush()
+            // The shipper's writer indexes only the tail its own commits make: a salvage of millions would stay in it.
+            try StreamIndex.catchUp(database)
             defer { markCopied.reset() }
             try markCopied.bind(1, source)
             try markCopied.bind(2, fileName)
